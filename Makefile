@@ -1,0 +1,45 @@
+# Inkline — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+export INKLINE_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/inkline init --demo > /dev/null
+	@$(BIN)/python -c "import json,sys; d=json.loads(sys.argv[1]); print(f'\nInkline: http://127.0.0.1:$(PORT)/   login: {d[\"username\"]} / {d[\"password\"]}\n')" "$$($(BIN)/inkline init --demo --json)"
+	$(BIN)/inkline serve --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+test: lint
+	INKLINE_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -q -p no:cacheprovider
+	@if $(BIN)/python tests/services_up.py postgres; then \
+	  echo "--- again on PostgreSQL ---"; \
+	  INKLINE_DATA_DIR=$$(mktemp -d) DATABASE_URL=$${INKLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/inkline} \
+	    $(BIN)/pytest -q -p no:cacheprovider -m "not browser" tests; \
+	fi
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

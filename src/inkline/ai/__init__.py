@@ -1,0 +1,1 @@
+"""AI providers: one protocol, the offline `local` provider, an OpenAI-compatible one."""

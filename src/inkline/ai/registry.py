@@ -1,0 +1,62 @@
+"""Which AI provider the engine uses: one cached instance per provider name and settings."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+from typing import Any
+
+from inkline.ai.types import AIProvider
+
+PROVIDERS = ("local", "openai")
+
+_cache: dict[tuple[object, ...], AIProvider] = {}
+_lock = threading.Lock()
+
+
+def get_provider(name: str | None = None) -> AIProvider:
+    """The provider called `name`, by default `settings.INKLINE_AI_PROVIDER`.
+
+    Instances are shared (providers are thread-safe) and rebuilt when their settings change.
+    """
+    from django.conf import settings
+
+    name = (name or settings.INKLINE_AI_PROVIDER or "").strip().lower()
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown AI provider {name!r}: choose one of {', '.join(PROVIDERS)}")
+    key = (name, _settings_fingerprint(settings, name))
+    with _lock:
+        provider = _cache.get(key)
+        if provider is None:
+            provider = _cache[key] = _build(name, settings)
+        return provider
+
+
+def reset_providers() -> None:
+    """Forget the cached instances (tests)."""
+    with _lock:
+        _cache.clear()
+
+
+def _build(name: str, settings: Any) -> AIProvider:
+    if name == "local":
+        from inkline.ai.local import LocalProvider
+
+        return LocalProvider(
+            latency_ms=settings.INKLINE_LOCAL_AI_LATENCY_MS,
+            failure_rate=settings.INKLINE_LOCAL_AI_FAILURE_RATE,
+            seed=0,
+        )
+    # Imported only when chosen: the local provider must work without the openai SDK.
+    module = importlib.import_module("inkline.ai.openai_provider")
+    provider: AIProvider = module.OpenAIProvider.from_settings()
+    return provider
+
+
+def _settings_fingerprint(settings: Any, name: str) -> str:
+    """A digest of the settings the provider is built from (secrets are not kept in clear)."""
+    prefixes = ("INKLINE_LOCAL_AI_",) if name == "local" else ("INKLINE_OPENAI_", "OPENAI_")
+    names = sorted(n for n in dir(settings) if n.startswith(prefixes))
+    values = repr([(n, getattr(settings, n)) for n in names])
+    return hashlib.sha256(values.encode("utf-8")).hexdigest()

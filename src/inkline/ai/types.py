@@ -1,0 +1,197 @@
+"""Typed inputs and outputs of the AI functions.
+
+Providers are pure with respect to the database: they receive plain data and return plain data,
+so the engine can call them from worker threads, outside any transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Operation = Literal[
+    "clustering",
+    "idea_generation",
+    "content_generation",
+    "image_prompt_extraction",
+    "image_generation",
+]
+OPERATIONS: tuple[Operation, ...] = (
+    "clustering",
+    "idea_generation",
+    "content_generation",
+    "image_prompt_extraction",
+    "image_generation",
+)
+
+
+class AIError(Exception):
+    """An AI call failed. `transient` failures may succeed when retried later."""
+
+    def __init__(self, message: str, *, transient: bool = True, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+        # fatal: the provider cannot work at all (bad key, unknown model): stop the run.
+        self.fatal = fatal
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one call consumed; feeds the credit charge."""
+
+    calls: int = 1
+    items: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    words: int = 0
+    images: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Provenance:
+    provider: str
+    model: str
+    prompt_version: str
+
+    def as_dict(self, usage: Usage) -> dict[str, object]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
+
+
+# --- clustering -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeywordIn:
+    id: int
+    phrase: str
+    volume: int | None = None
+    intent: str = ""
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    id: int
+    name: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterAssignment:
+    """A group of keywords: either placed into an existing cluster (`existing_cluster_id`)
+    or forming a new cluster called `name`."""
+
+    keyword_ids: tuple[int, ...]
+    name: str
+    description: str = ""
+    existing_cluster_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    assignments: tuple[ClusterAssignment, ...]
+    usage: Usage
+    provenance: Provenance
+
+
+# --- ideas ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IdeaOut:
+    title: str
+    primary_keyword: str
+    target_keywords: tuple[str, ...]
+    content_type: str  # how_to, best_of, comparison, guide, question
+    content_structure: str  # e.g. "steps", "listicle", "comparison_table", "article", "faq"
+    outline: tuple[str, ...]  # H2 section headings, in order
+
+
+@dataclass(frozen=True)
+class IdeasResult:
+    ideas: tuple[IdeaOut, ...]
+    usage: Usage
+    provenance: Provenance
+
+
+# --- content ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArticleIn:
+    title: str
+    primary_keyword: str
+    target_keywords: tuple[str, ...]
+    content_type: str
+    outline: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArticleOut:
+    title: str
+    html: str  # body only, no <h1>; unsanitized: the engine sanitizes before storing
+    meta_description: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class ArticleResult:
+    article: ArticleOut
+    usage: Usage
+    provenance: Provenance
+
+
+# --- image prompts ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImagePromptOut:
+    kind: Literal["featured", "in_article"]
+    position: int  # 0 for featured; 1.. for in-article, the H2 section it follows
+    prompt: str
+    alt_text: str
+
+
+@dataclass(frozen=True)
+class ImagePromptsResult:
+    prompts: tuple[ImagePromptOut, ...]
+    usage: Usage
+    provenance: Provenance
+
+
+# --- images -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageResult:
+    data: bytes  # encoded image file
+    extension: str  # "png", "webp", "jpg"
+    usage: Usage
+    provenance: Provenance
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    prompt: str
+    kind: Literal["featured", "in_article"] = "featured"
+    size: tuple[int, int] = (1200, 630)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class AIProvider(Protocol):
+    """One method per AI function. Implementations raise AIError on failure."""
+
+    name: str
+
+    def cluster_keywords(
+        self, keywords: list[KeywordIn], existing: list[ExistingCluster]
+    ) -> ClusterResult: ...
+
+    def generate_ideas(self, cluster_name: str, keywords: list[KeywordIn]) -> IdeasResult: ...
+
+    def write_content(self, brief: ArticleIn) -> ArticleResult: ...
+
+    def extract_image_prompts(self, title: str, html: str) -> ImagePromptsResult: ...
+
+    def generate_image(self, request: ImageRequest) -> ImageResult: ...

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AutomationConfigApp(AppConfig):
+    name = "inkline.automation"
+    label = "automation"

@@ -1,0 +1,118 @@
+"""Reads of the pipeline: what each stage has pending, oldest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from inkline.automation.models import STAGES, AutomationRun
+from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.writer.models import Content, Image, WritingTask
+
+
+def _fresh() -> Q:
+    return Q(attempts__lt=settings.INKLINE_ITEM_MAX_ATTEMPTS)
+
+
+def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
+    """The items stage `stage` would take for a site, oldest first (by id)."""
+    match stage:
+        case 1:
+            qs: QuerySet[Any] = Keyword.objects.filter(
+                _fresh(), site_id=site_id, status=Keyword.Status.NEW
+            )
+        case 2:
+            qs = Cluster.objects.filter(_fresh(), site_id=site_id, status=Cluster.Status.NEW)
+        case 3:
+            qs = ContentIdea.objects.filter(
+                _fresh(), site_id=site_id, status=ContentIdea.Status.NEW
+            )
+        case 4:
+            qs = WritingTask.objects.filter(
+                _fresh(), site_id=site_id, status=WritingTask.Status.QUEUED
+            )
+        case 5:
+            qs = Content.objects.filter(
+                _fresh(), site_id=site_id, status=Content.Status.REVIEW, prompts_extracted=False
+            )
+        case 6:
+            qs = Image.objects.filter(_fresh(), site_id=site_id, status=Image.Status.PENDING)
+        case 7:
+            qs = Content.objects.filter(
+                site_id=site_id, status=Content.Status.REVIEW, prompts_extracted=True
+            ).exclude(
+                Exists(Image.objects.filter(content=OuterRef("pk"), status=Image.Status.PENDING))
+            )
+        case _:
+            raise ValueError(f"no stage {stage}")
+    return qs.order_by("id")
+
+
+def pipeline_pending(site_id: int) -> dict[int, int]:
+    """Pending count per stage: exactly the database count of `pending_queryset`."""
+    return {stage: pending_queryset(stage, site_id).count() for stage in STAGES}
+
+
+def failed_counts(site_id: int) -> dict[int, int]:
+    """Items excluded from pending after too many failed attempts, per stage."""
+    max_attempts = settings.INKLINE_ITEM_MAX_ATTEMPTS
+    managers: dict[int, Any] = {
+        1: Keyword.objects,
+        2: Cluster.objects,
+        3: ContentIdea.objects,
+        4: WritingTask.objects,
+        5: Content.objects,
+        6: Image.objects,
+    }
+    return {
+        stage: manager.filter(site_id=site_id, attempts__gte=max_attempts).count()
+        for stage, manager in managers.items()
+    }
+
+
+def active_run(site_id: int) -> AutomationRun | None:
+    return (
+        AutomationRun.objects.filter(site_id=site_id, status__in=["queued", "running", "paused"])
+        .order_by("-id")
+        .first()
+    )
+
+
+def run_counts_by_status(site_id: int) -> dict[str, int]:
+    rows = AutomationRun.objects.filter(site_id=site_id).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def items_remaining(site_id: int) -> dict[str, int]:
+    return {f"stage_{stage}": n for stage, n in pipeline_pending(site_id).items()}
+
+
+def pipeline_summary(site_id: int) -> dict[str, object]:
+    """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
+    limit, runs needed to clear it, and the credits that would cost; plus the active run."""
+    from inkline.automation.models import STAGE_NAMES, AutomationConfig
+    from inkline.billing.estimates import stage_estimates
+
+    config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
+    pending = pipeline_pending(site_id)
+    estimates = stage_estimates(pending=pending, config=config)
+    stages = []
+    for stage in STAGES:
+        limit = config.stage_limit(stage)
+        n = pending[stage]
+        runs_needed = (-(-n // limit) if limit else 1) if n else 0
+        stages.append(
+            {
+                "stage": stage,
+                "name": STAGE_NAMES[stage],
+                "enabled": config.stage_enabled(stage),
+                "pending": n,
+                "limit": limit,
+                "runs_needed": runs_needed,
+                "estimated_credits": estimates[stage],
+            }
+        )
+    active = active_run(site_id)
+    return {"stages": stages, "active_run": active.run_id if active else None}

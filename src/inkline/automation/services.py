@@ -1,0 +1,163 @@
+"""Run lifecycle writes: start, pause, resume, cancel.
+
+Invariant 1 lives in the database: starting is an INSERT that the partial unique constraint
+`one_active_run_per_site` refuses while the site has a queued, running or paused run. Cancel,
+complete and fail leave the active set, so nothing can stay locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from inkline import clock
+from inkline.accounts.models import Site
+from inkline.automation import selectors
+from inkline.automation.events import event_record
+from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
+from inkline.core.errors import InvalidTransition, RunActive
+
+
+def _wake(run_id: str) -> None:
+    """Wake a worker for this run (the database stays the queue of record)."""
+    from inkline.automation.tasks import execute_run
+
+    execute_run.delay(run_id)
+
+
+def config_for(site: Site) -> AutomationConfig:
+    config, _ = AutomationConfig.objects.get_or_create(site=site)
+    return config
+
+
+def snapshot(site_id: int) -> dict[str, int]:
+    pending = selectors.pipeline_pending(site_id)
+    snap = {f"stage_{stage}": n for stage, n in pending.items()}
+    snap["total_initial_items"] = sum(pending.values())
+    return snap
+
+
+def run_start(
+    *,
+    site: Site,
+    trigger: str = AutomationRun.Trigger.MANUAL,
+    by: str = "user",
+    wake: bool = True,
+) -> AutomationRun:
+    """Queue a new run; RunActive (409) when the site already has an active run."""
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            run = AutomationRun.objects.create(
+                site=site,
+                account_id=site.account_id,
+                trigger_type=trigger,
+                queued_at=now,
+                last_enqueued_at=now,
+                initial_snapshot=snapshot(site.pk),
+            )
+    except IntegrityError:
+        active = selectors.active_run(site.pk)
+        raise RunActive(
+            f"Site '{site.name}' already has an active run"
+            + (f" ({active.run_id}, {active.status})." if active else "."),
+            run_id=active.run_id if active else None,
+        ) from None
+    total = run.initial_snapshot["total_initial_items"]
+    event_record(
+        site_id=site.pk,
+        run=run,
+        code="started",
+        message=f"Run queued ({trigger}, by {by}); {total} items pending across the stages.",
+    )
+    if wake:
+        transaction.on_commit(lambda: _wake(run.run_id))
+    return run
+
+
+def _transition(
+    *,
+    run: AutomationRun,
+    to: str,
+    allowed_from: tuple[str, ...],
+    fields: Callable[[], dict[str, object]],
+) -> AutomationRun:
+    """Move a run to `to` with a conditional UPDATE, so a concurrent change cannot be lost."""
+    run.refresh_from_db()
+    if run.status not in allowed_from:
+        raise InvalidTransition(
+            f"Run {run.run_id} is {run.status}; it cannot become {to}.",
+            status=run.status,
+            run_id=run.run_id,
+        )
+    values = {"status": to, **fields()}
+    updated = AutomationRun.objects.filter(pk=run.pk, status=run.status).update(**values)
+    if not updated:  # changed under us: answer from the fresh state
+        return _transition(run=run, to=to, allowed_from=allowed_from, fields=fields)
+    run.refresh_from_db()
+    return run
+
+
+def run_pause(*, run: AutomationRun, by: str = "user") -> AutomationRun:
+    """Pause: the worker stops before its next item and releases the lease."""
+    run = _transition(
+        run=run,
+        to=RunStatus.PAUSED,
+        allowed_from=(RunStatus.QUEUED, RunStatus.RUNNING),
+        fields=lambda: {"paused_at": clock.now(), "stopped_reason": f"Paused by {by}."},
+    )
+    event_record(
+        site_id=run.site_id,
+        run=run,
+        stage=run.current_stage,
+        code="paused",
+        message=f"Automation paused by {by} at stage {run.current_stage}.",
+    )
+    return run
+
+
+def run_resume(*, run: AutomationRun, by: str = "user", wake: bool = True) -> AutomationRun:
+    """Resume after any pause length: back to `running`; a worker takes a fresh lease."""
+    run = _transition(
+        run=run,
+        to=RunStatus.RUNNING,
+        allowed_from=(RunStatus.PAUSED,),
+        fields=lambda: {
+            "resumed_at": clock.now(),
+            "stopped_reason": "",
+            "last_enqueued_at": clock.now(),
+        },
+    )
+    event_record(
+        site_id=run.site_id,
+        run=run,
+        stage=run.current_stage,
+        code="resumed",
+        message=f"Automation resumed by {by} at stage {run.current_stage}.",
+    )
+    if wake:
+        transaction.on_commit(lambda: _wake(run.run_id))
+    return run
+
+
+def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
+    """Cancel: keeps what was produced; the site is free for a new run at once."""
+    run = _transition(
+        run=run,
+        to=RunStatus.CANCELLED,
+        allowed_from=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED),
+        fields=lambda: {
+            "cancelled_at": clock.now(),
+            "completed_at": clock.now(),
+            "stopped_reason": f"Cancelled by {by} at stage {run.current_stage}.",
+        },
+    )
+    event_record(
+        site_id=run.site_id,
+        run=run,
+        stage=run.current_stage,
+        code="cancelled",
+        message=f"Automation cancelled by {by} at stage {run.current_stage}.",
+    )
+    return run

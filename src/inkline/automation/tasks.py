@@ -1,0 +1,16 @@
+"""Thin Celery wrappers: ids in, one service call, explicit names."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from inkline.automation import engine
+
+
+@shared_task(name="inkline.automation.execute_run", ignore_result=True)
+def execute_run(run_id: str) -> str:
+    """Execute one slice of a run; enqueue the next slice while there is more to do."""
+    result = engine.execute_slice(run_id=run_id)
+    if result.outcome == "continue":
+        execute_run.delay(run_id)
+    return result.outcome

@@ -1,0 +1,36 @@
+"""Base models shared by every app."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from inkline import clock
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(default=clock.now, db_index=True, editable=False)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.updated_at = clock.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "updated_at"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class PipelineItem(models.Model):
+    """An item a pipeline stage works on: failures are counted and kept visible on the row.
+
+    After INKLINE_ITEM_MAX_ATTEMPTS failures the item leaves the pending set until a user
+    retries it (which resets `attempts`).
+    """
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True

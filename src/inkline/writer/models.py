@@ -1,0 +1,151 @@
+"""Writing tasks, content and images: stages 4–7 and what publishing reads."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from inkline.core.errors import InvalidTransition
+from inkline.core.models import PipelineItem, TimeStampedModel
+
+
+class WritingTask(TimeStampedModel, PipelineItem):
+    """A queued request to write one article ("task" in the API and UI)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Written"
+
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="tasks")
+    idea = models.OneToOneField(
+        "planner.ContentIdea", on_delete=models.CASCADE, related_name="task"
+    )
+    cluster = models.ForeignKey(
+        "planner.Cluster", null=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    title = models.CharField(max_length=255)
+    primary_keyword = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+
+    class Meta:
+        indexes = [models.Index(fields=["site", "status", "id"], name="task_pending")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Content(TimeStampedModel, PipelineItem):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        REVIEW = "review", "In review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        PUBLISHED = "published", "Published"
+
+    class SiteStatus(models.TextChoices):
+        NOT_PUBLISHED = "not_published", "Not published"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    # Allowed review transitions (the guarded state machine of `status`).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        "draft": frozenset({"review"}),
+        "review": frozenset({"approved", "rejected"}),
+        "approved": frozenset({"rejected", "published", "review"}),
+        "rejected": frozenset({"review", "approved"}),
+        "published": frozenset(),
+    }
+
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="contents")
+    task = models.OneToOneField(
+        WritingTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="content"
+    )
+    cluster = models.ForeignKey(
+        "planner.Cluster", null=True, blank=True, on_delete=models.SET_NULL, related_name="contents"
+    )
+    title = models.CharField(max_length=255)
+    html = models.TextField(blank=True, default="")
+    meta_description = models.CharField(max_length=320, blank=True, default="")
+    slug = models.SlugField(max_length=255, allow_unicode=False)
+    primary_keyword = models.CharField(max_length=255, blank=True, default="")
+    word_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REVIEW)
+    prompts_extracted = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    site_status = models.CharField(
+        max_length=15, choices=SiteStatus.choices, default=SiteStatus.NOT_PUBLISHED
+    )
+    scheduled_publish_at = models.DateTimeField(null=True, blank=True)
+    unscheduled_reason = models.CharField(max_length=255, blank=True, default="")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_url = models.URLField(max_length=1000, blank=True, default="")
+    publish_attempts = models.PositiveSmallIntegerField(default=0)
+    publish_error = models.TextField(blank=True, default="")
+    next_publish_attempt_at = models.DateTimeField(null=True, blank=True)
+    lateness_seconds = models.IntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=255, blank=True, default="")
+    provenance = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "status", "id"], name="content_status"),
+            models.Index(fields=["site_status", "scheduled_publish_at"], name="content_due"),
+        ]
+        constraints = [
+            # Invariant 7: no two items of a site share a slot.
+            models.UniqueConstraint(
+                fields=["site", "scheduled_publish_at"],
+                condition=Q(scheduled_publish_at__isnull=False),
+                name="content_unique_slot_per_site",
+            ),
+            models.UniqueConstraint(fields=["site", "slug"], name="content_slug_unique_per_site"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def can_transition(self, to: str) -> bool:
+        return to in self.TRANSITIONS.get(self.status, frozenset())
+
+    def check_transition(self, to: str) -> None:
+        if not self.can_transition(to):
+            raise InvalidTransition(
+                f"Content {self.pk} cannot go from {self.status} to {to}.",
+                status=self.status,
+            )
+
+
+class Image(TimeStampedModel, PipelineItem):
+    class Kind(models.TextChoices):
+        FEATURED = "featured", "Featured"
+        IN_ARTICLE = "in_article", "In article"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for generation"
+        DONE = "done", "Generated"
+
+    content = models.ForeignKey(Content, on_delete=models.CASCADE, related_name="images")
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="images")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    prompt = models.TextField()
+    alt_text = models.CharField(max_length=255, blank=True, default="")
+    file = models.FileField(upload_to="images/%Y/%m/", blank=True, default="")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    provenance = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["content_id", "position"]
+        indexes = [models.Index(fields=["site", "status", "id"], name="image_pending")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content", "kind", "position"], name="image_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.position} of {self.content_id}"

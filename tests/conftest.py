@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests needing PostgreSQL, Redis or Chromium skip without them, never
+when CI=true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from typing import Any
+
+import pytest
+
+from inkline.accounts.models import Account, Site
+from inkline.accounts.services import account_create, site_create
+from inkline.ai.local import LocalProvider
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def require(service: str) -> None:
+    """Skip unless `service` is available; in CI a missing service is a failure."""
+    available = {
+        "postgres": lambda: _port_open(5432),
+        "redis": lambda: _port_open(6379),
+        "chromium": lambda: shutil.which("chromium") is not None,
+    }[service]()
+    if not available:
+        if IN_CI:
+            pytest.fail(f"{service} is required in CI but is not available")
+        pytest.skip(f"{service} is not available")
+
+
+@pytest.fixture
+def account(db: Any) -> Account:
+    account, _ = account_create(name="Acme", username="owner", password="pw", credits=100_000)
+    return account
+
+
+@pytest.fixture
+def site(account: Account) -> Site:
+    return site_create(account=account, name="blog", url="https://blog.example.com")
+
+
+@pytest.fixture
+def provider() -> LocalProvider:
+    return LocalProvider()
