@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import URLPattern
 from rest_framework import serializers
 
 from inkline.automation import selectors
@@ -41,3 +42,6 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
 
     def get_items_remaining(self, run: AutomationRun) -> dict[str, Any]:
         return selectors.items_remaining(run.site_id)
+
+
+urlpatterns: list[URLPattern] = []

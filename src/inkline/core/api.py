@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from inkline.accounts.models import Membership, Role, Site
 from inkline.core.errors import ApplicationError
 
 
@@ -21,3 +24,49 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+# --- tenancy and roles: the one place API views resolve what a caller may touch ----------
+def membership_of(request: Request) -> Membership:
+    """The caller's membership; every object a view touches is scoped to its account."""
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        raise exceptions.PermissionDenied("This user belongs to no account.")
+    return membership
+
+
+def account_id_of(request: Request) -> int:
+    return membership_of(request).account_id
+
+
+def require_editor(request: Request) -> None:
+    """Owners and editors change things; viewers only read (403)."""
+    if not membership_of(request).can_edit:
+        raise exceptions.PermissionDenied("Viewers cannot change anything.")
+
+
+def require_owner(request: Request) -> None:
+    if membership_of(request).role != Role.OWNER:
+        raise exceptions.PermissionDenied("Only the account owner can do this.")
+
+
+def site_for(request: Request, site_id: int, *, write: bool = False) -> Site:
+    """The caller's site `site_id`, or 404 (another account's site is never revealed)."""
+    site = Site.objects.for_account(account_id_of(request)).filter(pk=site_id).first()
+    if site is None:
+        raise exceptions.NotFound("No such site.")
+    if write:
+        require_editor(request)
+    return site
+
+
+class RolePermission(permissions.BasePermission):
+    """Authenticated members read; only owners and editors use unsafe methods."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        membership = getattr(request.user, "membership", None)
+        if membership is None:
+            return False
+        return request.method in permissions.SAFE_METHODS or membership.can_edit

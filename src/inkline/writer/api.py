@@ -1,0 +1,7 @@
+"""Writer API: input serializer → one service → output serializer."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
