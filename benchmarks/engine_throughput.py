@@ -1,0 +1,57 @@
+"""Engine throughput: items per second through all seven stages with the local provider at
+0 ms on SQLite, and the engine's queries per item-stage."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import machine, setup_django
+
+
+def main() -> None:
+    setup_django()
+    from django.db import connection
+
+    from inkline.accounts.services import account_create, site_create
+    from inkline.ai.local import LocalProvider
+    from inkline.automation import engine
+    from inkline.automation.services import run_start
+    from inkline.demo import demo_keywords_csv
+    from inkline.planner.services import keywords_import_csv
+
+    account, _ = account_create(name="Bench", username="bench", password="x", credits=10**9)
+    site = site_create(account=account, name="bench")
+    keywords_import_csv(site=site, data=demo_keywords_csv())
+    run = run_start(site=site, wake=False)
+    queries = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        run = engine.run_to_end(run_id=run.run_id, provider=LocalProvider())
+    wall = time.perf_counter() - started
+    item_stages = sum(r.get("processed", 0) for r in run.stage_results.values())
+    ai_seconds = sum(r.get("seconds", 0) for r in run.stage_results.values())
+    print(f"machine: {machine()}")
+    print(f"run status: {run.status}")
+    print(f"item-stages processed: {item_stages} in {wall:.2f} s")
+    print(f"throughput: {item_stages / wall:.0f} item-stages/s")
+    print(f"queries: {queries} total, {queries / item_stages:.1f} per item-stage")
+    for stage, r in sorted(run.stage_results.items()):
+        per = 1000 * r["seconds"] / max(r["processed"], 1)
+        n, secs = r["processed"], r["seconds"]
+        print(f"  stage {stage}: {n:>4} items, {secs:.2f} s, {per:.2f} ms/item")
+    print(f"(stage seconds sum {ai_seconds:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
