@@ -1,4 +1,10 @@
-"""API plumbing shared by every app: pagination and the one mapping of domain errors."""
+"""API plumbing shared by every app: pagination and the one mapping of domain errors.
+
+REST_FRAMEWORK settings name classes in this module, and DRF resolves them while
+`rest_framework.views` is being imported: so this module must never import
+`rest_framework.views` (or `generics`, `viewsets`) at the top. View base classes live in
+`inkline.core.views`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ from rest_framework import exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from inkline.accounts.models import Membership, Role, Site
 from inkline.core.errors import ApplicationError
@@ -21,6 +26,8 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
