@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,15 +65,3 @@ def site_for(request: Request, site_id: int, *, write: bool = False) -> Site:
     if write:
         require_editor(request)
     return site
-
-
-class RolePermission(permissions.BasePermission):
-    """Authenticated members read; only owners and editors use unsafe methods."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        membership = getattr(request.user, "membership", None)
-        if membership is None:
-            return False
-        return request.method in permissions.SAFE_METHODS or membership.can_edit

@@ -1,0 +1,118 @@
+"""The `inkline` command as a user runs it: a real process on a fresh data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def inkline(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INKLINE_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)  # the embedded default
+    return subprocess.run(
+        [sys.executable, "-m", "inkline.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("cli")
+    result = inkline(data_dir, "init", "--demo", "--json")
+    assert result.returncode == 0, result.stderr
+    return data_dir
+
+
+def test_init_demo_is_idempotent_and_prints_the_login(demo_dir: Path) -> None:
+    first = json.loads(inkline(demo_dir, "init", "--demo", "--json").stdout)
+    second = json.loads(inkline(demo_dir, "init", "--demo", "--json").stdout)
+    assert first == second
+    assert set(first) == {"username", "password", "token", "account_id", "site_id", "url"}
+    assert first["username"] == "demo" and len(first["password"]) >= 8
+    assert first["url"].startswith("http://")
+
+
+def test_status_json_counts_the_demo_keywords(demo_dir: Path) -> None:
+    result = inkline(demo_dir, "status", "demo", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert [s["stage"] for s in summary["stages"]] == [1, 2, 3, 4, 5, 6, 7]
+    csv_rows = (
+        Path(__file__).resolve().parents[1] / "src/inkline/planner/data/demo_keywords.csv"
+    ).read_text()
+    assert summary["stages"][0]["pending"] == len(csv_rows.strip().splitlines()) - 1
+    assert summary["active_run"] is None
+
+
+def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path) -> None:
+    assert inkline(tmp_path, "init").returncode == 0
+    created = inkline(
+        tmp_path, "create-account", "Shop", "--username", "u1", "--password", "pw",
+        "--credits", "50000", "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["username"] == "u1"
+    # a site and keywords, through the product's own code
+    script = (
+        "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','inkline.settings');"
+        "django.setup();from inkline.accounts.models import Account;"
+        "from inkline.accounts.services import site_create;"
+        "site_create(account=Account.objects.get(name='Shop'), name='shop')"
+    )
+    env = {**os.environ, "INKLINE_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    csv = tmp_path / "k.csv"
+    csv.write_text(
+        "keyword,volume\ncold brew ratio,100\nhow to make cold brew,90\n"
+        "best french press,80\nfrench press ratio,70\n=cmd(),1\n"
+    )
+    imported = inkline(tmp_path, "import-keywords", "shop", str(csv), "--json")
+    assert imported.returncode == 0, imported.stderr
+    report = json.loads(imported.stdout)
+    assert report["created"] == 4 and report["errors"][0]["line"] == 6
+
+    result = inkline(tmp_path, "run", "shop", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "completed"
+    assert run["progress_percent"] == 100
+    assert run["stage_results"]["1"]["processed"] == 4
+    assert run["stage_results"]["7"]["processed"] == run["stage_results"]["4"]["created"] > 0
+    assert all(v == 0 for v in run["items_remaining"].values())
+
+    pretty = inkline(tmp_path, "run", "shop", "--wait")
+    assert pretty.returncode == 0
+    assert "completed" in pretty.stdout and "Stopped reason" in pretty.stdout
+
+
+def test_bad_usage_exits_2_with_a_usage_line(demo_dir: Path) -> None:
+    unknown_site = inkline(demo_dir, "status", "no-such-site")
+    assert unknown_site.returncode == 2
+    assert "usage: inkline status" in unknown_site.stderr
+    assert "no site" in unknown_site.stderr
+    no_args = inkline(demo_dir, "run")
+    assert no_args.returncode == 2 and "usage:" in no_args.stderr
+    missing_file = inkline(demo_dir, "import-keywords", "demo", "nope.csv")
+    assert missing_file.returncode == 2 and "no such file" in missing_file.stderr
+
+
+def test_a_second_run_while_one_is_active_is_refused_with_exit_1(demo_dir: Path) -> None:
+    first = inkline(demo_dir, "run", "demo", "--json")  # queued; no worker is running here
+    assert first.returncode == 0, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    second = inkline(demo_dir, "run", "demo", "--json")
+    assert second.returncode == 1
+    refusal = json.loads(second.stdout)
+    assert refusal["code"] == "run_active" and refusal["run_id"] == run_id
