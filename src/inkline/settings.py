@@ -165,6 +165,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "KeywordStatusEnum": "inkline.planner.models.Keyword.Status",
+        "ClusterStatusEnum": "inkline.planner.models.Cluster.Status",
+        "IdeaStatusEnum": "inkline.planner.models.ContentIdea.Status",
+        "TaskStatusEnum": "inkline.writer.models.WritingTask.Status",
+        "ContentStatusEnum": "inkline.writer.models.Content.Status",
+        "ContentSiteStatusEnum": "inkline.writer.models.Content.SiteStatus",
+        "ImageStatusEnum": "inkline.writer.models.Image.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inkline.core.openapi.add_error_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -194,12 +207,18 @@ INKLINE_LOCAL_AI_LATENCY_MS = env_int("INKLINE_LOCAL_AI_LATENCY_MS", 0)
 INKLINE_LOCAL_AI_FAILURE_RATE = env_float("INKLINE_LOCAL_AI_FAILURE_RATE", 0.0)
 INKLINE_OPENAI_MODEL = os.environ.get("INKLINE_OPENAI_MODEL", "gpt-4o-mini")
 INKLINE_OPENAI_IMAGE_MODEL = os.environ.get("INKLINE_OPENAI_IMAGE_MODEL", "gpt-image-1")
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
+# Retries live in one place, the SDK (429 honours Retry-After); the engine never adds more.
+INKLINE_OPENAI_MAX_RETRIES = max(0, env_int("INKLINE_OPENAI_MAX_RETRIES", 2))
+INKLINE_OPENAI_TIMEOUT = env_float("INKLINE_OPENAI_TIMEOUT", 120.0)
 INKLINE_RUN_LEASE_SECONDS = max(5, env_int("INKLINE_RUN_LEASE_SECONDS", 60))
 INKLINE_SLICE_SECONDS = max(1, env_int("INKLINE_SLICE_SECONDS", 50))
 INKLINE_TICK_SECONDS = max(1, env_int("INKLINE_TICK_SECONDS", 30))
 INKLINE_MAX_RECOVERIES = env_int("INKLINE_MAX_RECOVERIES", 5)
 INKLINE_ITEM_MAX_ATTEMPTS = 3
 INKLINE_CLUSTER_BATCH = env_int("INKLINE_CLUSTER_BATCH", 500)
+INKLINE_IMPORT_MAX_BYTES = env_int("INKLINE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)  # else 413
 INKLINE_ALLOW_PRIVATE_TARGETS = env_bool("INKLINE_ALLOW_PRIVATE_TARGETS", False)
 
 LOGGING = {
@@ -208,6 +227,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("INKLINE_LOG_LEVEL", "INFO")},
+    # The openai SDK's HTTP client logs every request at INFO: keep run output readable.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpx2", "openai")},
 }
 
 if PRODUCTION:

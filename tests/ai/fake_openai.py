@@ -1,0 +1,387 @@
+"""A real local HTTP server speaking the two OpenAI endpoints Inkline uses.
+
+`POST /v1/chat/completions` (with `response_format: json_schema`) and
+`POST /v1/images/generations` (base64 answers). It checks the bearer key and the model,
+records every request, counts the requests in flight (and the most at once), and has knobs for
+latency and faults: 429 with Retry-After, 500, slow answers (client timeouts), malformed JSON,
+truncated output (`finish_reason: "length"`), an unparsable body, 404 for unknown models.
+
+Answers are built from the request: the user message is the JSON payload the provider sent,
+and the schema name says which function is asked, so runs through the engine get plausible
+clusters, ideas, articles, prompts and images.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from PIL import Image
+
+API_KEY = "sk-test-inkline"
+CHAT_MODEL = "fake-chat"
+IMAGE_MODEL = "fake-image"
+
+Responder = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Fault:
+    """What the next matching requests get instead of a normal answer.
+    kind: "429", "500", "slow", "malformed", "truncated", "body", "invalid"."""
+
+    kind: str
+    times: int | None = 1  # None: every request from now on
+    path: str = ""  # only requests whose path contains this
+    schema: str = ""  # only chat requests for this schema name
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Recorded:
+    path: str
+    authorization: str
+    body: dict[str, Any]
+    status: int = 0
+    usage: dict[str, int] = field(default_factory=dict)
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def schema(self) -> str:
+        fmt = self.body.get("response_format") or {}
+        return str((fmt.get("json_schema") or {}).get("name", ""))
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        user = [m for m in self.body.get("messages", []) if m.get("role") == "user"]
+        data: dict[str, Any] = json.loads(user[0]["content"]) if user else {}
+        return data
+
+
+class FakeOpenAI:
+    def __init__(self, *, latency: float = 0.0, api_key: str = API_KEY) -> None:
+        self.latency = latency
+        self.api_key = api_key
+        self.models = {CHAT_MODEL, IMAGE_MODEL}
+        self.faults: list[Fault] = []
+        self.requests: list[Recorded] = []
+        self.responders: dict[str, Responder] = {
+            "keyword_clusters": answer_clusters,
+            "content_ideas": answer_ideas,
+            "article": answer_article,
+            "image_prompts": answer_image_prompts,
+        }
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- knobs --------------------------------------------------------------------------------
+    def inject(self, kind: str, **options: Any) -> Fault:
+        fault = Fault(kind=kind, **options)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.requests.clear()
+            self.max_in_flight = self.in_flight
+
+    def chat_requests(self, schema: str = "") -> list[Recorded]:
+        return [
+            r
+            for r in self.requests
+            if r.path.endswith("/chat/completions") and (not schema or r.schema == schema)
+        ]
+
+    def image_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/images/generations")]
+
+    # --- serving ------------------------------------------------------------------------------
+    def _take_fault(self, record: Recorded) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.path and fault.path not in record.path:
+                    continue
+                if fault.schema and fault.schema != record.schema:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    def handle(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            return _error(400, "the request body is not JSON", "invalid_json")
+        record = Recorded(path=path, authorization=headers.get("authorization", ""), body=body)
+        with self._lock:
+            self.requests.append(record)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        record.started = time.monotonic()
+        try:
+            status, extra, payload = self._answer(path, record)
+        finally:
+            record.finished = time.monotonic()
+            with self._lock:
+                self.in_flight -= 1
+        record.status = status
+        return status, extra, payload
+
+    def _answer(self, path: str, record: Recorded) -> tuple[int, dict[str, str], bytes]:
+        if self.latency:
+            time.sleep(self.latency)
+        if record.authorization != f"Bearer {self.api_key}":
+            return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        model = record.body.get("model")
+        if model not in self.models:
+            return _error(404, f"The model `{model}` does not exist.", "model_not_found")
+        fault = self._take_fault(record)
+        if fault is not None and fault.kind in ("429", "500", "slow", "body"):
+            if fault.kind == "429":
+                extra = (
+                    {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
+                )
+                return _error(429, "Rate limit reached.", "rate_limit_exceeded", extra)
+            if fault.kind == "500":
+                return _error(500, "The server had an error.", "server_error")
+            if fault.kind == "body":
+                return 200, {"content-type": "application/json"}, b'{"id": "x", "choices": [tr'
+            time.sleep(fault.delay)
+        if path.endswith("/chat/completions"):
+            return self._chat(record, fault)
+        if path.endswith("/images/generations"):
+            return self._image(record)
+        return _error(404, f"Unknown path {path}.", "unknown_url")
+
+    def _chat(self, record: Recorded, fault: Fault | None) -> tuple[int, dict[str, str], bytes]:
+        body = record.body
+        fmt = body.get("response_format") or {}
+        schema = fmt.get("json_schema") or {}
+        if fmt.get("type") != "json_schema" or not schema.get("schema") or not body.get("messages"):
+            return _error(400, "messages and a json_schema response_format are required", "invalid")
+        responder = self.responders.get(record.schema)
+        if responder is None:
+            return _error(400, f"unknown schema {record.schema!r}", "invalid")
+        content = json.dumps(responder(record.payload))
+        finish = "stop"
+        if fault is not None and fault.kind == "malformed":
+            content = "Sure! Here is the JSON you asked for: {" + content[:40]
+        elif fault is not None and fault.kind == "truncated":
+            content, finish = content[: len(content) // 2], "length"
+        elif fault is not None and fault.kind == "invalid":
+            content = json.dumps({"unexpected": True})
+        usage = {
+            "prompt_tokens": max(1, len(json.dumps(body["messages"])) // 4),
+            "completion_tokens": max(1, len(content) // 4),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        record.usage = usage
+        answer = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "finish_reason": finish,
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage,
+        }
+        return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
+
+    def _image(self, record: Recorded) -> tuple[int, dict[str, str], bytes]:
+        body = record.body
+        if not body.get("prompt"):
+            return _error(400, "prompt is required", "invalid")
+        width, height = (int(x) for x in str(body.get("size", "1024x1024")).split("x"))
+        picture = Image.new("RGB", (width, height), (40 + len(body["prompt"]) % 200, 120, 160))
+        out = io.BytesIO()
+        picture.save(out, "PNG")
+        usage = {
+            "input_tokens": max(1, len(body["prompt"]) // 4),
+            "output_tokens": 1056,
+            "total_tokens": max(1, len(body["prompt"]) // 4) + 1056,
+            "input_tokens_details": {"image_tokens": 0, "text_tokens": len(body["prompt"]) // 4},
+        }
+        record.usage = usage
+        answer = {
+            "created": int(time.time()),
+            "data": [{"b64_json": base64.b64encode(out.getvalue()).decode()}],
+            "usage": usage,
+        }
+        return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_fake: FakeOpenAI
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, extra, payload = self.server_fake.handle(self.path, headers, raw)
+        try:
+            self.send_response(status)
+            for name, value in {"content-type": "application/json", **extra}.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _error(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    return (
+        status,
+        {"content-type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
+
+
+@contextmanager
+def fake_openai(**options: Any) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(**options) as server:
+        yield server
+
+
+# --- default answers, built from the request --------------------------------------------------
+def _topic(phrase: str) -> str:
+    words = [w for w in phrase.lower().split() if len(w) > 3 and w not in _FILLER]
+    return words[-1] if words else phrase.lower().split()[-1]
+
+
+_FILLER = {"best", "make", "with", "from", "what", "much", "does", "your", "under", "ratio"}
+
+
+def answer_clusters(payload: dict[str, Any]) -> dict[str, Any]:
+    """Group by each keyword's last significant word; join an existing cluster of that name."""
+    existing = {c["name"].lower(): c["id"] for c in payload.get("existing_clusters", [])}
+    groups: dict[str, list[int]] = {}
+    for keyword in payload["keywords"]:
+        groups.setdefault(_topic(keyword["phrase"]), []).append(keyword["id"])
+    return {
+        "clusters": [
+            {
+                "existing_cluster_id": existing.get(topic),
+                "name": topic,
+                "description": f"Everything about {topic}.",
+                "keyword_ids": ids,
+            }
+            for topic, ids in groups.items()
+        ]
+    }
+
+
+def answer_ideas(payload: dict[str, Any]) -> dict[str, Any]:
+    phrases = [k["phrase"] for k in payload["keywords"]] or [payload["name"]]
+    return {
+        "ideas": [
+            {
+                "title": f"The complete guide to {phrase}",
+                "primary_keyword": phrase,
+                "target_keywords": phrases[:5],
+                "content_type": "guide",
+                "content_structure": "article",
+                "outline": [f"What {phrase} means", "How to start", "Common mistakes", "FAQ"],
+            }
+            for phrase in phrases[:2]
+        ]
+    }
+
+
+def answer_article(payload: dict[str, Any]) -> dict[str, Any]:
+    sections = "".join(
+        f"<h2>{heading}</h2><p>{' '.join([payload['primary_keyword']] * 3)} explained in "
+        f"plain words, with practical advice you can use today.</p>"
+        for heading in payload["outline"] or ["Overview"]
+    )
+    return {
+        "title": payload["title"],
+        "html": sections,
+        "meta_description": f"Learn about {payload['primary_keyword']}."[:155],
+        "slug": payload["title"].lower().replace(" ", "-"),
+    }
+
+
+def answer_image_prompts(payload: dict[str, Any]) -> dict[str, Any]:
+    prompts = [
+        {
+            "kind": "featured",
+            "position": 0,
+            "prompt": f"A photograph illustrating {payload['title']}",
+            "alt_text": payload["title"][:100],
+        }
+    ]
+    if payload["sections"]:
+        prompts.append(
+            {
+                "kind": "in_article",
+                "position": 1,
+                "prompt": f"An illustration of {payload['sections'][0]}",
+                "alt_text": payload["sections"][0][:100],
+            }
+        )
+    return {"prompts": prompts}

@@ -1,0 +1,309 @@
+"""The `openai` provider against a real local HTTP server speaking the OpenAI API."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from inkline.ai import prompts
+from inkline.ai.openai_provider import OpenAIProvider, api_image_size, place_keywords
+from inkline.ai.types import AIError, ArticleIn, ExistingCluster, ImageRequest, KeywordIn
+from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI, answer_clusters
+
+KEYWORDS = [
+    KeywordIn(id=11, phrase="cold brew ratio", volume=900, intent="informational"),
+    KeywordIn(id=12, phrase="cold brew concentrate", volume=400),
+    KeywordIn(id=13, phrase="french press grind size", volume=300),
+    KeywordIn(id=14, phrase="burr grinder vs blade grinder", volume=200),
+]
+BRIEF = ArticleIn(
+    title="How to make cold brew",
+    primary_keyword="cold brew",
+    target_keywords=("cold brew ratio", "cold brew concentrate"),
+    content_type="how_to",
+    outline=("What you need", "The ratio", "Steeping", "Serving"),
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def make(server: FakeOpenAI, **options: Any) -> OpenAIProvider:
+    settings: dict[str, Any] = {
+        "model": CHAT_MODEL,
+        "image_model": IMAGE_MODEL,
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "timeout": 5.0,
+        "max_retries": 1,
+    }
+    return OpenAIProvider(**(settings | options))
+
+
+def ideas_call(provider: OpenAIProvider) -> Any:
+    return provider.generate_ideas("Cold brew", KEYWORDS[:2])
+
+
+# --- requests and structured answers ----------------------------------------------------------
+def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_every_keyword(
+    server: FakeOpenAI,
+) -> None:
+    existing = [ExistingCluster(id=7, name="grinder", keywords=("best burr grinder",))]
+    result = make(server).cluster_keywords(KEYWORDS, existing)
+
+    (request,) = server.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.authorization == f"Bearer {API_KEY}"
+    body = request.body
+    assert body["model"] == CHAT_MODEL
+    assert body["messages"][0] == {"role": "system", "content": prompts.CLUSTERING.system}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "keyword_clusters",
+            "schema": prompts.CLUSTERING.schema,
+            "strict": True,
+        },
+    }
+    assert request.payload == {
+        "keywords": [
+            {"id": k.id, "phrase": k.phrase, "volume": k.volume, "intent": k.intent}
+            for k in KEYWORDS
+        ],
+        "existing_clusters": [{"id": 7, "name": "grinder", "keywords": ["best burr grinder"]}],
+    }
+    placed = sorted(i for a in result.assignments for i in a.keyword_ids)
+    assert placed == [11, 12, 13, 14]
+    joined = [a for a in result.assignments if a.existing_cluster_id == 7]
+    assert [a.keyword_ids for a in joined] == [(14,)]
+    assert result.usage.prompt_tokens == request.usage["prompt_tokens"] > 0
+    assert result.usage.completion_tokens == request.usage["completion_tokens"] > 0
+    assert result.usage.items == 4
+    assert result.provenance.as_dict(result.usage) == {
+        "provider": "openai",
+        "model": CHAT_MODEL,
+        "prompt_version": "clustering-v1",
+        "prompt_tokens": request.usage["prompt_tokens"],
+        "completion_tokens": request.usage["completion_tokens"],
+    }
+
+
+def test_every_strict_schema_requires_all_properties_and_forbids_others() -> None:
+    def objects(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if schema.get("type") == "object":
+            yield schema
+            for prop in schema["properties"].values():
+                yield from objects(prop)
+        if schema.get("type") == "array":
+            yield from objects(schema["items"])
+
+    for spec in prompts.SPECS.values():
+        found = list(objects(spec.schema))
+        assert found, spec.name
+        for obj in found:
+            assert obj["additionalProperties"] is False
+            assert sorted(obj["required"]) == sorted(obj["properties"])
+
+
+def test_ideas_articles_and_image_prompts_come_back_typed_with_their_usage(
+    server: FakeOpenAI,
+) -> None:
+    provider = make(server)
+    ideas = ideas_call(provider)
+    assert [i.primary_keyword for i in ideas.ideas] == ["cold brew ratio", "cold brew concentrate"]
+    assert ideas.ideas[0].outline and ideas.ideas[0].content_type == "guide"
+    assert ideas.provenance.prompt_version == "ideas-v1"
+
+    article = provider.write_content(BRIEF)
+    sent = server.chat_requests("article")[0]
+    assert sent.payload["outline"] == list(BRIEF.outline)
+    assert article.article.html.count("<h2>") == 4
+    assert article.usage.words > 20
+    assert article.usage.prompt_tokens == sent.usage["prompt_tokens"]
+
+    found = provider.extract_image_prompts(BRIEF.title, article.article.html)
+    sent = server.chat_requests("image_prompts")[0]
+    assert sent.payload == {"title": BRIEF.title, "sections": list(BRIEF.outline)}
+    assert [(p.kind, p.position) for p in found.prompts] == [("featured", 0), ("in_article", 1)]
+
+
+def test_images_come_back_as_base64_and_are_fitted_to_the_requested_size(
+    server: FakeOpenAI,
+) -> None:
+    result = make(server).generate_image(ImageRequest(prompt="a glass of cold brew"))
+    (request,) = server.image_requests()
+    assert request.body["model"] == IMAGE_MODEL
+    assert request.body["size"] == "1536x1024"
+    assert request.body["prompt"].endswith("a glass of cold brew")
+    assert "response_format" not in request.body  # gpt-image models always answer base64
+    with Image.open(io.BytesIO(result.data)) as picture:
+        assert picture.size == (1200, 630)
+        assert picture.format.lower() == result.extension
+    assert (result.width, result.height) == (1200, 630)
+    assert result.usage.images == 1
+    assert result.usage.completion_tokens == request.usage["output_tokens"]
+
+
+def test_image_sizes_follow_each_model_family() -> None:
+    assert api_image_size("gpt-image-1", (1200, 630)) == "1536x1024"
+    assert api_image_size("gpt-image-1", (630, 1200)) == "1024x1536"
+    assert api_image_size("dall-e-3", (1200, 630)) == "1792x1024"
+    assert api_image_size("dall-e-2", (1200, 630)) == "1024x1024"
+    assert api_image_size("any", (1000, 1000)) == "1024x1024"
+
+
+# --- retries in one place: the SDK ------------------------------------------------------------
+def test_429_waits_for_retry_after_then_succeeds(server: FakeOpenAI) -> None:
+    server.inject("429", retry_after=0.6)
+    started = time.monotonic()
+    ideas_call(make(server))
+    first, second = server.requests
+    assert first.status == 429 and second.status == 200
+    assert second.started - first.finished >= 0.55  # the server's Retry-After was honoured
+    assert time.monotonic() - started >= 0.6
+
+
+def test_429_beyond_the_retries_fails_the_item_transiently(server: FakeOpenAI) -> None:
+    server.inject("429", retry_after=0.1, times=None)
+    with pytest.raises(AIError, match="rate limited") as caught:
+        ideas_call(make(server, max_retries=2))
+    assert caught.value.transient and not caught.value.fatal
+    assert len(server.requests) == 3  # max_retries=2: one call and two retries, no more
+
+
+def test_500s_are_retried_by_the_sdk_then_reported(server: FakeOpenAI) -> None:
+    server.inject("500")
+    assert ideas_call(make(server)).ideas
+    assert [r.status for r in server.requests] == [500, 200]
+
+    server.reset()
+    server.inject("500", times=None)
+    with pytest.raises(AIError, match="answered 500") as caught:
+        ideas_call(make(server, max_retries=0))
+    assert caught.value.transient and not caught.value.fatal
+    assert len(server.requests) == 1
+
+
+def test_a_slow_server_times_out_after_the_retries(server: FakeOpenAI) -> None:
+    server.inject("slow", delay=2.0, times=None)
+    started = time.monotonic()
+    with pytest.raises(AIError, match=r"no answer .* within 0.3 s \(tried 2 times\)") as caught:
+        ideas_call(make(server, timeout=0.3, max_retries=1))
+    assert caught.value.transient and not caught.value.fatal
+    assert len(server.requests) == 2
+    assert time.monotonic() - started < 2.0  # gave up on the timeout, not on the server
+
+
+def test_an_unreadable_body_is_a_transient_failure(server: FakeOpenAI) -> None:
+    server.inject("body", times=None)
+    with pytest.raises(AIError, match="unusable answer") as caught:
+        ideas_call(make(server, max_retries=0))
+    assert caught.value.transient and not caught.value.fatal
+
+
+# --- invalid answers: one re-ask, then the reason ---------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("malformed", "not valid JSON"),
+        ("truncated", "cut off at the output token limit"),
+        ("invalid", "does not match the schema"),
+    ],
+)
+def test_an_invalid_answer_is_asked_again_once(server: FakeOpenAI, kind: str, reason: str) -> None:
+    server.inject(kind)
+    result = ideas_call(make(server))
+    first, second = server.requests
+    assert result.ideas
+    assert result.usage.calls == 2  # both calls' tokens are counted: they were spent
+    assert (
+        result.usage.prompt_tokens == first.usage["prompt_tokens"] + second.usage["prompt_tokens"]
+    )
+    repair = second.body["messages"][-1]
+    assert repair["role"] == "user" and reason in repair["content"]
+    assert second.body["messages"][:-1] == first.body["messages"]
+
+    server.reset()
+    server.inject(kind, times=2)
+    with pytest.raises(AIError, match=reason) as caught:
+        ideas_call(make(server))
+    assert len(server.requests) == 2
+    assert not caught.value.fatal
+
+
+def test_a_keyword_left_out_is_asked_again_then_the_batch_fails(server: FakeOpenAI) -> None:
+    def forgetful(payload: dict[str, Any]) -> dict[str, Any]:
+        answer = answer_clusters(payload)
+        answer["clusters"][0]["keyword_ids"] = answer["clusters"][0]["keyword_ids"][1:]
+        return answer
+
+    server.responders["keyword_clusters"] = forgetful
+    with pytest.raises(AIError, match="1 keyword ids were not placed in any cluster: 11"):
+        make(server).cluster_keywords(KEYWORDS, [])
+    assert len(server.chat_requests("keyword_clusters")) == 2
+    assert "were not placed" in server.requests[1].body["messages"][-1]["content"]
+
+
+def test_place_keywords_repairs_what_it_can() -> None:
+    existing = [ExistingCluster(id=7, name="Grinders")]
+
+    def group(existing_id: int | None, name: str, ids: list[int]) -> dict[str, Any]:
+        return {
+            "existing_cluster_id": existing_id,
+            "name": name,
+            "description": "",
+            "keyword_ids": ids,
+        }
+
+    clusters = [
+        group(None, "Cold brew", [1, 2, 99]),
+        group(555, "grinders", [3, 1]),
+        group(None, "cold  brew", [4]),
+        group(None, "Empty", [2]),
+    ]
+    result = place_keywords(clusters, [1, 2, 3, 4], existing)
+    assert [(a.keyword_ids, a.name, a.existing_cluster_id) for a in result] == [
+        ((1, 2, 4), "Cold brew", None),  # 99 is not in the batch; "cold  brew" merges in
+        ((3,), "Grinders", 7),  # unknown id 555, but the name is an existing cluster's
+    ]
+    with pytest.raises(ValueError, match="2 keyword ids were not placed"):
+        place_keywords(clusters[:1], [1, 2, 3, 4], existing)
+
+
+# --- fatal: the provider cannot work at all ---------------------------------------------------
+def test_a_wrong_key_is_fatal_and_names_the_cause(server: FakeOpenAI) -> None:
+    with pytest.raises(AIError, match="rejected the API key: HTTP 401") as caught:
+        ideas_call(make(server, api_key="sk-wrong"))
+    assert caught.value.fatal
+    assert len(server.requests) == 1  # a 401 is not retried
+
+
+def test_an_unknown_model_is_fatal(server: FakeOpenAI) -> None:
+    with pytest.raises(AIError, match=r"model 'gpt-nope'.*not found") as caught:
+        ideas_call(make(server, model="gpt-nope"))
+    assert caught.value.fatal
+
+
+def test_from_settings_reads_the_environment_settings(server: FakeOpenAI, settings: Any) -> None:
+    from inkline.ai.registry import get_provider
+
+    settings.OPENAI_API_KEY = API_KEY
+    settings.OPENAI_BASE_URL = server.base_url
+    settings.INKLINE_OPENAI_MODEL = CHAT_MODEL
+    settings.INKLINE_OPENAI_MAX_RETRIES = 0
+    settings.INKLINE_OPENAI_TIMEOUT = 7.0
+    provider = get_provider("openai")
+    assert isinstance(provider, OpenAIProvider)
+    assert provider.base_url == server.base_url
+    assert provider.client.max_retries == 0 and provider.client.timeout == 7.0
+    assert ideas_call(provider).ideas
+    assert json.loads(server.requests[0].body["messages"][1]["content"])["name"] == "Cold brew"
