@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver
 
 from inkline.accounts import api as accounts
 from inkline.automation import api as automation
+from inkline.automation import retry
 from inkline.billing import api as billing
 from inkline.planner import api as planner
 from inkline.publishing import api as publishing
@@ -14,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *planner.urlpatterns,
     *writer.urlpatterns,
     *automation.urlpatterns,
+    *retry.urlpatterns,
     *publishing.urlpatterns,
     *billing.urlpatterns,
 ]

@@ -1,0 +1,155 @@
+"""Failed pipeline items: list them, and retry them (reset their attempts).
+
+An item whose AI call failed keeps `attempts` and `last_error` on its row; after
+INKLINE_ITEM_MAX_ATTEMPTS failures it leaves the pending set. Retrying resets both, so the next
+run takes it again. The same reset is the admin's "Retry" action.
+
+    GET  /api/v1/sites/{site_id}/automation/failed/?stage=n   failed items (paginated)
+    POST /api/v1/sites/{site_id}/automation/retry/  {"stage": n, "ids": [...]}   → {"retried": n}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inkline.accounts.models import Site
+from inkline.automation.events import event_record
+from inkline.automation.models import STAGE_NAMES
+from inkline.core.api import site_for
+from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.writer.models import Content, Image, WritingTask
+
+# Stages whose items can fail (stage 7, approval, makes no AI call and counts no attempts).
+RETRYABLE_STAGES = (1, 2, 3, 4, 5, 6)
+
+
+def _not_done(stage: int) -> tuple[Any, Q]:
+    """The model a stage works on and the condition of an item it has not finished."""
+    match stage:
+        case 1:
+            return Keyword, Q(status=Keyword.Status.NEW)
+        case 2:
+            return Cluster, Q(status=Cluster.Status.NEW)
+        case 3:
+            return ContentIdea, Q(status=ContentIdea.Status.NEW)
+        case 4:
+            return WritingTask, Q(status=WritingTask.Status.QUEUED)
+        case 5:
+            return Content, Q(status=Content.Status.REVIEW, prompts_extracted=False)
+        case 6:
+            return Image, Q(status=Image.Status.PENDING)
+    raise ValueError(f"stage {stage} has no retryable items")
+
+
+# --- selector ---------------------------------------------------------------------------------
+def failed_items(*, site_id: int, stage: int) -> QuerySet[Any]:
+    """Items of `stage` not done that failed at least once, oldest first."""
+    model, not_done = _not_done(stage)
+    qs: QuerySet[Any] = model.objects.filter(not_done, site_id=site_id, attempts__gt=0)
+    return qs.order_by("id")
+
+
+# --- service ----------------------------------------------------------------------------------
+def items_retry(*, site: Site, stage: int, ids: list[int] | None = None) -> int:
+    """Reset attempts and last error of the site's failed items of `stage` (all of them, or
+    those among `ids`), so the next run takes them again. Returns how many were reset."""
+    qs = failed_items(site_id=site.pk, stage=stage)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    retried = qs.update(attempts=0, last_error="")
+    if retried:
+        event_record(
+            site_id=site.pk,
+            stage=stage,
+            code="items_retried",
+            message=f"{retried} failed item(s) of stage {stage} ({STAGE_NAMES[stage]}) "
+            "will be retried by the next run.",
+        )
+    return retried
+
+
+# --- API --------------------------------------------------------------------------------------
+class RetryIn(serializers.Serializer[Any]):
+    stage = serializers.ChoiceField(choices=RETRYABLE_STAGES, help_text="Pipeline stage, 1–6")
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=10_000,
+        help_text="Only these items (ids of the stage's objects); all failed items if omitted",
+    )
+
+
+class RetryOut(serializers.Serializer[Any]):
+    stage = serializers.IntegerField()
+    retried = serializers.IntegerField(help_text="Items reset; the next run takes them again")
+
+
+class FailedItemOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    label = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    retryable = serializers.SerializerMethodField(
+        help_text="False once it failed too often: it waits for a retry to be pending again"
+    )
+
+    def get_label(self, obj: Any) -> str:
+        if isinstance(obj, Image):
+            return f"{obj.kind} image of content {obj.content_id}"
+        return str(obj)
+
+    def get_retryable(self, obj: Any) -> bool:
+        from django.conf import settings
+
+        return bool(obj.attempts < settings.INKLINE_ITEM_MAX_ATTEMPTS)
+
+
+class StageQuery(serializers.Serializer[Any]):
+    stage = serializers.ChoiceField(choices=RETRYABLE_STAGES)
+
+
+class FailedItemsView(generics.ListAPIView):  # type: ignore[type-arg]
+    serializer_class = FailedItemOut
+
+    def get_queryset(self) -> QuerySet[Any]:
+        site = site_for(self.request, self.kwargs["site_id"])
+        query = StageQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return failed_items(site_id=site.pk, stage=query.validated_data["stage"])
+
+    @extend_schema(
+        summary="A stage's failed items (attempts and last error), oldest first",
+        parameters=[OpenApiParameter("stage", int, required=True, description="1–6")],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class RetryView(APIView):
+    @extend_schema(
+        request=RetryIn,
+        responses={200: RetryOut},
+        summary="Retry a stage's failed items: reset their attempts for the next run",
+    )
+    def post(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = RetryIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        stage = data.validated_data["stage"]
+        retried = items_retry(site=site, stage=stage, ids=data.validated_data.get("ids"))
+        return Response(RetryOut({"stage": stage, "retried": retried}).data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("sites/<int:site_id>/automation/failed/", FailedItemsView.as_view()),
+    path("sites/<int:site_id>/automation/retry/", RetryView.as_view()),
+]

@@ -1,0 +1,167 @@
+"""Runs through the real engine with the `openai` provider against the local fake server:
+credits follow the reported usage, failures stay on their items, a wrong key stops the run,
+and the server never sees more than INKLINE_AI_CONCURRENCY requests at once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db.models import Sum
+from django.test import override_settings
+
+from inkline.accounts.models import Account, Site
+from inkline.ai.openai_provider import OpenAIProvider
+from inkline.billing.models import CreditCostConfig, CreditTransaction
+from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.writer.models import Content, Image, WritingTask
+from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI
+from tests.factories import add_keywords, add_tasks, only_stages, run_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def provider_for(server: FakeOpenAI, **options: Any) -> OpenAIProvider:
+    settings: dict[str, Any] = {
+        "model": CHAT_MODEL,
+        "image_model": IMAGE_MODEL,
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "timeout": 5.0,
+        "max_retries": 1,
+    }
+    return OpenAIProvider(**(settings | options))
+
+
+def captures(account: Account, operation: str) -> list[int]:
+    rows = CreditTransaction.objects.filter(
+        account=account, kind="capture", operation_type=operation
+    )
+    return [-amount for amount in rows.values_list("amount", flat=True)]
+
+
+def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
+    site: Site, account: Account, server: FakeOpenAI
+) -> None:
+    # Bill writing by tokens: 10 credits per 1,000 tokens, as the server reports them.
+    CreditCostConfig.objects.filter(operation_type="content_generation").update(
+        unit="1k_tokens", cost_per_unit=Decimal(10)
+    )
+    add_keywords(site)
+    with override_settings(INKLINE_CLUSTER_BATCH=10):
+        run = run_now(site, provider_for(server))
+
+    assert run.status == "completed", run.error_message
+    assert Keyword.objects.filter(site=site, status="new").count() == 0
+    articles = server.chat_requests("article")
+    assert len(articles) == Content.objects.filter(site=site).count() > 0
+    assert Content.objects.filter(site=site, status="approved").count() == len(articles)
+    assert Image.objects.filter(site=site, status="done").count() == len(server.image_requests())
+
+    # stage 1 sent batches of 10, and later batches were offered the clusters made before
+    batches = server.chat_requests("keyword_clusters")
+    assert [len(r.payload["keywords"]) for r in batches] == [10, 10, 4]
+    assert batches[0].payload["existing_clusters"] == []
+    assert {c["id"] for c in batches[-1].payload["existing_clusters"]} <= set(
+        Cluster.objects.filter(site=site).values_list("id", flat=True)
+    )
+    assert len(batches[-1].payload["existing_clusters"]) >= 1
+
+    # provenance on every stored kind of item, with the tokens of its own call
+    content = Content.objects.filter(site=site).order_by("id").first()
+    assert content is not None
+    assert content.provenance["provider"] == "openai"
+    assert content.provenance["model"] == CHAT_MODEL
+    assert content.provenance["prompt_version"] == "article-v1"
+    assert content.provenance["prompt_tokens"] > 0 and content.provenance["completion_tokens"] > 0
+    for model in (Cluster, ContentIdea, Image):
+        assert all(
+            p["provider"] == "openai" for p in model.objects.values_list("provenance", flat=True)
+        )
+    image = Image.objects.filter(site=site).first()
+    assert image is not None and image.provenance["model"] == IMAGE_MODEL
+    assert image.file.name.endswith(".webp") and (image.width, image.height) > (0, 0)
+
+    # credits follow the usage the server reported, call by call
+    expected = sorted(math.ceil(Decimal(r.usage["total_tokens"]) / 1000 * 10) for r in articles)
+    assert sorted(captures(account, "content_generation")) == expected
+    assert run.stage_results["4"]["credits_used"] == sum(expected)
+    clustered = sum(captures(account, "clustering"))
+    assert clustered == math.ceil(Decimal("0.1") * 10) * 2 + math.ceil(Decimal("0.1") * 4)
+    account.refresh_from_db()
+    ledger = CreditTransaction.objects.filter(account=account).aggregate(s=Sum("amount"))["s"]
+    assert account.credits == ledger == 100_000 - run.total_credits_used
+    assert account.credits_held == 0
+
+
+def test_a_wrong_key_stops_the_run_with_a_clear_reason(
+    site: Site, account: Account, server: FakeOpenAI
+) -> None:
+    add_tasks(site, 8)
+    only_stages(site, 4)
+    with override_settings(INKLINE_AI_CONCURRENCY=2):
+        run = run_now(site, provider_for(server, api_key="sk-wrong"))
+
+    assert run.status == "failed"
+    assert "rejected the API key" in run.stopped_reason
+    assert "401" in run.stopped_reason
+    assert len(server.requests) <= 2  # the calls already in flight; nothing after the refusal
+    assert all(r.status == 401 for r in server.requests)
+    assert WritingTask.objects.filter(site=site, status="queued").count() == 8
+    account.refresh_from_db()
+    assert account.credits == 100_000 and account.credits_held == 0
+
+
+def test_a_failing_call_fails_its_item_only_and_is_not_charged(
+    site: Site, account: Account, server: FakeOpenAI
+) -> None:
+    add_tasks(site, 4)
+    only_stages(site, 4)
+    server.inject("500", times=2)  # the first call and its one SDK retry
+    with override_settings(INKLINE_AI_CONCURRENCY=1):
+        run = run_now(site, provider_for(server))
+
+    assert run.status == "completed"
+    assert run.stage_results["4"]["processed"] == 3
+    assert run.stage_results["4"]["failed"] == 1
+    failed = WritingTask.objects.get(site=site, status="queued")
+    assert failed.attempts == 1 and "answered 500" in failed.last_error
+    assert len(server.requests) == 2 + 3  # no retry on top of the SDK's
+    assert len(captures(account, "content_generation")) == 3
+    releases = CreditTransaction.objects.filter(account=account, kind="release")
+    assert releases.count() == 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_the_server_sees_at_most_c_requests_in_flight_and_exactly_c_at_peak(
+    site: Site, concurrency: int
+) -> None:
+    add_tasks(site, 3 * concurrency + 1)
+    only_stages(site, 4)
+    with FakeOpenAI(latency=0.15) as server, override_settings(INKLINE_AI_CONCURRENCY=concurrency):
+        run = run_now(site, provider_for(server))
+    assert run.status == "completed"
+    assert len(server.requests) == 3 * concurrency + 1
+    assert server.max_in_flight == concurrency
+
+
+def test_clustering_is_sequential_whatever_the_concurrency(site: Site) -> None:
+    add_keywords(site)
+    only_stages(site, 1)
+    with (
+        FakeOpenAI(latency=0.05) as server,
+        override_settings(INKLINE_AI_CONCURRENCY=4, INKLINE_CLUSTER_BATCH=5),
+    ):
+        run = run_now(site, provider_for(server))
+    assert run.status == "completed"
+    assert len(server.requests) == 5  # 24 keywords in batches of 5
+    assert server.max_in_flight == 1
