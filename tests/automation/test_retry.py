@@ -81,7 +81,7 @@ def test_failed_items_are_listed_and_retried_through_the_api(
     body = listed.json()
     assert body["count"] == 2
     first = body["results"][0]
-    assert first["id"] == tasks[0].pk and first["label"] == tasks[0].title
+    assert first["id"] == tasks[0].pk and first["name"] == tasks[0].title
     assert first["attempts"] == 3 and first["last_error"] == "model overloaded"
     assert first["retryable"] is False
 

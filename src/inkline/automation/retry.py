@@ -95,14 +95,14 @@ class RetryOut(serializers.Serializer[Any]):
 
 class FailedItemOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    label = serializers.SerializerMethodField()
+    name = serializers.SerializerMethodField(help_text="The item in words")
     attempts = serializers.IntegerField()
     last_error = serializers.CharField()
     retryable = serializers.SerializerMethodField(
         help_text="False once it failed too often: it waits for a retry to be pending again"
     )
 
-    def get_label(self, obj: Any) -> str:
+    def get_name(self, obj: Any) -> str:
         if isinstance(obj, Image):
             return f"{obj.kind} image of content {obj.content_id}"
         return str(obj)
@@ -117,7 +117,7 @@ class StageQuery(serializers.Serializer[Any]):
     stage = serializers.ChoiceField(choices=RETRYABLE_STAGES)
 
 
-class FailedItemsView(generics.ListAPIView):  # type: ignore[type-arg]
+class FailedItemsView(generics.ListAPIView):
     serializer_class = FailedItemOut
 
     def get_queryset(self) -> QuerySet[Any]:
