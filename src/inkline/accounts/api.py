@@ -1,7 +1,174 @@
-"""Accounts API: input serializer → one service → output serializer."""
+"""Accounts API: token auth and sites. Input serializer → one service → output serializer."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib.auth import authenticate
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from inkline.accounts import services
+from inkline.accounts.models import SECRET_CONFIG_KEYS, Publisher, Site, validate_timezone
+from inkline.core.api import membership_of, require_editor, site_for
+from inkline.core.openapi import ERROR
+from inkline.core.views import AccountListView
+
+MAX_CONFIG_KEYS = 50
+MAX_CONFIG_VALUE = 2000
+
+
+# --- auth -------------------------------------------------------------------------------------
+class TokenIn(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenOut(serializers.Serializer[Any]):
+    token = serializers.CharField()
+
+
+class TokenView(APIView):
+    """Exchange a username and password for the user's API token (throttled)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(
+        request=TokenIn,
+        responses={
+            200: TokenOut,
+            429: OpenApiResponse(response=ERROR, description="Too many attempts"),
+        },
+        auth=[],
+        summary="Obtain an API token",
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unable to log in with these credentials."]}
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(TokenOut({"token": token.key}).data)
+
+
+# --- sites ------------------------------------------------------------------------------------
+def _check_timezone(value: str) -> None:
+    try:
+        validate_timezone(value)
+    except Exception as exc:
+        raise serializers.ValidationError(str(exc.args[0])) from None
+
+
+def _unstorable(text: str) -> bool:
+    """NUL or lone surrogates: PostgreSQL refuses them in text and JSON."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _check_publisher_config(value: dict[str, Any]) -> None:
+    if len(value) > MAX_CONFIG_KEYS:
+        raise serializers.ValidationError(f"At most {MAX_CONFIG_KEYS} keys.")
+    for key, item in value.items():
+        if not isinstance(item, str | int | float | bool) and item is not None:
+            raise serializers.ValidationError(f"'{key}' must be a string, number or boolean.")
+        if isinstance(item, str) and len(item) > MAX_CONFIG_VALUE:
+            raise serializers.ValidationError(f"'{key}' is longer than {MAX_CONFIG_VALUE}.")
+        if key in SECRET_CONFIG_KEYS and not isinstance(item, str):
+            raise serializers.ValidationError(f"'{key}' is a secret and must be a string.")
+        if key.endswith("_set"):
+            raise serializers.ValidationError(f"'{key}' is read-only.")
+        if any(_unstorable(text) for text in (key, item) if isinstance(text, str)):
+            raise serializers.ValidationError(f"'{key}' contains characters that cannot be stored.")
+
+
+class SiteIn(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    timezone = serializers.CharField(
+        max_length=64, required=False, validators=[_check_timezone], help_text="IANA name"
+    )
+    publisher = serializers.ChoiceField(choices=Publisher.choices, required=False)
+    publisher_config = serializers.DictField(
+        required=False,
+        validators=[_check_publisher_config],
+        help_text=(
+            "Publisher settings. Secret keys (" + ", ".join(sorted(SECRET_CONFIG_KEYS)) + ") are "
+            "write-only: stored encrypted, shown back as `<key>_set: true`; an empty string "
+            "removes one, leaving one out keeps it."
+        ),
+    )
+
+
+class SiteOut(serializers.ModelSerializer[Site]):
+    publisher_config = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Site
+        fields = ["id", "name", "url", "timezone", "publisher", "publisher_config", "created_at"]
+        read_only_fields = fields
+
+    def get_publisher_config(self, site: Site) -> dict[str, Any]:
+        return site.public_publisher_config()
+
+
+class SiteListView(AccountListView):
+    """The caller's sites (GET) and a new site (POST)."""
+
+    model = Site
+    serializer_class = SiteOut
+    ordering = ("name", "id")
+
+    @extend_schema(request=SiteIn, responses={201: SiteOut}, summary="Create a site")
+    def post(self, request: Request) -> Response:
+        require_editor(request)
+        data = SiteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        site = services.site_create(account=membership_of(request).account, **data.validated_data)
+        return Response(SiteOut(site).data, status=status.HTTP_201_CREATED)
+
+
+class SiteDetailView(APIView):
+    @extend_schema(responses={200: SiteOut}, summary="A site")
+    def get(self, request: Request, site_id: int) -> Response:
+        return Response(SiteOut(site_for(request, site_id)).data)
+
+    @extend_schema(request=SiteIn(partial=True), responses={200: SiteOut}, summary="Change a site")
+    def patch(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = SiteIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(SiteOut(services.site_update(site=site, **data.validated_data)).data)
+
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(response=ERROR, description="The site has an active run"),
+        },
+        summary="Delete a site and all its data",
+    )
+    def delete(self, request: Request, site_id: int) -> Response:
+        services.site_delete(site=site_for(request, site_id, write=True))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+urlpatterns: list[URLPattern] = [
+    path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("sites/", SiteListView.as_view(), name="site-list"),
+    path("sites/<int:site_id>/", SiteDetailView.as_view(), name="site-detail"),
+]

@@ -61,3 +61,47 @@ def site_create(
             {"name": [f"This account already has a site named '{name}'."]}
         ) from None
     return site
+
+
+_SITE_FIELDS = frozenset({"name", "url", "timezone", "publisher"})
+
+
+def site_update(
+    *, site: Site, publisher_config: dict[str, Any] | None = None, **fields: Any
+) -> Site:
+    """Change a site's `name`, `url`, `timezone`, `publisher` and/or `publisher_config`
+    (plain keys replaced, secrets merged: see `Site.set_publisher_config`)."""
+    unknown = fields.keys() - _SITE_FIELDS
+    if unknown:
+        raise TypeError(f"site_update got unknown fields: {sorted(unknown)}")
+    if "timezone" in fields:
+        try:
+            validate_timezone(fields["timezone"])
+        except Exception as exc:
+            raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
+    for name, value in fields.items():
+        setattr(site, name, value)
+    if publisher_config is not None:
+        site.set_publisher_config(publisher_config)
+    try:
+        with transaction.atomic():
+            site.save()
+    except IntegrityError:
+        raise ValidationFailed(
+            {"name": [f"This account already has a site named '{site.name}'."]}
+        ) from None
+    return site
+
+
+def site_delete(*, site: Site) -> None:
+    """Delete a site and everything in it; refused (409) while it has an active run."""
+    from inkline.automation.models import ACTIVE_STATUSES, AutomationRun
+
+    active = AutomationRun.objects.filter(site=site, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise Conflict(
+            "The site has an active run; cancel it before deleting the site.",
+            code="run_active",
+            run_id=active.run_id,
+        )
+    site.delete()

@@ -25,6 +25,12 @@ class Pagination(PageNumberPagination):
     max_page_size = 1000
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from rest_framework.views import exception_handler as drf_exception_handler
 

@@ -1,7 +1,196 @@
-"""Planner API: input serializer → one service → output serializer."""
+"""Planner API: keyword import, keywords, clusters and ideas of a site."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.conf import settings
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inkline.core.api import PayloadTooLarge, site_for
+from inkline.core.openapi import ERROR
+from inkline.core.views import SiteListView
+from inkline.planner import services
+from inkline.planner.models import Cluster, ContentIdea, Intent, Keyword
+
+MAX_JSON_ROWS = 50_000
+
+
+# --- import -----------------------------------------------------------------------------------
+class KeywordRow(serializers.Serializer[Any]):
+    """One keyword of a JSON import (documentation: rows are checked one by one)."""
+
+    keyword = serializers.CharField()
+    volume = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    difficulty = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100
+    )
+    intent = serializers.ChoiceField(choices=Intent.choices, required=False, allow_blank=True)
+
+
+class KeywordsJsonIn(serializers.Serializer[Any]):
+    keywords = serializers.ListField(
+        child=serializers.JSONField(), max_length=MAX_JSON_ROWS, allow_empty=True
+    )
+
+
+class KeywordsJsonDoc(serializers.Serializer[Any]):
+    keywords = KeywordRow(many=True)
+
+
+class KeywordsCsvIn(serializers.Serializer[Any]):
+    file = serializers.FileField(
+        help_text="CSV with a header row: `keyword` required; `volume`, `difficulty`, "
+        "`intent` optional. UTF-8 (or UTF-16 with a BOM)."
+    )
+
+
+class ImportErrorOut(serializers.Serializer[Any]):
+    line = serializers.IntegerField(help_text="CSV line (the header is line 1) or JSON position")
+    error = serializers.CharField()
+
+
+class ImportReportOut(serializers.Serializer[Any]):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    # The API's field name; it shadows Serializer.errors only on this read-only serializer.
+    errors = ImportErrorOut(many=True)  # type: ignore[assignment]
+
+
+def _max_bytes() -> int:
+    return int(settings.INKLINE_IMPORT_MAX_BYTES)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"Imports are limited to {_max_bytes() // (1024 * 1024)} MB.")
+
+
+class KeywordImportView(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": KeywordsCsvIn, "application/json": KeywordsJsonDoc},
+        responses={
+            200: ImportReportOut,
+            413: OpenApiResponse(response=ERROR, description="The upload is too large"),
+        },
+        summary="Import keywords (CSV file or JSON rows)",
+        description="Valid rows are kept even when others fail; each bad row is reported "
+        "with its line. Duplicates (in the input or with the site's keywords) are counted, "
+        "case- and whitespace-insensitively.",
+    )
+    def post(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > _max_bytes():
+            raise _too_large()
+        if request.content_type.startswith("multipart/"):
+            upload = KeywordsCsvIn(data=request.data)
+            upload.is_valid(raise_exception=True)
+            file = upload.validated_data["file"]
+            if file.size > _max_bytes():
+                raise _too_large()
+            report = services.keywords_import_csv(site=site, data=file.read())
+        else:
+            rows = KeywordsJsonIn(data=request.data)
+            rows.is_valid(raise_exception=True)
+            report = services.keywords_import_rows(
+                site=site, rows=enumerate(rows.validated_data["keywords"], start=1)
+            )
+        return Response(ImportReportOut(report.as_dict()).data)
+
+
+# --- lists ------------------------------------------------------------------------------------
+class KeywordOut(serializers.ModelSerializer[Keyword]):
+    keyword = serializers.CharField(source="phrase")
+    cluster = serializers.IntegerField(source="cluster_id", allow_null=True)
+
+    class Meta:
+        model = Keyword
+        fields = ["id", "keyword", "volume", "difficulty", "intent", "status", "cluster"]
+        read_only_fields = fields
+
+
+class KeywordFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Keyword.Status.choices, required=False)
+    cluster = serializers.IntegerField(source="cluster_id", min_value=1, required=False)
+
+
+@extend_schema(parameters=[KeywordFilter], summary="A site's keywords")
+class KeywordListView(SiteListView):
+    model = Keyword
+    serializer_class = KeywordOut
+    filter_serializer_class = KeywordFilter
+
+
+class ClusterOut(serializers.ModelSerializer[Cluster]):
+    class Meta:
+        model = Cluster
+        fields = ["id", "name", "description", "status", "attempts", "last_error", "created_at"]
+        read_only_fields = fields
+
+
+class ClusterFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Cluster.Status.choices, required=False)
+
+
+@extend_schema(parameters=[ClusterFilter], summary="A site's keyword clusters")
+class ClusterListView(SiteListView):
+    model = Cluster
+    serializer_class = ClusterOut
+    filter_serializer_class = ClusterFilter
+
+
+class IdeaOut(serializers.ModelSerializer[ContentIdea]):
+    cluster = serializers.IntegerField(source="cluster_id")
+    target_keywords = serializers.ListField(child=serializers.CharField())
+    outline = serializers.ListField(child=serializers.JSONField())
+
+    class Meta:
+        model = ContentIdea
+        fields = [
+            "id",
+            "cluster",
+            "title",
+            "primary_keyword",
+            "target_keywords",
+            "content_type",
+            "content_structure",
+            "outline",
+            "status",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class IdeaFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ContentIdea.Status.choices, required=False)
+    cluster = serializers.IntegerField(source="cluster_id", min_value=1, required=False)
+
+
+@extend_schema(parameters=[IdeaFilter], summary="A site's content ideas")
+class IdeaListView(SiteListView):
+    model = ContentIdea
+    serializer_class = IdeaOut
+    filter_serializer_class = IdeaFilter
+
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "sites/<int:site_id>/keywords/import/",
+        KeywordImportView.as_view(),
+        name="keyword-import",
+    ),
+    path("sites/<int:site_id>/keywords/", KeywordListView.as_view(), name="keyword-list"),
+    path("sites/<int:site_id>/clusters/", ClusterListView.as_view(), name="cluster-list"),
+    path("sites/<int:site_id>/ideas/", IdeaListView.as_view(), name="idea-list"),
+]

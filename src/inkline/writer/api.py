@@ -1,7 +1,217 @@
-"""Writer API: input serializer → one service → output serializer."""
+"""Writer API: tasks, content and images of a site; content detail and review decisions."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inkline.core.api import require_editor
+from inkline.core.openapi import ERROR
+from inkline.core.views import SiteListView, account_objects
+from inkline.writer import services
+from inkline.writer.models import Content, Image, WritingTask
+
+
+class TaskOut(serializers.ModelSerializer[WritingTask]):
+    idea = serializers.IntegerField(source="idea_id")
+    cluster = serializers.IntegerField(source="cluster_id", allow_null=True)
+
+    class Meta:
+        model = WritingTask
+        fields = [
+            "id",
+            "idea",
+            "cluster",
+            "title",
+            "primary_keyword",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TaskFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=WritingTask.Status.choices, required=False)
+
+
+@extend_schema(parameters=[TaskFilter], summary="A site's writing tasks")
+class TaskListView(SiteListView):
+    model = WritingTask
+    serializer_class = TaskOut
+    filter_serializer_class = TaskFilter
+
+
+class ImageOut(serializers.ModelSerializer[Image]):
+    content = serializers.IntegerField(source="content_id")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "content",
+            "kind",
+            "position",
+            "alt_text",
+            "prompt",
+            "status",
+            "url",
+            "width",
+            "height",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, image: Image) -> str | None:
+        """Where the generated file is served (absolute when the request is known)."""
+        if not image.file:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(image.file.url) if request else image.file.url
+
+
+class ContentImageOut(ImageOut):
+    class Meta(ImageOut.Meta):
+        fields = ["id", "kind", "position", "alt_text", "url"]
+        read_only_fields = fields
+
+
+class ImageFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Image.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Image.Kind.choices, required=False)
+    content = serializers.IntegerField(source="content_id", min_value=1, required=False)
+
+
+@extend_schema(parameters=[ImageFilter], summary="A site's images")
+class ImageListView(SiteListView):
+    model = Image
+    serializer_class = ImageOut
+    filter_serializer_class = ImageFilter
+
+
+class ContentListOut(serializers.ModelSerializer[Content]):
+    class Meta:
+        model = Content
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "word_count",
+            "status",
+            "site_status",
+            "scheduled_publish_at",
+            "published_at",
+            "published_url",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ContentOut(serializers.ModelSerializer[Content]):
+    site = serializers.IntegerField(source="site_id")
+    images = ContentImageOut(many=True)
+
+    class Meta:
+        model = Content
+        fields = [
+            "id",
+            "site",
+            "title",
+            "html",
+            "meta_description",
+            "slug",
+            "primary_keyword",
+            "word_count",
+            "status",
+            "site_status",
+            "approved_at",
+            "scheduled_publish_at",
+            "unscheduled_reason",
+            "published_at",
+            "published_url",
+            "publish_error",
+            "images",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ContentFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Content.Status.choices, required=False)
+    site_status = serializers.ChoiceField(choices=Content.SiteStatus.choices, required=False)
+
+
+@extend_schema(parameters=[ContentFilter], summary="A site's content")
+class ContentListView(SiteListView):
+    model = Content
+    serializer_class = ContentListOut
+    filter_serializer_class = ContentFilter
+
+
+def _content(request: Request, content_id: int) -> Content:
+    queryset = account_objects(request, Content).prefetch_related("images")
+    return get_object_or_404(queryset, pk=content_id)
+
+
+def _content_out(request: Request, content: Content) -> Response:
+    return Response(ContentOut(_content(request, content.pk), context={"request": request}).data)
+
+
+class ContentDetailView(APIView):
+    @extend_schema(responses={200: ContentOut}, summary="An article with its images")
+    def get(self, request: Request, content_id: int) -> Response:
+        return _content_out(request, _content(request, content_id))
+
+
+TRANSITION_REFUSED = OpenApiResponse(
+    response=ERROR, description="Not allowed from the content's status (`invalid_transition`)"
+)
+
+
+class RejectIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ContentApproveView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: ContentOut, 409: TRANSITION_REFUSED},
+        summary="Approve an article (review or rejected → approved)",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = _content(request, content_id)
+        require_editor(request)
+        return _content_out(request, services.content_approve(content=content, by="user"))
+
+
+class ContentRejectView(APIView):
+    @extend_schema(
+        request=RejectIn,
+        responses={200: ContentOut, 409: TRANSITION_REFUSED},
+        summary="Reject an article (review or approved → rejected); frees its slot",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = _content(request, content_id)
+        require_editor(request)
+        data = RejectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reason = data.validated_data.get("reason", "")
+        return _content_out(request, services.content_reject(content=content, reason=reason))
+
+
+urlpatterns: list[URLPattern] = [
+    path("sites/<int:site_id>/tasks/", TaskListView.as_view(), name="task-list"),
+    path("sites/<int:site_id>/content/", ContentListView.as_view(), name="content-list"),
+    path("sites/<int:site_id>/images/", ImageListView.as_view(), name="image-list"),
+    path("content/<int:content_id>/", ContentDetailView.as_view(), name="content-detail"),
+    path("content/<int:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
+    path("content/<int:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
+]

@@ -1,0 +1,66 @@
+"""API view bases: the one place list endpoints scope their rows to the caller's account.
+
+Kept apart from `inkline.core.api`, which REST_FRAMEWORK settings import while DRF's views
+module is still loading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework import generics, serializers
+
+from inkline.core.api import account_id_of, site_for
+
+
+class ScopedListView(generics.ListAPIView):
+    """A paginated list scoped to the caller's account, filtered by `filter_serializer_class`.
+
+    The filter serializer validates the query string (bad values are 400 naming the
+    parameter); each validated value filters the queryset by the field's `source`.
+    Subclasses implement `scoped_queryset()`; ordering is `ordering` (oldest first).
+    """
+
+    filter_serializer_class: type[serializers.Serializer[Any]] | None = None
+    ordering: tuple[str, ...] = ("id",)
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def filters(self) -> dict[str, Any]:
+        if self.filter_serializer_class is None:
+            return {}
+        query = self.filter_serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return {k: v for k, v in query.validated_data.items() if v is not None}
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scoped_queryset().filter(**self.filters()).order_by(*self.ordering)
+
+
+class AccountListView(ScopedListView):
+    """Rows of `model` whose `account_path` (e.g. `site__account`) is the caller's account."""
+
+    model: type[Model]
+    account_path = "account"
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        return self.model._default_manager.filter(
+            **{self.account_path: account_id_of(self.request)}
+        )
+
+
+class SiteListView(ScopedListView):
+    """Rows of `model` belonging to the caller's site `site_id` (another account's site: 404)."""
+
+    model: type[Model]
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        site = site_for(self.request, self.kwargs["site_id"])
+        return self.model._default_manager.filter(site=site)
+
+
+def account_objects(request: Any, model: type[Model], path: str = "site__account") -> QuerySet[Any]:
+    """`model` rows of the caller's account, for detail views (`get_object_or_404` on it)."""
+    return model._default_manager.filter(**{path: account_id_of(request)})
