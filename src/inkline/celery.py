@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -11,3 +12,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inkline.settings")
 app = Celery("inkline")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The beat's periodic tasks (run exactly one beat). Due times live in the database, so each
+# tick only looks at what is due. An entry runs every INKLINE_TICK_SECONDS unless it sets its
+# own "schedule"; add one entry per app tick.
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "automation-tick": {"task": "inkline.automation.tick"},
+}
+
+
+@app.on_after_configure.connect
+def _beat_schedule(sender: Celery, source: Any, **_: Any) -> None:
+    from django.conf import settings
+
+    every = float(settings.INKLINE_TICK_SECONDS)
+    source.beat_schedule = {
+        name: {"schedule": every, **entry} for name, entry in BEAT_SCHEDULE.items()
+    }

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import URLPattern
-from rest_framework import serializers
+from django.db.models import QuerySet
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from inkline.automation import selectors
-from inkline.automation.models import AutomationRun
+from inkline.automation import selectors, services
+from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
+from inkline.core.api import account_id_of, require_editor, site_for
+from inkline.core.errors import NotFound
 
 
+# --- output -----------------------------------------------------------------------------------
 class RunSerializer(serializers.ModelSerializer[AutomationRun]):
     site = serializers.IntegerField(source="site_id", read_only=True)
     items_remaining = serializers.SerializerMethodField()
@@ -35,13 +43,252 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
             "progress_percent",
             "items_remaining",
             "total_credits_used",
+            "recoveries",
             "stopped_reason",
             "error_message",
         ]
         read_only_fields = fields
 
-    def get_items_remaining(self, run: AutomationRun) -> dict[str, Any]:
-        return selectors.items_remaining(run.site_id)
+    def get_items_remaining(self, run: AutomationRun) -> dict[str, int]:
+        cache = self.context.setdefault("items_remaining", {})  # one count per site per answer
+        if run.site_id not in cache:
+            cache[run.site_id] = selectors.items_remaining(run.site_id)
+        return dict(cache[run.site_id])
 
 
-urlpatterns: list[URLPattern] = []
+class ErrorOut(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class RunActiveOut(ErrorOut):
+    run_id = serializers.CharField(help_text="The site's active run")
+
+
+class InvalidTransitionOut(ErrorOut):
+    run_id = serializers.CharField()
+    status = serializers.CharField(help_text="The run's status, which forbids the transition")
+
+
+class EventOut(serializers.ModelSerializer[RunEvent]):
+    class Meta:
+        model = RunEvent
+        fields = ["at", "stage", "level", "code", "message"]
+        read_only_fields = fields
+
+
+class SiteEventOut(EventOut):
+    run_id = serializers.CharField(source="run.run_id", allow_null=True, default=None)
+
+    class Meta(EventOut.Meta):
+        fields = ["at", "run_id", "stage", "level", "code", "message"]
+        read_only_fields = fields
+
+
+class StageOut(serializers.Serializer[Any]):
+    stage = serializers.IntegerField()
+    name = serializers.CharField()
+    enabled = serializers.BooleanField()
+    pending = serializers.IntegerField(help_text="Exactly the database count")
+    limit = serializers.IntegerField(help_text="Per-run limit, 0 = unlimited")
+    runs_needed = serializers.IntegerField(
+        allow_null=True,
+        help_text="Runs to clear what is pending, counting the item limit and the operation's "
+        "share of the run cap; null when no run can (e.g. a 0% share)",
+    )
+    estimated_credits = serializers.IntegerField(
+        help_text="Credits the next run would spend here under the current limits and costs"
+    )
+    estimated_credits_all = serializers.IntegerField(
+        help_text="Credits to process everything pending at the current costs"
+    )
+    operation = serializers.CharField(allow_null=True, help_text="The AI operation billed")
+    budget = serializers.IntegerField(
+        allow_null=True, help_text="The operation's share of one run's cap; null when uncapped"
+    )
+    affordable_items = serializers.IntegerField(
+        allow_null=True, help_text="Items that share pays for; null when unlimited"
+    )
+
+
+class PipelineOut(serializers.Serializer[Any]):
+    stages = StageOut(many=True)
+    active_run = serializers.CharField(allow_null=True)
+
+
+# --- config -----------------------------------------------------------------------------------
+class ConfigSerializer(serializers.ModelSerializer[AutomationConfig]):
+    scheduled_time = serializers.TimeField(
+        format="%H:%M", input_formats=["%H:%M"], help_text="Local time in the site's timezone"
+    )
+    day_of_week = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
+    day_of_month = serializers.IntegerField(min_value=1, max_value=28)
+
+    class Meta:
+        model = AutomationConfig
+        fields = [
+            "is_enabled",
+            "frequency",
+            "scheduled_time",
+            "day_of_week",
+            "day_of_month",
+            *(f"stage_{n}_enabled" for n in range(1, 8)),
+            "max_keywords_per_run",
+            "max_clusters_per_run",
+            "max_ideas_per_run",
+            "max_tasks_per_run",
+            "max_content_per_run",
+            "max_images_per_run",
+            "max_approvals_per_run",
+            "max_credits_per_run",
+            "next_run_at",
+        ]
+        read_only_fields = ["next_run_at"]
+
+
+class ConfigView(APIView):
+    @extend_schema(responses={200: ConfigSerializer}, summary="A site's automation settings")
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(ConfigSerializer(services.config_for(site)).data)
+
+    @extend_schema(
+        request=ConfigSerializer,
+        responses={200: ConfigSerializer},
+        summary="Change a site's automation settings",
+        description="Partial update. `next_run_at` (UTC) is recomputed from the schedule in "
+        "the site's timezone; enabling the schedule clears its failure streak.",
+    )
+    def patch(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = ConfigSerializer(services.config_for(site), data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        config = services.config_update(site=site, data=data.validated_data)
+        return Response(ConfigSerializer(config).data)
+
+
+class PipelineView(APIView):
+    @extend_schema(responses={200: PipelineOut}, summary="Pending items per stage")
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(PipelineOut(selectors.pipeline_summary(site.pk)).data)
+
+
+# --- runs -------------------------------------------------------------------------------------
+class SiteRunsView(generics.ListAPIView[AutomationRun]):
+    serializer_class = RunSerializer
+
+    def get_queryset(self) -> QuerySet[AutomationRun]:
+        site = site_for(self.request, self.kwargs["site_id"])
+        return AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id")
+
+    @extend_schema(summary="A site's runs, newest first")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: RunSerializer,
+            409: OpenApiResponse(RunActiveOut, description="The site already has an active run"),
+        },
+        summary="Start a manual run",
+    )
+    def post(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        run = services.run_start(site=site, by=request.user.get_username())
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+def run_for(request: Request, run_id: str) -> AutomationRun:
+    """The caller's run `run_id`, or 404 (another account's run is never revealed)."""
+    run = AutomationRun.objects.filter(run_id=run_id, account_id=account_id_of(request)).first()
+    if run is None:
+        raise NotFound("No such run.")
+    return run
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses={200: RunSerializer}, summary="A run")
+    def get(self, request: Request, run_id: str) -> Response:
+        return Response(RunSerializer(run_for(request, run_id)).data)
+
+
+class _RunActionView(APIView):
+    action_name = ""
+
+    def post(self, request: Request, run_id: str) -> Response:
+        run = run_for(request, run_id)
+        require_editor(request)
+        action = getattr(services, f"run_{self.action_name}")
+        run = action(run=run, by=request.user.get_username())
+        return Response(RunSerializer(run).data)
+
+
+def _action_schema(verb: str, when: str) -> Any:
+    return extend_schema(
+        request=None,
+        responses={
+            200: RunSerializer,
+            409: OpenApiResponse(InvalidTransitionOut, description=f"Not allowed: {when}"),
+        },
+        summary=f"{verb.capitalize()} a run",
+    )
+
+
+class RunPauseView(_RunActionView):
+    action_name = "pause"
+
+    @_action_schema("pause", "the run is not queued or running")
+    def post(self, request: Request, run_id: str) -> Response:
+        return super().post(request, run_id)
+
+
+class RunResumeView(_RunActionView):
+    action_name = "resume"
+
+    @_action_schema("resume", "the run is not paused")
+    def post(self, request: Request, run_id: str) -> Response:
+        return super().post(request, run_id)
+
+
+class RunCancelView(_RunActionView):
+    action_name = "cancel"
+
+    @_action_schema("cancel", "the run has already ended")
+    def post(self, request: Request, run_id: str) -> Response:
+        return super().post(request, run_id)
+
+
+# --- events -----------------------------------------------------------------------------------
+class SiteEventsView(generics.ListAPIView[RunEvent]):
+    serializer_class = SiteEventOut
+
+    def get_queryset(self) -> QuerySet[RunEvent]:
+        site = site_for(self.request, self.kwargs["site_id"])
+        return RunEvent.objects.filter(site=site).select_related("run").order_by("-at", "-id")
+
+    @extend_schema(summary="A site's events, newest first (runs and schedule)")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class RunEventsView(APIView):
+    @extend_schema(responses={200: EventOut(many=True)}, summary="A run's events, oldest first")
+    def get(self, request: Request, run_id: str) -> Response:
+        run = run_for(request, run_id)
+        events = RunEvent.objects.filter(run=run).order_by("at", "id")
+        return Response(EventOut(events, many=True).data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("sites/<int:site_id>/automation/config/", ConfigView.as_view()),
+    path("sites/<int:site_id>/automation/pipeline/", PipelineView.as_view()),
+    path("sites/<int:site_id>/automation/runs/", SiteRunsView.as_view()),
+    path("sites/<int:site_id>/automation/events/", SiteEventsView.as_view()),
+    path("automation/runs/<str:run_id>/", RunDetailView.as_view()),
+    path("automation/runs/<str:run_id>/pause/", RunPauseView.as_view()),
+    path("automation/runs/<str:run_id>/resume/", RunResumeView.as_view()),
+    path("automation/runs/<str:run_id>/cancel/", RunCancelView.as_view()),
+    path("automation/runs/<str:run_id>/events/", RunEventsView.as_view()),
+]

@@ -317,7 +317,10 @@ def _fail(ctx: RunContext, error: str, *, reason: str) -> None:
         stopped_reason=reason,
         stage_results=ctx.run.stage_results,
     )
-    billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run failed")
+    if updated or AutomationRun.objects.filter(pk=ctx.run.pk, lease_epoch=ctx.lease.epoch).exists():
+        # Only the run's current executor gives back the run's holds: a fenced-off worker
+        # must not release the holds of the worker that took the run over.
+        billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run failed")
     if updated:
         ctx.event(
             f"Run failed: {error}",
@@ -509,8 +512,9 @@ def _settle(
                 total_credits_used=ctx.run.total_credits_used,
                 progress_percent=ctx.progress(),
             )
-    except (ItemGone, IntegrityError):
-        # Someone else committed this item (or this key) first: nothing of ours is kept.
+    except (ItemGone, IntegrityError, InsufficientCredits):
+        # Someone else committed this item (or this key) first, or our hold was released
+        # under us (the run was taken over): nothing of ours is kept, the item stays pending.
         if hold is not None:
             billing.credit_release(hold=hold, reason=f"{item.label} was already done")
         return None

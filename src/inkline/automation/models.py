@@ -150,6 +150,8 @@ class AutomationRun(TimeStampedModel):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     recoveries = models.PositiveSmallIntegerField(default=0)
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A scheduled run's outcome has been counted in its config's failure streak.
+    schedule_outcome_recorded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -7,9 +7,12 @@ complete and fail leave the active set, so nothing can stay locked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from inkline import clock
 from inkline.accounts.models import Site
@@ -19,8 +22,9 @@ from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
 from inkline.core.errors import InvalidTransition, RunActive
 
 
-def _wake(run_id: str) -> None:
-    """Wake a worker for this run (the database stays the queue of record)."""
+def run_wake(run_id: str) -> None:
+    """Wake a worker for this run (the database stays the queue of record: if the message is
+    lost, the reconciler enqueues the run again)."""
     from inkline.automation.tasks import execute_run
 
     execute_run.delay(run_id)
@@ -28,6 +32,34 @@ def _wake(run_id: str) -> None:
 
 def config_for(site: Site) -> AutomationConfig:
     config, _ = AutomationConfig.objects.get_or_create(site=site)
+    return config
+
+
+SCHEDULE_FIELDS = ("is_enabled", "frequency", "scheduled_time", "day_of_week", "day_of_month")
+
+
+def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
+    """Change a site's automation settings (already validated). When the schedule changes,
+    `next_run_at` is recomputed (DST-safe, see `schedule`); enabling a schedule clears its
+    failure streak; disabling it clears `next_run_at`."""
+    from inkline.automation.scheduler import config_next_run
+
+    config = config_for(site)
+    was_enabled = config.is_enabled
+    old_schedule = [getattr(config, name) for name in SCHEDULE_FIELDS]
+    for name, value in data.items():
+        setattr(config, name, value)
+    if not config.is_enabled:
+        config.next_run_at = None
+    elif (
+        not was_enabled
+        or config.next_run_at is None
+        or old_schedule != [getattr(config, name) for name in SCHEDULE_FIELDS]
+    ):
+        config.next_run_at = config_next_run(config, now=clock.now())
+    if config.is_enabled and not was_enabled:
+        config.consecutive_failures = 0
+    config.save()
     return config
 
 
@@ -72,7 +104,7 @@ def run_start(
         message=f"Run queued ({trigger}, by {by}); {total} items pending across the stages.",
     )
     if wake:
-        transaction.on_commit(lambda: _wake(run.run_id))
+        transaction.on_commit(lambda: run_wake(run.run_id))
     return run
 
 
@@ -124,6 +156,7 @@ def run_resume(*, run: AutomationRun, by: str = "user", wake: bool = True) -> Au
         to=RunStatus.RUNNING,
         allowed_from=(RunStatus.PAUSED,),
         fields=lambda: {
+            "started_at": Coalesce(F("started_at"), Value(clock.now())),
             "resumed_at": clock.now(),
             "stopped_reason": "",
             "last_enqueued_at": clock.now(),
@@ -137,7 +170,7 @@ def run_resume(*, run: AutomationRun, by: str = "user", wake: bool = True) -> Au
         message=f"Automation resumed by {by} at stage {run.current_stage}.",
     )
     if wake:
-        transaction.on_commit(lambda: _wake(run.run_id))
+        transaction.on_commit(lambda: run_wake(run.run_id))
     return run
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from inkline.automation import engine
+from inkline.automation import engine, scheduler
 
 
 @shared_task(name="inkline.automation.execute_run", ignore_result=True)
@@ -14,3 +14,9 @@ def execute_run(run_id: str) -> str:
     if result.outcome == "continue":
         execute_run.delay(run_id)
     return result.outcome
+
+
+@shared_task(name="inkline.automation.tick", ignore_result=True)
+def tick() -> dict[str, list[str] | list[int]]:
+    """The beat's automation tick: recover lost runs, start due scheduled runs."""
+    return scheduler.automation_tick().as_dict()
