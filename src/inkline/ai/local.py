@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import sparse
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
 from inkline.ai.types import (
@@ -83,7 +84,7 @@ class LocalProvider:
         self, keywords: list[KeywordIn], existing: list[ExistingCluster]
     ) -> ClusterResult:
         self._simulate_remote_call()
-        assignments = group_keywords(keywords, existing)
+        assignments, silhouette, singleton_share = group_keywords_measured(keywords, existing)
         prompt_words = _words(k.phrase for k in keywords) + _words(
             " ".join((c.name, *c.keywords[:EXISTING_SAMPLE])) for c in existing
         )
@@ -94,7 +95,13 @@ class LocalProvider:
             prompt_tokens=_tokens(prompt_words) + 120,
             completion_tokens=_tokens(answer_words) + 2 * len(keywords),
         )
-        return ClusterResult(assignments=tuple(assignments), usage=usage, provenance=PROVENANCE)
+        return ClusterResult(
+            assignments=tuple(assignments),
+            usage=usage,
+            provenance=PROVENANCE,
+            silhouette=silhouette,
+            singleton_share=singleton_share,
+        )
 
     def generate_ideas(self, cluster_name: str, keywords: list[KeywordIn]) -> IdeasResult:
         self._simulate_remote_call()
@@ -270,6 +277,8 @@ WORD_WEIGHT = 0.5
 EXISTING_SAMPLE = 50
 # The distance matrix is n² floats: larger batches are clustered in chunks, then merged.
 DIRECT_LIMIT = 1200
+# Above this many keywords the silhouette is estimated on a fixed sample of this size.
+SILHOUETTE_SAMPLE = 2000
 
 
 def _tfidf(vectorizer: TfidfVectorizer, docs: Sequence[str]) -> sparse.csr_matrix:
@@ -370,14 +379,41 @@ def _name_candidates(
     return [_title_case(name) for name in names if name] or ["Untitled Cluster"]
 
 
+def cluster_quality(
+    vectors: sparse.csr_matrix | np.ndarray, labels: Sequence[int]
+) -> tuple[float | None, float]:
+    """(mean cosine silhouette or None when undefined, share of items alone in their group).
+    The silhouette needs 2..n-1 groups; above SILHOUETTE_SAMPLE items it is estimated on a
+    fixed random sample (it costs n² distances)."""
+    n = len(labels)
+    if n == 0:
+        return None, 0.0
+    sizes = Counter(labels)
+    singleton_share = round(sum(1 for size in sizes.values() if size == 1) / n, 4)
+    if not 2 <= len(sizes) <= n - 1:
+        return None, singleton_share
+    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
+    value = silhouette_score(
+        vectors, np.asarray(labels), metric="cosine", sample_size=sample, random_state=0
+    )
+    return round(float(value), 4), singleton_share
+
+
 def group_keywords(
     keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
 ) -> list[ClusterAssignment]:
     """Group keywords by topic: each keyword id lands in exactly one assignment, and a group
     whose head term names, or whose centroid is close to, an existing cluster joins it."""
+    return group_keywords_measured(keywords, existing)[0]
+
+
+def group_keywords_measured(
+    keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
+) -> tuple[list[ClusterAssignment], float | None, float | None]:
+    """`group_keywords` and the quality of its grouping (see `cluster_quality`)."""
     unique = list({k.id: k for k in reversed(keywords)}.values())[::-1]  # first of an id wins
     if not unique:
-        return []
+        return [], None, None
     existing_docs = [[c.name, *c.keywords[:EXISTING_SAMPLE]] for c in existing]
     docs = [k.phrase for k in unique] + [doc for docs in existing_docs for doc in docs]
     vectors = _vectorize([_normalize(doc) for doc in docs])
@@ -430,7 +466,14 @@ def group_keywords(
                     existing_cluster_id=cluster.id,
                 )
             )
-    return joined + new
+    assignments = joined + new
+    position = {k.id: i for i, k in enumerate(unique)}
+    labels = [0] * len(unique)
+    for number, assignment in enumerate(assignments):
+        for keyword_id in assignment.keyword_ids:
+            labels[position[keyword_id]] = number
+    silhouette, singleton_share = cluster_quality(keyword_vectors, labels)
+    return assignments, silhouette, singleton_share
 
 
 def _numbered(name: str, taken: set[str]) -> str:

@@ -99,6 +99,11 @@ class ClusterResult:
     assignments: tuple[ClusterAssignment, ...]
     usage: Usage
     provenance: Provenance
+    # Quality of the grouping, when the provider can measure it: mean silhouette (-1..1,
+    # cosine, over the keywords of this batch) and the share of keywords left alone in a
+    # cluster of one (0..1). None: not measured (too few keywords, or the provider cannot).
+    silhouette: float | None = None
+    singleton_share: float | None = None
 
 
 # --- ideas ------------------------------------------------------------------------------------

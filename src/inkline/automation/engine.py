@@ -39,11 +39,12 @@ from inkline.automation.models import (
     RunStatus,
 )
 from inkline.automation.progress import progress_percent
-from inkline.automation.stages import STAGE_CLASSES, ItemGone, Stage, WorkItem
+from inkline.automation.stages import STAGE_CLASSES, ItemGone, Stage, WorkItem, merge_quality
 from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
 from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
+from inkline.writer.quality import seo_threshold
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,12 @@ def _end_stage(ctx: RunContext, stage: Stage) -> None:
     result.setdefault("status", "done")
     left = stage.pending(ctx.site.pk).count()
     result["left"] = left
+    if result.get("held"):  # the approval gate held some articles in review
+        threshold = seo_threshold(site_id=ctx.site.pk)
+        note = f"{result['created']} approved, {result['held']} held: SEO score below {threshold}."
+        result["note"] = note
+        ctx.notes.append(note)
+        ctx.event(note, stage=number, code="approval_gate")
     ctx.event(
         f"Stage {number} ({STAGE_NAMES[number]}) finished: {result['processed']} processed, "
         f"{result['created']} created, {result['failed']} failed, {result['credits_used']} credits"
@@ -505,6 +512,9 @@ def _settle(
                 )
             result["processed"] += item.size
             result["created"] += committed.created
+            if committed.held:
+                result["held"] = result.get("held", 0) + committed.held
+            merge_quality(result, committed.quality, weight=item.size)
             result["credits_used"] += charged
             ctx.run.total_credits_used += charged
             ctx.write(
@@ -518,6 +528,8 @@ def _settle(
         if hold is not None:
             billing.credit_release(hold=hold, reason=f"{item.label} was already done")
         return None
+    for code, message in committed.events:
+        ctx.event(message, stage=number, code=code)
     ctx.consecutive_failures = 0
     return None
 

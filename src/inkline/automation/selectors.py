@@ -40,8 +40,12 @@ def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
         case 6:
             qs = Image.objects.filter(_fresh(), site_id=site_id, status=Image.Status.PENDING)
         case 7:
+            # Held content (SEO score below the threshold) waits for a user, not for a run.
             qs = Content.objects.filter(
-                site_id=site_id, status=Content.Status.REVIEW, prompts_extracted=True
+                site_id=site_id,
+                status=Content.Status.REVIEW,
+                prompts_extracted=True,
+                held_reason="",
             ).exclude(
                 Exists(Image.objects.filter(content=OuterRef("pk"), status=Image.Status.PENDING))
             )

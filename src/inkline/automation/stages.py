@@ -30,6 +30,8 @@ from inkline.automation.selectors import pending_queryset
 from inkline.planner.models import Cluster, ContentIdea, Keyword, normalize_phrase
 from inkline.writer.html import sanitize_html, sanitize_text, word_count
 from inkline.writer.models import Content, Image, WritingTask
+from inkline.writer.quality import content_seo_refresh, content_seo_report, seo_threshold
+from inkline.writer.seo import held_reason, seo_check
 
 
 class ItemGone(Exception):
@@ -54,6 +56,21 @@ class WorkItem:
 @dataclass(frozen=True)
 class Committed:
     created: int
+    held: int = 0  # stage 7: articles kept in review (SEO score below the site's threshold)
+    events: tuple[tuple[str, str], ...] = ()  # (code, message) to record once committed
+    quality: dict[str, float] = field(default_factory=dict)  # stage 1: clustering quality
+
+
+def merge_quality(result: dict[str, Any], quality: dict[str, float], *, weight: int) -> None:
+    """Fold one batch's quality measures into a stage result: each becomes the mean over the
+    batches that reported it, weighted by their keywords (`quality_keywords[name]` counts
+    the keywords behind each mean)."""
+    counts: dict[str, int] = result.setdefault("quality_keywords", {}) if quality else {}
+    for name, value in quality.items():
+        seen = counts.get(name, 0)
+        previous = float(result.get(name, value))
+        result[name] = round((previous * seen + value * weight) / (seen + weight), 4)
+        counts[name] = seen + weight
 
 
 class Stage:
@@ -168,7 +185,15 @@ class ClusterStage(Stage):
             ).update(status=Keyword.Status.CLUSTERED, cluster_id=cluster_id, last_error="")
             if moved != len(assignment.keyword_ids):
                 raise ItemGone
-        return Committed(created=created)
+        quality = {
+            name: float(value)
+            for name, value in (
+                ("silhouette", result.silhouette),
+                ("singleton_share", result.singleton_share),
+            )
+            if value is not None
+        }
+        return Committed(created=created, quality=quality)
 
 
 class IdeaStage(Stage):
@@ -204,9 +229,18 @@ class IdeaStage(Stage):
         }
         provenance = result.provenance.as_dict(result.usage)
         ideas = []
+        skipped: list[tuple[str, str]] = []
         for idea in result.ideas:
             key = normalize_phrase(idea.primary_keyword)
             if key in taken:
+                keyword = sanitize_text(idea.primary_keyword)
+                skipped.append(
+                    (
+                        "idea_skipped",
+                        f"Idea '{sanitize_text(idea.title)}' skipped: another idea of this site "
+                        f"already targets the primary keyword '{keyword}'.",
+                    )
+                )
                 continue
             taken.add(key)
             ideas.append(
@@ -223,7 +257,7 @@ class IdeaStage(Stage):
                 )
             )
         ContentIdea.objects.bulk_create(ideas)
-        return Committed(created=len(ideas))
+        return Committed(created=len(ideas), events=tuple(skipped))
 
 
 class TaskStage(Stage):
@@ -239,6 +273,18 @@ class TaskStage(Stage):
             status=ContentIdea.Status.QUEUED
         ):
             raise ItemGone
+        # No cannibalization: one task per primary keyword per site (a database constraint
+        # too). An idea made outside stage 2 that repeats a keyword gets no second task.
+        duplicate = WritingTask.objects.filter(
+            site_id=site_id, normalized_keyword=normalize_phrase(idea.primary_keyword)
+        ).first()
+        if duplicate is not None:
+            message = (
+                f"Idea '{idea.title}' not queued: task '{duplicate.title}' already targets "
+                f"the primary keyword '{idea.primary_keyword}'."
+            )
+            ContentIdea.objects.filter(pk=idea.pk).update(last_error=message)
+            return Committed(created=0, events=(("task_duplicate_skipped", message),))
         WritingTask.objects.create(
             site_id=site_id,
             idea_id=idea.pk,
@@ -282,18 +328,27 @@ class ContentStage(Stage):
         article = result.article
         html = sanitize_html(article.html)
         title = sanitize_text(article.title)[:255] or task.title
+        meta_description = sanitize_text(article.meta_description)[:320]
+        seo = seo_check(
+            title=title,
+            html=html,
+            meta_description=meta_description,
+            primary_keyword=task.primary_keyword,
+        )
         Content.objects.create(
             site_id=site_id,
             task_id=task.pk,
             cluster_id=task.cluster_id,
             title=title,
             html=html,
-            meta_description=sanitize_text(article.meta_description)[:320],
+            meta_description=meta_description,
             slug=_unique_slug(site_id, article.slug or title),
             primary_keyword=task.primary_keyword,
             word_count=word_count(html),
             status=Content.Status.REVIEW,
             provenance=result.provenance.as_dict(result.usage),
+            seo_score=seo.score,
+            seo_report=seo.as_list(),
         )
         return Committed(created=1)
 
@@ -344,6 +399,7 @@ class PromptStage(Stage):
             if p.kind in Image.Kind.values
         }
         Image.objects.bulk_create(images.values())
+        content_seo_refresh(content_id=content_id)  # the images' alt texts now count
         return Committed(created=len(images))
 
 
@@ -390,11 +446,32 @@ class ApprovalStage(Stage):
         return WorkItem(ids=(obj.pk,), payload=None, label=f"'{obj.title}'")
 
     def commit(self, site_id: int, item: WorkItem, result: Any) -> Committed:
+        """The approval gate: re-check SEO (images included) and approve only what meets the
+        site's threshold; the rest stays in review with `held_reason`, out of the pending set."""
         (content_id,) = item.ids
-        if not Content.objects.filter(pk=content_id, status=Content.Status.REVIEW).update(
-            status=Content.Status.APPROVED, approved_at=clock.now()
-        ):
+        content = Content.objects.filter(
+            pk=content_id, status=Content.Status.REVIEW, held_reason=""
+        ).first()
+        if content is None:
             raise ItemGone
+        seo = content_seo_report(content=content)
+        threshold = seo_threshold(site_id=site_id)
+        fields: dict[str, Any] = {"seo_score": seo.score, "seo_report": seo.as_list()}
+        if seo.score < threshold:
+            reason = held_reason(seo, threshold)
+            fields["held_reason"] = reason[:1000]
+        else:
+            fields.update(status=Content.Status.APPROVED, approved_at=clock.now())
+        if not Content.objects.filter(
+            pk=content_id, status=Content.Status.REVIEW, held_reason=""
+        ).update(**fields):
+            raise ItemGone
+        if seo.score < threshold:
+            return Committed(
+                created=0,
+                held=1,
+                events=(("held_for_review", f"'{content.title}' held for review: {reason}"),),
+            )
         return Committed(created=1)
 
     def fail(self, item: WorkItem, error: str) -> None:

@@ -7,6 +7,29 @@ from django.db.models import Q
 
 from inkline.core.errors import InvalidTransition
 from inkline.core.models import PipelineItem, TimeStampedModel
+from inkline.planner.models import normalize_phrase
+
+
+class SeoSettings(TimeStampedModel):
+    """Per-site SEO policy: the score at or above which stage 7 approves automatically."""
+
+    DEFAULT_THRESHOLD = 70
+
+    site = models.OneToOneField(
+        "accounts.Site", on_delete=models.CASCADE, related_name="seo_settings"
+    )
+    approval_threshold = models.PositiveSmallIntegerField(default=DEFAULT_THRESHOLD)
+
+    class Meta:
+        verbose_name_plural = "SEO settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approval_threshold__lte=100), name="seo_threshold_0_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SEO settings of {self.site}"
 
 
 class WritingTask(TimeStampedModel, PipelineItem):
@@ -25,13 +48,26 @@ class WritingTask(TimeStampedModel, PipelineItem):
     )
     title = models.CharField(max_length=255)
     primary_keyword = models.CharField(max_length=255)
+    # normalize_phrase(primary_keyword): no two tasks of a site target one keyword.
+    normalized_keyword = models.CharField(max_length=255, editable=False, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
 
     class Meta:
         indexes = [models.Index(fields=["site", "status", "id"], name="task_pending")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "normalized_keyword"],
+                condition=~Q(normalized_keyword=""),
+                name="task_unique_keyword_per_site",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.normalized_keyword = normalize_phrase(self.primary_keyword)
+        super().save(*args, **kwargs)
 
 
 class Content(TimeStampedModel, PipelineItem):
@@ -87,6 +123,16 @@ class Content(TimeStampedModel, PipelineItem):
     lateness_seconds = models.IntegerField(null=True, blank=True)
     remote_id = models.CharField(max_length=255, blank=True, default="")
     provenance = models.JSONField(default=dict, blank=True)
+    # SEO checks (writer.seo): the 0–100 score, null until first checked, and every check as
+    # {"check", "passed", "message"}. Computed when the article is written and again when its
+    # images are added and before the approval gate.
+    seo_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    seo_report = models.JSONField(default=list, blank=True)
+    # Why stage 7 did not approve it automatically (its score is below the site's threshold).
+    # Held content stays in review for a user to approve or reject, and leaves stage 7's
+    # pending set so no run counts it again, until something that could change the verdict
+    # changes (a new threshold, a re-check).
+    held_reason = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:
         indexes = [

@@ -1,0 +1,310 @@
+"""SEO checks of an article: pure functions from its text to a 0–100 score and explained checks.
+
+Each check has a weight; the score is the sum of the weights of the checks that pass (the
+weights add up to 100). Every check, passed or failed, carries a message a writer can act on.
+Nothing here reads the database: the caller passes the stored fields and the images' alt texts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+import textstat
+
+TITLE_MAX = 60
+META_MIN, META_MAX = 120, 160
+WORDS_PER_H2 = 300
+# Flesch reading ease: 60–70 is plain English, 50–60 "fairly difficult" (high school);
+# below 50 reads like academic prose, which web readers abandon.
+READING_EASE_MIN = 50.0
+
+# Weight of each check in the 0–100 score, in the order the checks are reported.
+WEIGHTS: dict[str, int] = {
+    "keyword_in_title": 15,
+    "keyword_in_first_paragraph": 10,
+    "keyword_in_h2": 10,
+    "title_length": 10,
+    "meta_description_length": 10,
+    "h2_per_300_words": 10,
+    "no_empty_sections": 10,
+    "image_alt_text": 10,
+    "reading_level": 15,
+}
+assert sum(WEIGHTS.values()) == 100
+
+_WORD = re.compile(r"\w+")
+_HEADINGS = {"h2": 2, "h3": 3, "h4": 4}
+_PROSE = {"p", "li", "td", "th", "blockquote", "figcaption"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    passed: bool
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "message": self.message}
+
+
+@dataclass(frozen=True)
+class SeoReport:
+    score: int
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [c.as_dict() for c in self.checks]
+
+
+@dataclass
+class _Heading:
+    level: int
+    text: str = ""
+    has_content: bool = False  # text or an image under it before the next heading
+
+
+@dataclass
+class _Outline:
+    """What the checks need from an article body: headings, prose blocks, image alts."""
+
+    headings: list[_Heading]
+    paragraphs: list[str]  # text of each <p>, in order
+    prose: list[str]  # text of every prose block (p, li, cells, quotes, captions)
+    image_alts: list[str]
+    words: int
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.headings: list[_Heading] = []
+        self.paragraphs: list[str] = []
+        self.prose: list[str] = []
+        self.image_alts: list[str] = []
+        self.words = 0
+        self._heading: _Heading | None = None
+        self._blocks: list[tuple[str, list[str]]] = []  # open prose blocks and their text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HEADINGS:
+            self._heading = _Heading(level=_HEADINGS[tag])
+            self.headings.append(self._heading)
+        elif tag in _PROSE:
+            self._blocks.append((tag, []))
+        elif tag == "img":
+            self.image_alts.append(dict(attrs).get("alt") or "")
+            self._mark_content()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HEADINGS:
+            self._heading = None
+        elif tag in _PROSE and self._blocks and self._blocks[-1][0] == tag:
+            _, parts = self._blocks.pop()
+            text = _collapse(" ".join(parts))
+            if text and tag == "p":
+                self.paragraphs.append(text)
+            if self._blocks:  # a nested block's text belongs to its outermost block
+                self._blocks[-1][1].append(text)
+            elif text:
+                self.prose.append(text)
+
+    def handle_data(self, data: str) -> None:
+        self.words += len(_WORD.findall(data))
+        if self._heading is not None:
+            self._heading.text += data
+            return
+        if data.strip():
+            self._mark_content()
+            if self._blocks:
+                self._blocks[-1][1].append(data)
+
+    def _mark_content(self) -> None:
+        """Content belongs to the open heading and every enclosing heading of a higher rank."""
+        if self._heading is not None:
+            return
+        level = 99
+        for heading in reversed(self.headings):
+            if heading.level < level:
+                heading.has_content = True
+                level = heading.level
+
+
+def _outline(html: str) -> _Outline:
+    parser = _Parser()
+    parser.feed(html)
+    parser.close()
+    headings = parser.headings
+    for heading in headings:
+        heading.text = _collapse(heading.text)
+    return _Outline(
+        headings=headings,
+        paragraphs=parser.paragraphs,
+        prose=parser.prose,
+        image_alts=parser.image_alts,
+        words=parser.words,
+    )
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fold(token: str) -> str:
+    """Light plural folding so "machines" meets "machine"; "glass" and "press" stay."""
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def _terms(text: str) -> list[str]:
+    return [_fold(t) for t in _WORD.findall(unicodedata.normalize("NFKC", text).casefold())]
+
+
+def contains_keyword(text: str, keyword: str) -> bool:
+    """True when the keyword's words appear in `text` in order and next to each other,
+    ignoring case, punctuation and plural endings."""
+    wanted = _terms(keyword)
+    if not wanted:
+        return False
+    words = _terms(text)
+    n = len(wanted)
+    return any(words[i : i + n] == wanted for i in range(len(words) - n + 1))
+
+
+def reading_ease(text: str) -> float:
+    """Flesch reading ease of prose (higher is easier), computed by textstat."""
+    return float(textstat.flesch_reading_ease(text))
+
+
+def _check(name: str, passed: bool, ok: str, fix: str) -> CheckResult:
+    return CheckResult(check=name, passed=passed, message=ok if passed else fix)
+
+
+def seo_check(
+    *,
+    title: str,
+    html: str,
+    meta_description: str,
+    primary_keyword: str,
+    image_alts: Sequence[str] = (),
+) -> SeoReport:
+    """Run every check on an article. `html` is the sanitized body (no <h1>: the title is the
+    page heading); `image_alts` are the alt texts of its stored images (featured and
+    in-article), to which the body's own <img> tags are added."""
+    outline = _outline(html)
+    keyword = _collapse(primary_keyword)
+    h2s = [h for h in outline.headings if h.level == 2]
+    checks: list[CheckResult] = []
+
+    if keyword:
+        checks.append(
+            _check(
+                "keyword_in_title",
+                contains_keyword(title, keyword),
+                f"The title contains the primary keyword '{keyword}'.",
+                f"Put the primary keyword '{keyword}' in the title.",
+            )
+        )
+        first = outline.paragraphs[0] if outline.paragraphs else ""
+        checks.append(
+            _check(
+                "keyword_in_first_paragraph",
+                contains_keyword(first, keyword),
+                f"The first paragraph mentions '{keyword}'.",
+                f"Mention the primary keyword '{keyword}' in the first paragraph.",
+            )
+        )
+        checks.append(
+            _check(
+                "keyword_in_h2",
+                any(contains_keyword(h.text, keyword) for h in h2s),
+                f"At least one H2 heading contains '{keyword}'.",
+                f"Use the primary keyword '{keyword}' in at least one H2 heading.",
+            )
+        )
+    else:
+        for name in ("keyword_in_title", "keyword_in_first_paragraph", "keyword_in_h2"):
+            checks.append(CheckResult(name, False, "The article has no primary keyword."))
+
+    length = len(_collapse(title))
+    checks.append(
+        _check(
+            "title_length",
+            0 < length <= TITLE_MAX,
+            f"The title is {length} characters (at most {TITLE_MAX}).",
+            f"The title is {length} characters; search results cut titles longer than {TITLE_MAX}."
+            if length
+            else "The article has no title.",
+        )
+    )
+    meta = len(_collapse(meta_description))
+    checks.append(
+        _check(
+            "meta_description_length",
+            META_MIN <= meta <= META_MAX,
+            f"The meta description is {meta} characters ({META_MIN}–{META_MAX}).",
+            f"The meta description is {meta} characters; write {META_MIN}–{META_MAX}.",
+        )
+    )
+    needed = max(1, math.floor(outline.words / WORDS_PER_H2))
+    checks.append(
+        _check(
+            "h2_per_300_words",
+            len(h2s) >= needed,
+            f"{len(h2s)} H2 headings for {outline.words} words.",
+            f"{len(h2s)} H2 headings for {outline.words} words; add headings to reach at least "
+            f"{needed} (one per {WORDS_PER_H2} words).",
+        )
+    )
+    empty = [h.text or f"(untitled H{h.level})" for h in outline.headings if not h.has_content]
+    checks.append(
+        _check(
+            "no_empty_sections",
+            not empty,
+            "Every section has content.",
+            "Empty sections: " + "; ".join(f"'{t}'" for t in empty[:5]) + ".",
+        )
+    )
+    alts = [*image_alts, *outline.image_alts]
+    missing = sum(1 for alt in alts if not alt.strip())
+    checks.append(
+        _check(
+            "image_alt_text",
+            missing == 0,
+            f"All {len(alts)} images have alt text." if alts else "The article has no images.",
+            f"{missing} of {len(alts)} images have no alt text.",
+        )
+    )
+    prose = " ".join(outline.prose)
+    if outline.words and prose:
+        ease = round(reading_ease(prose), 1)
+        checks.append(
+            _check(
+                "reading_level",
+                ease >= READING_EASE_MIN,
+                f"Flesch reading ease {ease} (at least {READING_EASE_MIN:g}).",
+                f"Flesch reading ease {ease} is hard to read; aim for at least "
+                f"{READING_EASE_MIN:g} with shorter sentences and plainer words.",
+            )
+        )
+    else:
+        checks.append(CheckResult("reading_level", False, "The article has no text to read."))
+
+    score = sum(WEIGHTS[c.check] for c in checks if c.passed)
+    return SeoReport(score=score, checks=tuple(checks))
+
+
+def held_reason(report: SeoReport, threshold: int) -> str:
+    """Why an article is held for review: its score, the threshold and the failed checks."""
+    failed = "; ".join(c.message for c in report.failed)
+    return f"SEO score {report.score} is below {threshold}. {failed}".strip()
