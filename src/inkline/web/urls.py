@@ -1,6 +1,29 @@
 from django.urls import path
 
-from inkline.web import views
+from inkline.web.views import automation, planner, review, sites
 
 app_name = "web"
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", sites.home, name="home"),
+    path("sites/new/", sites.site_new, name="site_create"),
+    path("sites/<int:site_id>/", automation.dashboard, name="dashboard"),
+    path("sites/<int:site_id>/live/", automation.dashboard_live, name="dashboard_live"),
+    path("sites/<int:site_id>/runs/", automation.run_start, name="run_start"),
+    path(
+        "sites/<int:site_id>/automation/",
+        automation.automation_settings,
+        name="automation_settings",
+    ),
+    path("sites/<int:site_id>/keywords/", planner.keywords, name="keywords"),
+    path("sites/<int:site_id>/clusters/", planner.clusters, name="clusters"),
+    path("sites/<int:site_id>/ideas/", planner.ideas, name="ideas"),
+    path("sites/<int:site_id>/tasks/", planner.tasks, name="tasks"),
+    path("sites/<int:site_id>/review/", review.review, name="review"),
+    path("content/<int:content_id>/approve/", review.content_approve, name="content_approve"),
+    path("content/<int:content_id>/reject/", review.content_reject, name="content_reject"),
+    path("runs/<str:run_id>/", automation.run_detail, name="run_detail"),
+    path("runs/<str:run_id>/log/", automation.run_log, name="run_log"),
+    path("runs/<str:run_id>/pause/", automation.run_pause, name="run_pause"),
+    path("runs/<str:run_id>/resume/", automation.run_resume, name="run_resume"),
+    path("runs/<str:run_id>/cancel/", automation.run_cancel, name="run_cancel"),
+]

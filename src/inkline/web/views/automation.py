@@ -1,0 +1,118 @@
+"""Automation: the dashboard with live progress, run controls, run detail, settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from inkline.automation import services
+from inkline.automation.events import run_log_path
+from inkline.automation.models import AutomationRun
+from inkline.web import selectors
+from inkline.web.access import action, back, membership_of, page, require_editor, site_for
+from inkline.web.forms import AutomationConfigForm
+from inkline.web.writes import automation_config_save
+
+
+def _run_for(request: HttpRequest, run_id: str) -> AutomationRun:
+    run = (
+        AutomationRun.objects.filter(run_id=run_id, account_id=membership_of(request).account_id)
+        .select_related("site")
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
+@login_required
+def dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = site_for(request, site_id)
+    context = selectors.dashboard(site)
+    return page(request, "web/dashboard.html", context, site=site, section="dashboard")
+
+
+@login_required
+def dashboard_live(request: HttpRequest, site_id: int) -> HttpResponse:
+    """The live part of the dashboard (stage cards and the active run), polled by htmx."""
+    site = site_for(request, site_id)
+    context = {
+        **selectors.dashboard_live(site),
+        "site": site,
+        "can_edit": membership_of(request).can_edit,
+        "tz_name": site.timezone,
+    }
+    return render(request, "web/partials/live.html", context)
+
+
+@action
+def run_start(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = site_for(request, site_id, write=True)
+    run = services.run_start(site=site, by=request.user.get_username())
+    messages.success(request, f"Run {run.run_id} started.")
+    return redirect("web:dashboard", site_id=site.pk)
+
+
+def _control(request: HttpRequest, run_id: str, verb: str) -> HttpResponse:
+    run = _run_for(request, run_id)
+    by = request.user.get_username()
+    if verb == "pause":
+        run = services.run_pause(run=run, by=by)
+    elif verb == "resume":
+        run = services.run_resume(run=run, by=by)
+    else:
+        run = services.run_cancel(run=run, by=by)
+    messages.success(request, f"Run {run.run_id} is {run.get_status_display().lower()}.")
+    return back(request, reverse("web:dashboard", args=[run.site_id]))
+
+
+@action
+def run_pause(request: HttpRequest, run_id: str) -> HttpResponse:
+    return _control(request, run_id, "pause")
+
+
+@action
+def run_resume(request: HttpRequest, run_id: str) -> HttpResponse:
+    return _control(request, run_id, "resume")
+
+
+@action
+def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
+    return _control(request, run_id, "cancel")
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    run = _run_for(request, run_id)
+    context = selectors.run_detail(run)
+    return page(request, "web/run_detail.html", context, site=run.site, section="dashboard")
+
+
+@login_required
+def run_log(request: HttpRequest, run_id: str) -> HttpResponseBase:
+    run = _run_for(request, run_id)
+    path = run_log_path(run.run_id)
+    if not path.is_file():
+        raise Http404("This run has no log file yet.")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"{run.run_id}.log", content_type="text/plain"
+    )
+
+
+@login_required
+def automation_settings(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = site_for(request, site_id)
+    config = services.config_for(site)
+    form = AutomationConfigForm(request.POST or None, instance=config)
+    if request.method == "POST":
+        require_editor(request)
+        if form.is_valid():
+            automation_config_save(form=form, site=site)
+            messages.success(request, "Automation settings saved.")
+            return redirect("web:automation_settings", site_id=site.pk)
+    context = selectors.automation_settings(site, form)
+    return page(request, "web/automation_settings.html", context, site=site, section="automation")

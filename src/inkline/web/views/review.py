@@ -1,0 +1,74 @@
+"""The review queue: articles in review with a rendered preview; approve or reject."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+
+from inkline.web.access import action, back, membership_of, page, site_for
+from inkline.web.forms import RejectForm
+from inkline.web.preview import article_html
+from inkline.writer import services
+from inkline.writer.models import Content, Image
+
+REVIEW_PAGE = 5
+APPROVED_SHOWN = 100
+
+
+@login_required
+def review(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = site_for(request, site_id)
+    in_review = (
+        Content.objects.filter(site=site, status=Content.Status.REVIEW)
+        .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("kind", "position")))
+        .order_by("id")
+    )
+    page_obj = Paginator(in_review, REVIEW_PAGE).get_page(request.GET.get("page"))
+    articles = [(c, article_html(c.html, list(c.images.all()))) for c in page_obj]
+    approved = list(
+        Content.objects.filter(site=site, status=Content.Status.APPROVED).order_by(
+            F("scheduled_publish_at").asc(nulls_last=True), "id"
+        )[:APPROVED_SHOWN]
+    )
+    context = {
+        "page_obj": page_obj,
+        "articles": articles,
+        "approved": approved,
+        "reject_form": RejectForm(),
+        "query": "",
+    }
+    return page(request, "web/review.html", context, site=site, section="review")
+
+
+def _content_for(request: HttpRequest, content_id: int) -> Content:
+    content = Content.objects.filter(
+        pk=content_id, site__account_id=membership_of(request).account_id
+    ).first()
+    if content is None:
+        raise Http404("No such article.")
+    return content
+
+
+@action
+def content_approve(request: HttpRequest, content_id: int) -> HttpResponse:
+    content = services.content_approve(
+        content=_content_for(request, content_id), by=request.user.get_username()
+    )
+    messages.success(request, f"Approved “{content.title}”; it will be scheduled into a slot.")
+    return back(request, reverse("web:review", args=[content.site_id]))
+
+
+@action
+def content_reject(request: HttpRequest, content_id: int) -> HttpResponse:
+    content = _content_for(request, content_id)
+    form = RejectForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    content = services.content_reject(
+        content=content, by=request.user.get_username(), reason=reason
+    )
+    messages.success(request, f"Rejected “{content.title}”.")
+    return back(request, reverse("web:review", args=[content.site_id]))
