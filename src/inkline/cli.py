@@ -240,6 +240,30 @@ def cmd_import_keywords(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from inkline import clock
+    from inkline.publishing import selectors, services
+
+    site_id = _find_site(args.site).pk if args.site else None
+    now = clock.now()
+    due = list(selectors.due(now, site_id=site_id).values("id", "site_id", "title"))
+    outcomes: dict[int, str] = {}
+    if not args.dry_run:
+        report = services.content_publish_due(now=now, limit=len(due) or 1, site_id=site_id)
+        outcomes = report.outcomes
+    rows = [{**row, "outcome": outcomes.get(row["id"], "due")} for row in due]
+    if args.json:
+        _print_json({"due": len(due), "items": rows})
+    else:
+        for row in rows:
+            print(f"{row['id']:>6}  site {row['site_id']:<4} {row['outcome']:<9} {row['title']}")
+        print(f"{len(due)} due" + ("" if args.dry_run else ", " + ", ".join(
+            f"{sum(1 for o in outcomes.values() if o == k)} {k}"
+            for k in ("published", "retry", "failed", "skipped")
+        )))  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
@@ -336,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import-keywords", cmd_import_keywords, "import keywords from a CSV file")
     p.add_argument("site", metavar="SITE")
     p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--json", action="store_true")
+
+    p = add("publish", cmd_publish, "publish every scheduled article that is due now")
+    p.add_argument("site", metavar="SITE", nargs="?", help="only this site (id or name)")
+    p.add_argument("--dry-run", action="store_true", help="list what is due, publish nothing")
     p.add_argument("--json", action="store_true")
 
     p = add("serve", cmd_serve, "web + worker + beat on the embedded default")

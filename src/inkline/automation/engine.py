@@ -288,6 +288,11 @@ def _end_stage(ctx: RunContext, stage: Stage) -> None:
         stage_results=ctx.run.stage_results,
         progress_percent=ctx.progress(),
     )
+    if number == 7:  # approved content goes into publishing slots right away
+        from inkline.publishing.services import content_schedule
+
+        report = content_schedule(site=ctx.site)
+        ctx.event(report.summary(), stage=number, code="scheduled")
 
 
 def _complete(ctx: RunContext) -> SliceResult:

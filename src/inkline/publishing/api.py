@@ -2,6 +2,269 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inkline.core.api import account_id_of, require_editor, site_for
+from inkline.publishing import selectors, services
+from inkline.publishing.models import PublishingSettings
+from inkline.publishing.slots import DAY_NAMES, parse_hhmm
+from inkline.writer.models import Content
+
+
+class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSettings]):
+    publish_days = serializers.ListField(
+        child=serializers.ChoiceField(choices=DAY_NAMES), allow_empty=False
+    )
+    publish_time_slots = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    stagger_start_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    stagger_end_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    stagger_interval_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
+    daily_publish_target = serializers.IntegerField(min_value=0)
+    weekly_publish_target = serializers.IntegerField(min_value=0)
+    monthly_publish_target = serializers.IntegerField(min_value=0)
+    queue_limit = serializers.IntegerField(min_value=1, max_value=100_000)
+
+    class Meta:
+        model = PublishingSettings
+        fields = [
+            "auto_approval_enabled",
+            "auto_publish_enabled",
+            "scheduling_mode",
+            "publish_days",
+            "publish_time_slots",
+            "stagger_start_time",
+            "stagger_end_time",
+            "stagger_interval_minutes",
+            "daily_publish_target",
+            "weekly_publish_target",
+            "monthly_publish_target",
+            "queue_limit",
+        ]
+
+    def validate_publish_days(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each day may appear once.")
+        return sorted(value, key=DAY_NAMES.index)
+
+    def validate_publish_time_slots(self, value: list[str]) -> list[str]:
+        errors = []
+        for slot in value:
+            try:
+                parse_hhmm(slot)
+            except ValueError:
+                errors.append(f"'{slot}' is not a time as HH:MM (00:00 to 23:59).")
+        if errors:
+            raise serializers.ValidationError(errors)
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Time slots must be unique.")
+        return sorted(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(name: str) -> Any:
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        start, end = current("stagger_start_time"), current("stagger_end_time")
+        if start is not None and end is not None and end <= start:
+            field = "stagger_end_time" if "stagger_end_time" in attrs else "stagger_start_time"
+            raise serializers.ValidationError({field: ["stagger_end_time must be after start."]})
+        if current("scheduling_mode") == "time_slots" and not current("publish_time_slots"):
+            raise serializers.ValidationError(
+                {"publish_time_slots": ["Time-slot mode needs at least one time slot."]}
+            )
+        return attrs
+
+
+class PreviewQuerySerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(min_value=1, max_value=1000, default=10)
+    now = serializers.DateTimeField(required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A "+" of an unencoded offset arrives as a space.
+        if hasattr(data, "get") and " " in (data.get("now") or ""):
+            data = {**data.dict(), "now": data.get("now").replace(" ", "+")}
+        return super().to_internal_value(data)
+
+
+class PreviewSerializer(serializers.Serializer[Any]):
+    slots = serializers.ListField(child=serializers.DateTimeField())
+    timezone = serializers.CharField()
+    scheduling_mode = serializers.CharField()
+
+
+class UnscheduledSerializer(serializers.Serializer[Any]):
+    content_id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class ScheduleResultSerializer(serializers.Serializer[Any]):
+    scheduled = serializers.IntegerField()
+    unscheduled = UnscheduledSerializer(many=True)
+
+
+class QueueItemSerializer(serializers.Serializer[Any]):
+    content_id = serializers.IntegerField()
+    title = serializers.CharField()
+    scheduled_publish_at = serializers.DateTimeField()
+
+
+class QueueSerializer(serializers.Serializer[Any]):
+    scheduled_count = serializers.IntegerField()
+    queue_limit = serializers.IntegerField()
+    items = QueueItemSerializer(many=True)
+    unscheduled = UnscheduledSerializer(many=True)
+
+
+class PublishStateSerializer(serializers.ModelSerializer[Content]):
+    class Meta:
+        model = Content
+        fields = [
+            "id",
+            "status",
+            "site_status",
+            "scheduled_publish_at",
+            "unscheduled_reason",
+            "published_at",
+            "published_url",
+            "publish_attempts",
+            "publish_error",
+            "lateness_seconds",
+        ]
+        read_only_fields = fields
+
+
+CONFLICT = OpenApiResponse(
+    response=inline_serializer(
+        "PublishingConflict",
+        {"detail": serializers.CharField(), "code": serializers.CharField()},
+    ),
+    description="The content is not in a state that allows this (code invalid_transition).",
+)
+
+
+class SettingsView(APIView):
+    @extend_schema(
+        operation_id="publishing_settings_retrieve", responses=PublishingSettingsSerializer
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(PublishingSettingsSerializer(selectors.settings_of(site)).data)
+
+    @extend_schema(
+        operation_id="publishing_settings_update",
+        request=PublishingSettingsSerializer(partial=True),
+        responses=PublishingSettingsSerializer,
+    )
+    def patch(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        current = selectors.settings_of(site)
+        serializer = PublishingSettingsSerializer(current, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = services.publishing_settings_update(site=site, data=serializer.validated_data)
+        return Response(PublishingSettingsSerializer(updated).data)
+
+
+class PreviewView(APIView):
+    @extend_schema(
+        operation_id="publishing_preview",
+        parameters=[
+            OpenApiParameter("count", int, description="How many slots (1–1000, default 10)."),
+            OpenApiParameter("now", str, description="ISO 8601 instant to start after."),
+        ],
+        responses=PreviewSerializer,
+        description="The next N free slots (UTC), writing nothing.",
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        query = PreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slots = selectors.preview_slots(
+            site, count=query.validated_data["count"], now=query.validated_data.get("now")
+        )
+        body = {
+            "slots": slots,
+            "timezone": site.timezone,
+            "scheduling_mode": selectors.settings_of(site).scheduling_mode,
+        }
+        return Response(PreviewSerializer(body).data)
+
+
+class ScheduleView(APIView):
+    @extend_schema(
+        operation_id="publishing_schedule", request=None, responses=ScheduleResultSerializer
+    )
+    def post(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        report = services.content_schedule(site=site)
+        return Response(
+            ScheduleResultSerializer(
+                {"scheduled": report.scheduled, "unscheduled": report.unscheduled}
+            ).data
+        )
+
+
+class QueueView(APIView):
+    @extend_schema(operation_id="publishing_queue", responses=QueueSerializer)
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(QueueSerializer(selectors.publishing_queue(site)).data)
+
+
+def _content_for(request: Request, content_id: int) -> Content:
+    require_editor(request)
+    content = (
+        Content.objects.select_related("site")
+        .filter(pk=content_id, site__account_id=account_id_of(request))
+        .first()
+    )
+    if content is None:
+        from rest_framework.exceptions import NotFound
+
+        raise NotFound("No such content.")
+    return content
+
+
+class UnscheduleView(APIView):
+    @extend_schema(
+        operation_id="content_unschedule",
+        request=None,
+        responses={200: PublishStateSerializer, 409: CONFLICT},
+        description="Take scheduled content out of the schedule (back to review); its slot "
+        "goes to the next item.",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = services.content_unschedule(content=_content_for(request, content_id))
+        return Response(PublishStateSerializer(content).data)
+
+
+class PublishRetryView(APIView):
+    @extend_schema(
+        operation_id="content_publish_retry",
+        request=None,
+        responses={200: PublishStateSerializer, 409: CONFLICT},
+        description="Schedule content whose publishing failed again, due at once.",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = services.content_publish_retry(content=_content_for(request, content_id))
+        return Response(PublishStateSerializer(content).data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("sites/<int:site_id>/publishing/settings/", SettingsView.as_view()),
+    path("sites/<int:site_id>/publishing/preview/", PreviewView.as_view()),
+    path("sites/<int:site_id>/publishing/schedule/", ScheduleView.as_view()),
+    path("sites/<int:site_id>/publishing/queue/", QueueView.as_view()),
+    path("content/<int:content_id>/unschedule/", UnscheduleView.as_view()),
+    path("content/<int:content_id>/publish-retry/", PublishRetryView.as_view()),
+]

@@ -1,0 +1,129 @@
+"""Publishers: where a scheduled article goes when its time comes.
+
+A publisher gets an `Article` (plain data, read before any network call) and returns where it
+went (`Published`). It must be idempotent: publishing the same article again (a retry after a
+timeout, a worker that died after the remote side accepted) must not create a second post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from inkline.accounts.models import Site
+
+
+@dataclass(frozen=True)
+class ArticleImage:
+    path: Path  # the generated file on local storage
+    name: str  # file name to publish under, e.g. "my-post-featured.png"
+    alt: str
+    content_type: str = "image/png"
+
+
+@dataclass(frozen=True)
+class Article:
+    content_id: int
+    title: str
+    slug: str
+    html: str
+    description: str
+    date: dt.datetime  # the slot, UTC
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    featured_image: ArticleImage | None = None
+    images: tuple[ArticleImage, ...] = field(default_factory=tuple)  # in-article, in order
+
+
+@dataclass(frozen=True)
+class Published:
+    url: str
+    remote_id: str
+
+
+class PublishError(Exception):
+    """Publishing failed. `retryable`: worth another attempt later (timeouts, 5xx)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class Publisher(Protocol):
+    def publish(self, article: Article) -> Published: ...
+
+
+_H2 = re.compile(r"(?=<h2[\s>])", re.IGNORECASE)
+
+
+def place_images(html: str, srcs: list[tuple[str, str]]) -> str:
+    """Put in-article images (src, alt) into the article: image i closes section i + 1 (the
+    introduction is section 0), the rest go at the end."""
+    if not srcs:
+        return html
+    from html import escape
+
+    sections = _H2.split(html)
+    figures = [f'<figure><img src="{escape(s)}" alt="{escape(a)}"></figure>' for s, a in srcs]
+    out = []
+    for i, section in enumerate(sections):
+        out.append(section)
+        if 1 <= i <= len(figures):
+            out.append(figures[i - 1])
+    out.extend(figures[max(0, len(sections) - 1) :])
+    return "".join(out)
+
+
+def publisher_problem(site: Site) -> str:
+    """Why `site` cannot publish at all ("" when it can): shown as the unscheduled reason."""
+    config = site.publisher_config or {}
+    if site.publisher == "static":
+        layout = config.get("layout", "hugo")
+        return "" if layout in ("hugo", "jekyll") else f"Unknown static layout '{layout}'."
+    if site.publisher == "wordpress":
+        secrets = site.secrets()
+        missing = []
+        if not (config.get("url") or site.url):
+            missing.append("url")
+        if not config.get("username"):
+            missing.append("username")
+        if not (secrets.get("application_password") or secrets.get("password")):
+            missing.append("application_password")
+        if missing:
+            return f"The WordPress publisher needs {', '.join(missing)} in publisher_config."
+        return ""
+    return "No publisher is configured for this site."
+
+
+def get_publisher(site: Site) -> Publisher:
+    """The publisher of `site`, built from its (decrypted) configuration."""
+    from django.conf import settings
+
+    problem = publisher_problem(site)
+    if problem:
+        raise PublishError(problem, retryable=False)
+    config = site.publisher_config or {}
+    if site.publisher == "static":
+        from inkline.publishing.publishers.static import StaticPublisher
+
+        return StaticPublisher(
+            root=Path(settings.SITE_OUTPUT_DIR) / str(site.pk),
+            base_url=site.url,
+            layout=str(config.get("layout", "hugo")),
+        )
+    from inkline.publishing.publishers.wordpress import WordPressPublisher
+
+    secrets = site.secrets()
+    categories = config.get("categories") or []
+    return WordPressPublisher(
+        base_url=str(config.get("url") or site.url),
+        username=str(config["username"]),
+        password=str(secrets.get("application_password") or secrets.get("password")),
+        categories=tuple(str(c) for c in categories) if isinstance(categories, list) else (),
+        timeout=float(config.get("timeout", 20)),
+    )

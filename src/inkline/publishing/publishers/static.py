@@ -1,0 +1,114 @@
+"""The static publisher (embedded default): Markdown with YAML front matter, plus images, in a
+folder per site, ready for Hugo or Jekyll.
+
+Layouts (`publisher_config["layout"]`):
+- `hugo` (default): `content/posts/<slug>.md`, images in `static/images/<slug>/`;
+- `jekyll`: `_posts/<YYYY-MM-DD>-<slug>.md`, images in `assets/images/<slug>/`.
+Both get `/posts/<slug>/` as the page's address (Hugo from the section and slug, Jekyll from
+`permalink`). Files are written atomically at a path fixed by the article, so publishing again
+replaces the same file: never a second copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+from markdownify import markdownify
+
+from inkline.publishing.publishers import Article, Published, PublishError, place_images
+
+LAYOUTS = ("hugo", "jekyll")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _copy_atomic(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_markdown(html: str) -> str:
+    return markdownify(html, heading_style="ATX", bullets="-").strip() + "\n"
+
+
+class StaticPublisher:
+    def __init__(self, *, root: Path, base_url: str = "", layout: str = "hugo") -> None:
+        if layout not in LAYOUTS:
+            raise PublishError(
+                f"Unknown static layout '{layout}' (use one of {', '.join(LAYOUTS)}).",
+                retryable=False,
+            )
+        self.root = root
+        self.base_url = base_url.rstrip("/")
+        self.layout = layout
+
+    def post_path(self, article: Article) -> Path:
+        if self.layout == "jekyll":
+            return self.root / "_posts" / f"{article.date:%Y-%m-%d}-{article.slug}.md"
+        return self.root / "content" / "posts" / f"{article.slug}.md"
+
+    def _image_dir(self, article: Article) -> tuple[Path, str]:
+        if self.layout == "jekyll":
+            return self.root / "assets" / "images" / article.slug, f"/assets/images/{article.slug}"
+        return self.root / "static" / "images" / article.slug, f"/images/{article.slug}"
+
+    def publish(self, article: Article) -> Published:
+        image_dir, image_url = self._image_dir(article)
+        try:
+            featured = ""
+            if article.featured_image is not None:
+                _copy_atomic(article.featured_image.path, image_dir / article.featured_image.name)
+                featured = f"{image_url}/{article.featured_image.name}"
+            inline = []
+            for image in article.images:
+                _copy_atomic(image.path, image_dir / image.name)
+                inline.append((f"{image_url}/{image.name}", image.alt))
+            address = f"/posts/{article.slug}/"
+            front: dict[str, object] = {
+                "title": article.title,
+                "date": article.date.isoformat(),
+                "description": article.description,
+                "slug": article.slug,
+                "tags": list(article.tags),
+                "categories": list(article.categories),
+            }
+            if featured:
+                front["image"] = featured
+            if self.layout == "jekyll":
+                front["layout"] = "post"
+                front["permalink"] = address
+            body = to_markdown(place_images(article.html, inline))
+            text = (
+                "---\n"
+                + yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
+                + "---\n\n"
+                + body
+            )
+            path = self.post_path(article)
+            _write_atomic(path, text.encode())
+        except OSError as exc:
+            raise PublishError(f"Could not write the static site: {exc}") from exc
+        return Published(
+            url=f"{self.base_url}{address}", remote_id=str(path.relative_to(self.root))
+        )

@@ -1,0 +1,132 @@
+"""The WordPress publisher: the REST API (`/wp-json/wp/v2/`) with an application password.
+
+Idempotent against timeouts: every attempt first looks the post up by its slug (any status),
+and each image by its media slug, so an attempt after one whose answer was lost (the server
+accepted it, the reply timed out) finds what the first created instead of creating it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from inkline.publishing import outbound
+from inkline.publishing.publishers import (
+    Article,
+    ArticleImage,
+    Published,
+    PublishError,
+    place_images,
+)
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class WordPressPublisher:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        categories: tuple[str, ...] = (),
+        timeout: float = 20.0,
+    ) -> None:
+        self.api = base_url.rstrip("/") + "/wp-json/wp/v2"
+        self.categories = categories
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.auth = (username, password)
+        self.session.headers["User-Agent"] = "Inkline publisher"
+
+    # --- HTTP ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.api}/{path.lstrip('/')}"
+        try:
+            response = outbound.request(
+                self.session, method, url, timeout=(min(5.0, self.timeout), self.timeout), **kwargs
+            )
+        except outbound.UnsafeTarget as exc:
+            raise PublishError(str(exc), retryable=False) from exc
+        except requests.Timeout as exc:
+            raise PublishError(f"WordPress did not answer {method} {path} in time.") from exc
+        except (requests.RequestException, OSError) as exc:
+            raise PublishError(f"Could not reach WordPress ({method} {path}): {exc}") from exc
+        if response.status_code >= 400:
+            detail = response.text[:300]
+            retryable = response.status_code in RETRYABLE_STATUS
+            hint = ""
+            if response.status_code in (401, 403):
+                hint = " Check the username and the application password."
+            raise PublishError(
+                f"WordPress answered {response.status_code} to {method} {path}: {detail}{hint}",
+                retryable=retryable,
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PublishError(f"WordPress sent a reply that is not JSON to {path}.") from exc
+
+    # --- steps --------------------------------------------------------------------------
+    def _find(self, kind: str, slug: str) -> dict[str, Any] | None:
+        params = {"slug": slug, "context": "edit"}
+        if kind == "posts":
+            params["status"] = "publish,future,draft,pending,private"
+        found = self._call("GET", kind, params=params)
+        if isinstance(found, list) and found:
+            return dict(found[0])
+        return None
+
+    def _media(self, image: ArticleImage) -> dict[str, Any]:
+        slug = image.name.rsplit(".", 1)[0].lower()
+        existing = self._find("media", slug)
+        if existing is not None:
+            return existing
+        try:
+            data = image.path.read_bytes()
+        except OSError as exc:
+            raise PublishError(f"Image file missing: {image.path.name}", retryable=False) from exc
+        media = self._call(
+            "POST",
+            "media",
+            data=data,
+            headers={
+                "Content-Type": image.content_type,
+                "Content-Disposition": f'attachment; filename="{image.name}"',
+            },
+        )
+        if image.alt and media.get("id"):
+            self._call("POST", f"media/{media['id']}", json={"alt_text": image.alt})
+        return dict(media)
+
+    def _terms(self, taxonomy: str, names: tuple[str, ...]) -> list[int]:
+        ids = []
+        for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+            found = self._call("GET", taxonomy, params={"search": name, "per_page": 100})
+            match = next((t for t in found if str(t.get("name", "")).lower() == name.lower()), None)
+            if match is None:
+                match = self._call("POST", taxonomy, json={"name": name})
+            ids.append(int(match["id"]))
+        return ids
+
+    def publish(self, article: Article) -> Published:
+        existing = self._find("posts", article.slug)
+        if existing is not None:
+            return Published(url=str(existing.get("link", "")), remote_id=str(existing["id"]))
+        featured = self._media(article.featured_image) if article.featured_image else None
+        inline = [(str(self._media(i).get("source_url", "")), i.alt) for i in article.images]
+        body: dict[str, Any] = {
+            "title": article.title,
+            "content": place_images(article.html, inline),
+            "excerpt": article.description,
+            "slug": article.slug,
+            "status": "publish",
+            "date_gmt": article.date.strftime("%Y-%m-%dT%H:%M:%S"),
+            "categories": self._terms("categories", self.categories + article.categories),
+            "tags": self._terms("tags", article.tags),
+        }
+        if featured is not None:
+            body["featured_media"] = int(featured["id"])
+        post = self._call("POST", "posts", json=body)
+        return Published(url=str(post.get("link", "")), remote_id=str(post["id"]))

@@ -1,0 +1,330 @@
+"""Publishing writes: scheduling approved content into slots, and publishing what is due.
+
+Invariant 6: every approved item is either scheduled or carries a reason why not.
+Invariant 7: slots come from `slots.next_slots` (pure, DST-safe); the database's partial
+unique constraint on (site, scheduled_publish_at) backs "no two items share a slot".
+Publishing is at-least-once with idempotent publishers: a conditional claim
+(`scheduled → publishing`) per item, the remote call outside any transaction, the outcome
+written conditionally on the claim.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+
+from inkline import clock
+from inkline.accounts.models import Site
+from inkline.core.errors import InvalidTransition, ValidationFailed
+from inkline.publishing import selectors
+from inkline.publishing.models import PublishingSettings, SchedulingMode
+from inkline.publishing.publishers import (
+    Article,
+    ArticleImage,
+    Publisher,
+    PublishError,
+    get_publisher,
+    publisher_problem,
+)
+from inkline.publishing.slots import NoSlots, SlotRules, next_slots
+from inkline.writer.models import Content, Image
+
+log = logging.getLogger(__name__)
+
+MAX_PUBLISH_ATTEMPTS = 5
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_MAX = dt.timedelta(hours=1)
+# A claim older than this is presumed dead (its worker crashed) and the item is due again.
+CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+# Rows per UPDATE when placing items: bounds the statement's parameters on every database.
+UPDATE_CHUNK = 2000
+
+REASON_AUTO_PUBLISH_OFF = "Auto-publish is off for this site."
+
+
+@dataclass
+class ScheduleReport:
+    scheduled: int = 0
+    unscheduled: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"Scheduled {self.scheduled} approved article(s) for publishing"
+        if not self.unscheduled:
+            return text + "."
+        reasons: dict[str, int] = {}
+        for item in self.unscheduled:
+            reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+        return (
+            text
+            + f"; {len(self.unscheduled)} not scheduled: "
+            + " ".join(f"{n} × {reason}" for reason, n in reasons.items())
+        )
+
+
+def backoff(attempt: int) -> dt.timedelta:
+    """Delay before attempt `attempt + 1`: 1, 2, 4, 8 … minutes, at most an hour."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
+
+
+# --- scheduling ----------------------------------------------------------------------------
+def _hold_reason(site: Site, settings: PublishingSettings, rules: SlotRules) -> str:
+    if not settings.auto_publish_enabled:
+        return REASON_AUTO_PUBLISH_OFF
+    problem = publisher_problem(site)
+    if problem:
+        return problem
+    try:
+        rules.check()
+    except NoSlots as exc:
+        return f"Nothing can be scheduled: {exc.reason}."
+    return ""
+
+
+def content_schedule(*, site: Site, now: dt.datetime | None = None) -> ScheduleReport:
+    """Place the site's approved, unscheduled content (oldest approval first) into the next
+    free slots while fewer than `queue_limit` items are scheduled; record a reason on every
+    item left out. A constant number of queries whatever the number of items."""
+    now = now or clock.now()
+    report = ScheduleReport()
+    with transaction.atomic():
+        # Serializes schedulers of one site (a row lock on PostgreSQL; SQLite's IMMEDIATE
+        # transactions already serialize writers).
+        settings = PublishingSettings.objects.select_for_update().get(site=site)
+        waiting = list(
+            selectors.unscheduled_approved(site.pk)
+            .order_by(F("approved_at").asc(nulls_first=True), "id")
+            .values_list("id", flat=True)
+        )
+        if not waiting:
+            return report
+        rules = SlotRules.from_settings(settings)
+        reason = _hold_reason(site, settings, rules)
+        placed: list[tuple[int, dt.datetime]] = []
+        if not reason:
+            scheduled = selectors.scheduled_count(site.pk)
+            room = max(0, settings.queue_limit - scheduled)
+            take = min(room, len(waiting))
+            if take:
+                instants = next_slots(
+                    rules=rules,
+                    tz=site.tz,
+                    now=now,
+                    count=take,
+                    occupied=selectors.occupied_instants(site.pk, since=now),
+                )
+                placed = list(zip(waiting[:take], instants, strict=True))
+            if take < len(waiting):
+                reason = (
+                    f"The publishing queue is full ({scheduled + take} of "
+                    f"{settings.queue_limit} scheduled); it gets a slot as items are published."
+                )
+        for start in range(0, len(placed), UPDATE_CHUNK):
+            chunk = placed[start : start + UPDATE_CHUNK]
+            report.scheduled += (
+                selectors.unscheduled_approved(site.pk)
+                .filter(pk__in=[pk for pk, _ in chunk])
+                .update(
+                    site_status=Content.SiteStatus.SCHEDULED,
+                    scheduled_publish_at=Case(
+                        *(When(pk=pk, then=Value(at)) for pk, at in chunk),
+                        output_field=DateTimeField(),
+                    ),
+                    unscheduled_reason="",
+                    publish_attempts=0,
+                    publish_error="",
+                    next_publish_attempt_at=None,
+                )
+            )
+        left = waiting[len(placed) :]
+        if left:
+            selectors.unscheduled_approved(site.pk).filter(pk__in=left).update(
+                unscheduled_reason=reason[:255]
+            )
+            report.unscheduled = [{"content_id": pk, "reason": reason} for pk in left]
+    return report
+
+
+def sites_schedule(*, now: dt.datetime | None = None) -> int:
+    """The beat's scheduling tick: schedule every site with approved, unscheduled content."""
+    total = 0
+    for site in selectors.sites_with_unscheduled():
+        total += content_schedule(site=site, now=now).scheduled
+    return total
+
+
+def content_unschedule(
+    *, content: Content, reason: str = "Taken out of the schedule by a user."
+) -> Content:
+    """scheduled → back to review (approved again, it is scheduled again); its slot is free
+    for the next item right away."""
+    with transaction.atomic():
+        updated = Content.objects.filter(
+            pk=content.pk, status=Content.Status.APPROVED, site_status=Content.SiteStatus.SCHEDULED
+        ).update(
+            status=Content.Status.REVIEW,
+            site_status=Content.SiteStatus.NOT_PUBLISHED,
+            scheduled_publish_at=None,
+            unscheduled_reason=reason[:255],
+            next_publish_attempt_at=None,
+        )
+        if not updated:
+            current = Content.objects.values_list("site_status", flat=True).get(pk=content.pk)
+            raise InvalidTransition(
+                f"Content {content.pk} is not scheduled ({current}).", status=current
+            )
+    content.refresh_from_db()
+    content_schedule(site=content.site)
+    return content
+
+
+def content_publish_retry(*, content: Content) -> Content:
+    """failed → scheduled again, due at once (its attempts start over)."""
+    now = clock.now()
+    updated = Content.objects.filter(
+        pk=content.pk, status=Content.Status.APPROVED, site_status=Content.SiteStatus.FAILED
+    ).update(
+        site_status=Content.SiteStatus.SCHEDULED,
+        scheduled_publish_at=Case(
+            When(scheduled_publish_at__isnull=True, then=Value(now)),
+            default=F("scheduled_publish_at"),
+            output_field=DateTimeField(),
+        ),
+        publish_attempts=0,
+        next_publish_attempt_at=None,
+    )
+    if not updated:
+        raise InvalidTransition(f"Content {content.pk} has not failed to publish.")
+    content.refresh_from_db()
+    return content
+
+
+# --- publishing ----------------------------------------------------------------------------
+def _article(content: Content) -> Article:
+    images = list(Image.objects.filter(content=content, status=Image.Status.DONE))
+
+    def as_image(image: Image, name: str) -> ArticleImage:
+        path = Path(image.file.path)
+        suffix = path.suffix.lower() or ".png"
+        kind = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+        return ArticleImage(
+            path=path,
+            name=f"{name}{suffix}",
+            alt=image.alt_text or content.title,
+            content_type=kind.get(suffix, "image/png"),
+        )
+
+    featured = next((i for i in images if i.kind == Image.Kind.FEATURED and i.file), None)
+    inline = [i for i in images if i.kind == Image.Kind.IN_ARTICLE and i.file]
+    assert content.scheduled_publish_at is not None
+    return Article(
+        content_id=content.pk,
+        title=content.title,
+        slug=content.slug,
+        html=content.html,
+        description=content.meta_description,
+        date=content.scheduled_publish_at,
+        tags=tuple(t for t in (content.primary_keyword,) if t),
+        categories=tuple(c for c in (content.cluster.name if content.cluster else "",) if c),
+        featured_image=as_image(featured, f"{content.slug}-featured") if featured else None,
+        images=tuple(as_image(img, f"{content.slug}-{n}") for n, img in enumerate(inline, 1)),
+    )
+
+
+def content_publish(
+    *, content_id: int, now: dt.datetime | None = None, publisher: Publisher | None = None
+) -> str:
+    """Publish one due item. Returns "published", "retry" (failed, due again after a backoff),
+    "failed" (gave up: visible, retryable by a user) or "skipped" (not due, or claimed by
+    another worker)."""
+    now = now or clock.now()
+    claimed = (
+        Content.objects.filter(pk=content_id, status=Content.Status.APPROVED)
+        .filter(selectors.due_q(now))
+        .update(
+            site_status=Content.SiteStatus.PUBLISHING,
+            publish_attempts=F("publish_attempts") + 1,
+            next_publish_attempt_at=now + CLAIM_TIMEOUT,
+        )
+    )
+    if not claimed:
+        return "skipped"
+    content = Content.objects.select_related("site", "cluster").get(pk=content_id)
+    attempt = content.publish_attempts
+    mine = Content.objects.filter(
+        pk=content_id, site_status=Content.SiteStatus.PUBLISHING, publish_attempts=attempt
+    )
+    try:
+        published = (publisher or get_publisher(content.site)).publish(_article(content))
+    except PublishError as exc:
+        error, retryable = exc.message, exc.retryable
+    except Exception as exc:  # a publisher bug must not leave the item claimed
+        log.exception("publishing content %s failed", content_id)
+        error, retryable = f"{type(exc).__name__}: {exc}", True
+    else:
+        finished = clock.now() if now is None else max(now, clock.now())
+        assert content.scheduled_publish_at is not None
+        lateness = max(0, int((finished - content.scheduled_publish_at).total_seconds()))
+        mine.update(
+            status=Content.Status.PUBLISHED,
+            site_status=Content.SiteStatus.PUBLISHED,
+            published_at=finished,
+            published_url=published.url[:1000],
+            remote_id=published.remote_id[:255],
+            lateness_seconds=lateness,
+            publish_error="",
+            next_publish_attempt_at=None,
+        )
+        return "published"
+    if retryable and attempt < MAX_PUBLISH_ATTEMPTS:
+        mine.update(
+            site_status=Content.SiteStatus.SCHEDULED,
+            publish_error=f"Attempt {attempt} failed: {error}",
+            next_publish_attempt_at=now + backoff(attempt),
+        )
+        return "retry"
+    mine.update(
+        site_status=Content.SiteStatus.FAILED,
+        publish_error=f"Gave up after {attempt} attempt(s): {error}",
+        next_publish_attempt_at=None,
+    )
+    return "failed"
+
+
+@dataclass
+class PublishReport:
+    outcomes: dict[int, str] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes.values() if o == outcome)
+
+
+def content_publish_due(
+    *, now: dt.datetime | None = None, limit: int = 200, site_id: int | None = None
+) -> PublishReport:
+    """The beat's publish tick: publish every due item (overdue ones after downtime too),
+    oldest slot first, one claim per item. What `limit` leaves is due on the next tick."""
+    now = now or clock.now()
+    report = PublishReport()
+    for content_id in selectors.due_ids(now, limit=limit, site_id=site_id):
+        report.outcomes[content_id] = content_publish(content_id=content_id, now=now)
+    return report
+
+
+# --- settings ------------------------------------------------------------------------------
+def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> PublishingSettings:
+    """Apply validated changes (from the API serializer) to the site's publishing settings."""
+    settings, _ = PublishingSettings.objects.get_or_create(site=site)
+    for name, value in data.items():
+        setattr(settings, name, value)
+    if settings.stagger_end_time <= settings.stagger_start_time:
+        raise ValidationFailed({"stagger_end_time": ["Must be after stagger_start_time."]})
+    if settings.scheduling_mode == SchedulingMode.TIME_SLOTS and not settings.publish_time_slots:
+        raise ValidationFailed({"publish_time_slots": ["Time-slot mode needs at least one."]})
+    settings.save()
+    return settings
