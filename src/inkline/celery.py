@@ -18,6 +18,8 @@ app.autodiscover_tasks()
 # own "schedule"; add one entry per app tick.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "automation-tick": {"task": "inkline.automation.tick"},
+    "publishing-schedule": {"task": "inkline.publishing.schedule_approved"},
+    "publishing-publish": {"task": "inkline.publishing.publish_due"},
 }
 
 
