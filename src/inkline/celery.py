@@ -20,6 +20,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "automation-tick": {"task": "inkline.automation.tick"},
     "publishing-schedule": {"task": "inkline.publishing.schedule_approved"},
     "publishing-publish": {"task": "inkline.publishing.publish_due"},
+    "billing-sweep-holds": {"task": "inkline.billing.sweep_holds"},
 }
 
 

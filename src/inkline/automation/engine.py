@@ -401,7 +401,10 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                 try:
                     hold = _reserve(ctx, stage, item)
                 except StageStop as exc:
-                    stop = exc
+                    # Holds are estimates: calls in flight usually settle for less and give
+                    # credits back, so wait for them and try again; stop only when none are.
+                    if not in_flight:
+                        stop = exc
                     break
                 reserved += item.size
                 in_flight[pool.submit(stage.call, ctx.provider, item)] = (

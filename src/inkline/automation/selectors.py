@@ -97,16 +97,17 @@ def pipeline_summary(site_id: int) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
     limit, runs needed to clear it, and the credits that would cost; plus the active run."""
     from inkline.automation.models import STAGE_NAMES, AutomationConfig
-    from inkline.billing.estimates import stage_estimates
+    from inkline.billing.estimates import pipeline_estimates
 
     config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
     pending = pipeline_pending(site_id)
-    estimates = stage_estimates(pending=pending, config=config)
+    # Credits for the next run and for everything pending, what each operation's share of
+    # the run cap affords, and runs needed counting both the item limit and that budget.
+    estimates = pipeline_estimates(site_id=site_id, pending=pending, config=config)
     stages = []
     for stage in STAGES:
         limit = config.stage_limit(stage)
         n = pending[stage]
-        runs_needed = (-(-n // limit) if limit else 1) if n else 0
         stages.append(
             {
                 "stage": stage,
@@ -114,8 +115,7 @@ def pipeline_summary(site_id: int) -> dict[str, object]:
                 "enabled": config.stage_enabled(stage),
                 "pending": n,
                 "limit": limit,
-                "runs_needed": runs_needed,
-                "estimated_credits": estimates[stage],
+                **estimates[stage],
             }
         )
     active = active_run(site_id)

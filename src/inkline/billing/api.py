@@ -1,7 +1,283 @@
-"""Billing API: input serializer → one service → output serializer."""
+"""Billing API: balance, the ledger, cost settings and each site's split of the run budget.
+
+Each view: input serializer → one service (or selector) → output serializer.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from decimal import Decimal
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inkline.ai.types import OPERATIONS
+from inkline.billing import budget, selectors, services
+from inkline.billing.models import CostUnit, CreditCostConfig, CreditTransaction
+from inkline.core.api import account_id_of, membership_of, site_for
+from inkline.core.views import AccountListView
+
+
+def _percent(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        coerce_to_string=False,
+        **kwargs,
+    )
+
+
+# --- balance ----------------------------------------------------------------------------------
+class BalanceOut(serializers.Serializer[Any]):
+    credits = serializers.IntegerField(help_text="The balance: the sum of the ledger.")
+    held = serializers.IntegerField(help_text="Credits on hold for AI calls in flight.")
+    available = serializers.IntegerField(help_text="credits - held; never below 0.")
+    low_balance_threshold = serializers.IntegerField(
+        help_text="Runs record an alert when the available balance falls below this."
+    )
+
+
+class BalanceView(APIView):
+    @extend_schema(responses={200: BalanceOut}, summary="The caller's credit balance")
+    def get(self, request: Request) -> Response:
+        return Response(BalanceOut(selectors.balance_of(account_id_of(request))).data)
+
+
+# --- ledger -----------------------------------------------------------------------------------
+class TransactionFilter(serializers.Serializer[Any]):
+    site = serializers.IntegerField(required=False, min_value=1, source="site_id")
+    run = serializers.CharField(required=False, max_length=40, source="run__run_id")
+
+
+class TransactionOut(serializers.ModelSerializer[CreditTransaction]):
+    site = serializers.IntegerField(source="site_id", allow_null=True, read_only=True)
+    run_id = serializers.CharField(source="run.run_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = CreditTransaction
+        fields = [
+            "id",
+            "at",
+            "kind",
+            "amount",
+            "held_amount",
+            "balance_after",
+            "operation_type",
+            "site",
+            "run_id",
+            "description",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema(
+    parameters=[TransactionFilter],
+    summary="The account's credit ledger, newest first",
+    description="`amount` is the change of the balance (captures negative, top-ups positive; "
+    "holds and releases are 0 with the held figure in `held_amount`). Filter by `site` (id) "
+    "and `run` (run_id); another account's site is 404.",
+)
+class TransactionListView(AccountListView):
+    model = CreditTransaction
+    serializer_class = TransactionOut
+    filter_serializer_class = TransactionFilter
+    ordering = ("-at", "-id")
+
+    def filters(self) -> dict[str, Any]:
+        found = super().filters()
+        if "site_id" in found:
+            site_for(self.request, found["site_id"])
+        return found
+
+    def scoped_queryset(self) -> Any:
+        return super().scoped_queryset().select_related("run")
+
+
+# --- cost settings ----------------------------------------------------------------------------
+class CreditCostOut(serializers.ModelSerializer[CreditCostConfig]):
+    cost_per_unit = serializers.DecimalField(
+        max_digits=10, decimal_places=3, coerce_to_string=False
+    )
+    budget_percentage = _percent()
+
+    class Meta:
+        model = CreditCostConfig
+        fields = ["operation_type", "unit", "cost_per_unit", "budget_percentage", "is_active"]
+        read_only_fields = fields
+
+
+class CreditCostChange(serializers.Serializer[Any]):
+    unit = serializers.ChoiceField(choices=CostUnit.choices, required=False)
+    cost_per_unit = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=Decimal(0), required=False
+    )
+    budget_percentage = _percent(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CreditCostsIn(serializers.Serializer[Any]):
+    """Changes keyed by operation; operations and fields left out keep their values."""
+
+    clustering = CreditCostChange(required=False)
+    idea_generation = CreditCostChange(required=False)
+    content_generation = CreditCostChange(required=False)
+    image_prompt_extraction = CreditCostChange(required=False)
+    image_generation = CreditCostChange(required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(OPERATIONS))
+            if unknown:
+                message = f"Unknown operation; one of {', '.join(OPERATIONS)}."
+                raise serializers.ValidationError({name: [message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CreditCostListOut(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = CreditCostOut(many=True)
+
+
+def _cost_page(rows: list[CreditCostConfig]) -> dict[str, Any]:
+    return {
+        "count": len(rows),
+        "next": None,
+        "previous": None,
+        "results": CreditCostOut(rows, many=True).data,
+    }
+
+
+class CreditCostsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: CreditCostListOut},
+        summary="Credit cost settings per AI operation",
+        description="Cost per unit and unit of each operation, and `budget_percentage`: the "
+        "global default share of a run's credit cap (sites may override it).",
+    )
+    def get(self, request: Request) -> Response:
+        membership_of(request)
+        return Response(_cost_page(selectors.cost_configs()))
+
+    @extend_schema(
+        request=CreditCostsIn,
+        responses={200: CreditCostListOut},
+        summary="Change credit costs (staff only)",
+        description="Changes keyed by operation. Costs must be ≥ 0, percentages 0–100, and "
+        "the five `budget_percentage` values must still sum to exactly 100.",
+        examples=[
+            OpenApiExample(
+                "Dearer articles, more of the budget for images",
+                value={
+                    "content_generation": {"cost_per_unit": 1.5, "budget_percentage": 35},
+                    "image_generation": {"budget_percentage": 35},
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied("Only staff can change credit costs.")
+        data = CreditCostsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = services.credit_costs_update(changes=dict(data.validated_data))
+        return Response(_cost_page(rows))
+
+
+# --- a site's allocation ----------------------------------------------------------------------
+class AIBudgetIn(serializers.Serializer[Any]):
+    use_global_defaults = serializers.BooleanField()
+    clustering_percentage = _percent(required=False)
+    idea_generation_percentage = _percent(required=False)
+    content_generation_percentage = _percent(required=False)
+    image_prompt_extraction_percentage = _percent(required=False)
+    image_generation_percentage = _percent(required=False)
+
+
+class AIBudgetOut(serializers.Serializer[Any]):
+    use_global_defaults = serializers.BooleanField()
+    clustering_percentage = _percent()
+    idea_generation_percentage = _percent()
+    content_generation_percentage = _percent()
+    image_prompt_extraction_percentage = _percent()
+    image_generation_percentage = _percent()
+    effective = serializers.DictField(
+        child=_percent(),
+        read_only=True,
+        help_text="The percentages in force: the site's own, or the global defaults.",
+    )
+    max_credits_per_run = serializers.IntegerField(
+        read_only=True, help_text="The site's per-run cap (0 = unlimited)."
+    )
+    budgets = serializers.DictField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        read_only=True,
+        help_text="What each operation may spend in one run: floor(cap × effective / 100); "
+        "null without a cap.",
+    )
+
+
+def _ai_budget(site_id: int) -> dict[str, Any]:
+    allocation = selectors.site_allocation(site_id)
+    body: dict[str, Any] = {"use_global_defaults": allocation.use_global_defaults}
+    for field in budget.PERCENTAGE_FIELDS.values():
+        body[field] = getattr(allocation, field)
+    body["effective"] = selectors.effective_percentages(site_id)
+    body["max_credits_per_run"] = selectors.run_cap(site_id)
+    body["budgets"] = selectors.site_operation_budgets(site_id)
+    return AIBudgetOut(body).data
+
+
+class AIBudgetView(APIView):
+    @extend_schema(responses={200: AIBudgetOut}, summary="A site's split of the run budget")
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(_ai_budget(site.pk))
+
+    @extend_schema(
+        request=AIBudgetIn,
+        responses={200: AIBudgetOut},
+        summary="Set a site's split of the run budget",
+        description="With `use_global_defaults` false, the five percentages must each be "
+        "0–100 and sum to exactly 100 (400 naming the fields otherwise). Percentages left "
+        "out keep their stored values.",
+    )
+    def put(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = AIBudgetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.allocation_update(
+            site_id=site.pk,
+            use_global_defaults=values["use_global_defaults"],
+            percentages={
+                op: values[field]
+                for op, field in budget.PERCENTAGE_FIELDS.items()
+                if field in values
+            },
+        )
+        return Response(_ai_budget(site.pk))
+
+
+urlpatterns: list[URLPattern] = [
+    path("billing/balance/", BalanceView.as_view(), name="billing-balance"),
+    path("billing/transactions/", TransactionListView.as_view(), name="billing-transactions"),
+    path("billing/credit-costs/", CreditCostsView.as_view(), name="billing-credit-costs"),
+    path(
+        "billing/sites/<int:site_id>/ai-budget/",
+        AIBudgetView.as_view(),
+        name="billing-ai-budget",
+    ),
+]

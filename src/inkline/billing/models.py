@@ -149,3 +149,60 @@ class CreditTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} -> {self.balance_after}"
+
+
+class RunBudget(models.Model):
+    """A run's credit cap, fixed when the run first reserves credits, and what it has used.
+
+    `used` counts captures and open holds, so parallel AI calls can never overshoot: a hold is
+    only taken by a conditional UPDATE that keeps `used` within `cap`. `cap` 0 is unlimited.
+    """
+
+    run = models.OneToOneField(
+        "automation.AutomationRun",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="budget",
+    )
+    cap = models.BigIntegerField()
+    used = models.BigIntegerField(default=0)
+    spent = models.BigIntegerField(default=0)
+    percentages = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cap=0) | Q(used__lte=models.F("cap")), name="run_budget_within_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(used__gte=0) & Q(spent__gte=0), name="run_budget_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of run {self.run_id}: {self.used} of {self.cap or 'unlimited'}"
+
+
+class RunBudgetLine(models.Model):
+    """One operation's share of a capped run's budget: floor(cap × percentage / 100)."""
+
+    budget = models.ForeignKey(RunBudget, on_delete=models.CASCADE, related_name="lines")
+    operation_type = models.CharField(max_length=30, choices=Operation.choices)
+    limit = models.BigIntegerField()
+    used = models.BigIntegerField(default=0)
+    spent = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "operation_type"], name="run_budget_line_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(used__gte=0) & Q(used__lte=models.F("limit")),
+                name="run_budget_line_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation_type}: {self.used} of {self.limit}"

@@ -1,0 +1,265 @@
+"""Credit writes: top-ups, holds before AI calls, captures in the result's transaction.
+
+Invariant 5: available credits (balance - open holds) never go below zero, a capture happens
+at most once per idempotency key, a run's cap (and each operation's share of it) is never
+exceeded, and every change of the balance is a ledger row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from inkline import clock
+from inkline.accounts.models import Account
+from inkline.billing import budget
+from inkline.billing.models import CreditHold, CreditTransaction
+from inkline.billing.services import alerts
+from inkline.billing.services.budgets import (
+    run_budget_apply,
+    run_budget_give_back,
+    run_budget_room,
+    run_budget_take,
+)
+from inkline.core.errors import BudgetExhausted, InsufficientCredits
+
+HOLD_TTL = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: int
+    account_id: int
+    amount: int
+    operation_type: str
+    run_id: int | None = None
+    site_id: int | None = None
+
+
+def _hold_of(row: CreditHold) -> Hold:
+    return Hold(
+        id=row.pk,
+        account_id=row.account_id,
+        amount=row.amount,
+        operation_type=row.operation_type,
+        run_id=row.run_id,
+        site_id=row.site_id,
+    )
+
+
+def _balance(account_id: int) -> int:
+    return int(Account.objects.values_list("credits", flat=True).get(pk=account_id))
+
+
+def _ledger(
+    *,
+    account_id: int,
+    kind: str,
+    amount: int,
+    key: str,
+    description: str,
+    held_amount: int = 0,
+    site_id: int | None = None,
+    run_id: int | None = None,
+    operation_type: str = "",
+) -> CreditTransaction:
+    return CreditTransaction.objects.create(
+        account_id=account_id,
+        site_id=site_id,
+        run_id=run_id,
+        at=clock.now(),
+        kind=kind,
+        amount=amount,
+        held_amount=held_amount,
+        balance_after=_balance(account_id),
+        operation_type=operation_type,
+        idempotency_key=key,
+        description=description[:500],
+    )
+
+
+def credit_topup(
+    *, account_id: int, amount: int, description: str = "Top-up", key: str | None = None
+) -> CreditTransaction:
+    """Add credits (idempotent per `key`)."""
+    if amount <= 0:
+        raise ValueError("a top-up must be positive")
+    key = key or f"topup:{uuid.uuid4().hex}"
+    try:
+        with transaction.atomic():
+            Account.objects.filter(pk=account_id).update(credits=F("credits") + amount)
+            return _ledger(
+                account_id=account_id, kind="topup", amount=amount, key=key, description=description
+            )
+    except IntegrityError:
+        return CreditTransaction.objects.get(idempotency_key=key)
+
+
+def credit_reserve(
+    *,
+    account_id: int,
+    amount: int,
+    operation_type: str,
+    site_id: int | None = None,
+    run_id: int | None = None,
+    description: str = "",
+) -> Hold:
+    """Hold `amount` credits before an AI call. With a run, the hold also counts against the
+    run's budget: when less than `amount` is left of the operation's share (or of the cap)
+    the hold is what is left, so the share can be spent to the last credit; BudgetExhausted
+    when nothing is left. InsufficientCredits when the available balance cannot cover it."""
+    key = f"hold:{uuid.uuid4().hex}"
+    try:
+        with transaction.atomic():
+            if run_id is not None:
+                amount = run_budget_take(
+                    run_pk=run_id, operation_type=operation_type, amount=amount
+                )
+            taken = Account.objects.filter(
+                pk=account_id, credits__gte=F("credits_held") + amount
+            ).update(credits_held=F("credits_held") + amount)
+            if not taken:
+                available = Account.objects.get(pk=account_id).available_credits
+                raise InsufficientCredits(
+                    f"Not enough credits: {operation_type} needs {amount}, {available} available.",
+                    needed=amount,
+                    available=available,
+                )
+            hold = CreditHold.objects.create(
+                account_id=account_id,
+                site_id=site_id,
+                run_id=run_id,
+                operation_type=operation_type,
+                amount=amount,
+                key=key,
+                expires_at=clock.now() + HOLD_TTL,
+            )
+            _ledger(
+                account_id=account_id,
+                kind="reserve",
+                amount=0,
+                held_amount=amount,
+                key=key,
+                site_id=site_id,
+                run_id=run_id,
+                operation_type=operation_type,
+                description=description or f"Hold for {operation_type}",
+            )
+    except BudgetExhausted as exc:
+        if run_id is not None and exc.extra.get("scope") == "run":
+            alerts.cap_reached(run_pk=run_id, message=exc.message)
+        raise
+    return _hold_of(hold)
+
+
+def credit_capture(
+    *,
+    hold: Hold,
+    amount: int,
+    key: str,
+    description: str,
+    site_id: int | None = None,
+    run_id: int | None = None,
+) -> int:
+    """Charge `amount` against `hold` and release the rest, inside the item's transaction.
+
+    Returns the credits charged: never more than the account's available balance (the hold
+    included), so the balance never goes negative, and for a run's hold never more than the
+    hold plus what is left of the operation's share and of the run's cap, so a run never
+    spends more than its cap even when a call used more than estimated (the excess is not
+    charged). A second capture of the same `key` raises IntegrityError, rolling back the
+    whole item."""
+    run_id = run_id if run_id is not None else hold.run_id
+    with transaction.atomic():
+        if not CreditHold.objects.filter(pk=hold.id, status=CreditHold.Status.OPEN).update(
+            status=CreditHold.Status.CAPTURED
+        ):
+            raise InsufficientCredits("The credit hold for this item expired; it will be redone.")
+        room = (
+            run_budget_room(run_pk=run_id, operation_type=hold.operation_type)
+            if run_id is not None
+            else None
+        )
+        account = Account.objects.select_for_update().get(pk=hold.account_id)
+        charge = budget.capture_charge(actual=amount, held=hold.amount, room=room)
+        charge = min(charge, account.credits - account.credits_held + hold.amount)
+        if run_id is not None:
+            run_budget_apply(
+                run_pk=run_id, operation_type=hold.operation_type, held=hold.amount, charge=charge
+            )
+        Account.objects.filter(pk=hold.account_id).update(
+            credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
+        )
+        if charge < amount:
+            description = f"{description} (charged {charge} of {amount}: budget limit)"
+        _ledger(
+            account_id=hold.account_id,
+            kind="capture",
+            amount=-charge,
+            held_amount=-hold.amount,
+            key=key,
+            site_id=site_id if site_id is not None else hold.site_id,
+            run_id=run_id,
+            operation_type=hold.operation_type,
+            description=description,
+        )
+        if run_id is not None:
+            alerts.after_capture(run_pk=run_id, account_id=hold.account_id)
+    return charge
+
+
+def credit_release(*, hold: Hold, reason: str) -> None:
+    """Give back an open hold (AI call failed, item abandoned). Idempotent."""
+    with transaction.atomic():
+        if not CreditHold.objects.filter(pk=hold.id, status=CreditHold.Status.OPEN).update(
+            status=CreditHold.Status.RELEASED
+        ):
+            return
+        if hold.run_id is not None:
+            run_budget_give_back(
+                run_pk=hold.run_id, operation_type=hold.operation_type, held=hold.amount
+            )
+        Account.objects.filter(pk=hold.account_id).update(
+            credits_held=F("credits_held") - hold.amount
+        )
+        _ledger(
+            account_id=hold.account_id,
+            kind="release",
+            amount=0,
+            held_amount=-hold.amount,
+            key=f"release:{hold.id}",
+            site_id=hold.site_id,
+            run_id=hold.run_id,
+            operation_type=hold.operation_type,
+            description=f"Released hold: {reason}",
+        )
+
+
+def holds_release_for_run(*, run_pk: int, reason: str) -> int:
+    """Release every open hold of a run (its previous executor died or it ended)."""
+    released = 0
+    for row in CreditHold.objects.filter(run_id=run_pk, status=CreditHold.Status.OPEN):
+        credit_release(hold=_hold_of(row), reason=reason)
+        released += 1
+    return released
+
+
+def credit_holds_sweep(*, now: dt.datetime | None = None) -> int:
+    """Release expired holds whose executor is gone: holds without a run, or of a run with
+    no live execution lease (a live worker still settles its own calls). Returns how many."""
+    now = now or clock.now()
+    live_lease = Q(run__isnull=False) & ~Q(run__lease_owner="") & Q(run__lease_expires_at__gte=now)
+    expired = (
+        CreditHold.objects.filter(status=CreditHold.Status.OPEN, expires_at__lt=now)
+        .exclude(live_lease)
+        .order_by("id")
+    )
+    released = 0
+    for row in expired:
+        credit_release(hold=_hold_of(row), reason="expired: its AI call never finished")
+        released += 1
+    return released

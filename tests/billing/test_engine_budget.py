@@ -1,0 +1,221 @@
+"""Credits through real runs of the engine with the local provider: per-run caps, budget stops,
+alerts, crash recovery and failed calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+
+from inkline import clock
+from inkline.accounts.models import Account, Site
+from inkline.ai.local import LocalProvider
+from inkline.ai.types import AIError, ArticleIn, ArticleResult
+from inkline.automation import engine
+from inkline.automation.models import AutomationRun, RunStatus
+from inkline.automation.selectors import pipeline_summary
+from inkline.automation.stages import STAGE_CLASSES
+from inkline.billing.models import CreditCostConfig, CreditHold, CreditTransaction, RunBudget
+from inkline.writer.models import Content, WritingTask
+from tests.billing.helpers import assert_books_balance, capped_run, set_cost
+from tests.factories import add_tasks, only_stages
+
+pytestmark = pytest.mark.django_db
+
+
+def spent_by(run: AutomationRun, operation: str | None = None) -> int:
+    rows = CreditTransaction.objects.filter(run=run, kind="capture")
+    if operation:
+        rows = rows.filter(operation_type=operation)
+    return -sum(rows.values_list("amount", flat=True))
+
+
+def test_an_operation_budget_stops_its_stage_and_later_stages_go_on(
+    site: Site, account: Account, provider: LocalProvider
+) -> None:
+    add_tasks(site, 10)
+    only_stages(site, 4, 5)
+    run = capped_run(site, 100)  # global split: content 40, image prompts 5
+    run = engine.run_to_end(run_id=run.run_id, provider=provider)
+
+    assert run.status == "completed"
+    content = run.stage_results["4"]
+    assert content["status"] == "stopped"
+    assert content["note"] == "content_generation budget spent: 40 of 40 credits."
+    assert spent_by(run, "content_generation") == content["credits_used"] == 40
+    written = Content.objects.filter(site=site).count()
+    assert 3 <= written < 10  # ~9 credits an article
+    assert WritingTask.objects.filter(site=site, status="queued").count() == 10 - written
+    # the later stage went on with its own share (1 credit a call, 5 credits)
+    prompts = run.stage_results["5"]
+    assert prompts["processed"] == min(written, 5)
+    assert spent_by(run, "image_prompt_extraction") == prompts["processed"] <= 5
+    assert "content_generation budget spent: 40 of 40 credits." in run.stopped_reason
+    assert run.events.filter(code="stage_stopped", stage=4).exists()
+    assert run.total_credits_used == spent_by(run) <= 100
+    assert_books_balance(account)
+
+    # what is left is taken by the next run, with a budget of its own
+    second = engine.run_to_end(run_id=capped_run(site, 100).run_id, provider=provider)
+    assert second.stage_results["4"]["processed"] > 0
+    assert spent_by(second, "content_generation") <= 40
+
+
+def test_cap_alerts_are_events_of_the_run(site: Site, provider: LocalProvider) -> None:
+    add_tasks(site, 6)
+    only_stages(site, 4)
+    run = capped_run(
+        site,
+        30,
+        clustering=0,
+        idea_generation=0,
+        content_generation=100,
+        image_prompt_extraction=0,
+        image_generation=0,
+    )
+    run = engine.run_to_end(run_id=run.run_id, provider=provider)
+    assert spent_by(run) == 30
+    assert run.alerts == ["cap_80", "cap_100"]
+    codes = list(run.events.values_list("code", flat=True))
+    assert codes.index("cap_80") < codes.index("cap_100") < codes.index("completed")
+
+
+def test_without_a_cap_nothing_is_limited_but_the_balance(
+    site: Site, account: Account, provider: LocalProvider
+) -> None:
+    add_tasks(site, 5)
+    only_stages(site, 4)
+    run = engine.run_to_end(run_id=capped_run(site, 0).run_id, provider=provider)
+    assert run.stage_results["4"]["processed"] == 5
+    assert run.alerts == []
+    budget = RunBudget.objects.get(pk=run.pk)
+    assert budget.cap == 0 and budget.used == budget.spent == spent_by(run) > 0
+    assert_books_balance(account)
+
+
+def test_retry_after_a_crash_between_reserve_and_capture_charges_once(
+    site: Site, account: Account, provider: LocalProvider
+) -> None:
+    """A worker reserves credits, calls the AI, and dies before its result commits. The run
+    is picked up by another worker: the dead worker's hold is released, the item is redone
+    and charged exactly once."""
+    (task,) = add_tasks(site, 1)
+    only_stages(site, 4)
+    run = capped_run(site, 100)
+    lease = engine.lease_acquire(run_id=run.run_id, owner="doomed")
+    assert lease is not None
+    run = AutomationRun.objects.select_related("site").get(pk=run.pk)
+    ctx = engine.RunContext(
+        run=run,
+        lease=lease,
+        site=site,
+        config=site.automation_config,
+        provider=provider,
+        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
+        deadline=float("inf"),
+        concurrency=1,
+    )
+    ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
+    stage = STAGE_CLASSES[4]
+    item = stage.next_item(site.pk, set(), None)
+    assert item is not None
+    doomed_hold = engine._reserve(ctx, stage, item)
+    assert doomed_hold is not None
+    stage.call(provider, item)  # the AI answered; the worker died before committing
+
+    later = clock.now() + dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        run = engine.run_to_end(run_id=run.run_id, provider=provider)
+
+    assert run.status == "completed"
+    assert Content.objects.filter(task=task).count() == 1
+    captures = CreditTransaction.objects.filter(run=run, kind="capture")
+    assert captures.count() == 1
+    assert CreditHold.objects.get(pk=doomed_hold.id).status == "released"
+    assert not CreditHold.objects.filter(run=run, status="open").exists()
+    budget = RunBudget.objects.get(pk=run.pk)
+    assert budget.used == budget.spent == -captures.get().amount
+    assert_books_balance(account)
+
+
+class DownProvider(LocalProvider):
+    def write_content(self, brief: ArticleIn) -> ArticleResult:
+        raise AIError("model overloaded")
+
+
+def test_a_failed_ai_call_charges_nothing(site: Site, account: Account) -> None:
+    add_tasks(site, 3)
+    only_stages(site, 4)
+    run = engine.run_to_end(run_id=capped_run(site, 100).run_id, provider=DownProvider())
+    assert run.stage_results["4"]["failed"] == 3
+    assert spent_by(run) == 0
+    assert Account.objects.get(pk=account.pk).credits == 100_000
+    assert CreditTransaction.objects.filter(run=run, kind="release").count() == 3
+    budget = RunBudget.objects.get(pk=run.pk)
+    assert budget.used == budget.spent == 0
+    assert_books_balance(account)
+
+
+def test_a_stale_second_capture_of_an_item_is_rolled_back_within_budget(
+    site: Site, account: Account, provider: LocalProvider
+) -> None:
+    """Two executors both called the AI for the same task: one commit wins; the other's hold
+    goes back to the run's budget, not into it."""
+    (task,) = add_tasks(site, 1)
+    only_stages(site, 4)
+    run = capped_run(site, 100)
+    lease = engine.lease_acquire(run_id=run.run_id, owner="w1")
+    assert lease is not None
+    run = AutomationRun.objects.select_related("site").get(pk=run.pk)
+    ctx = engine.RunContext(
+        run=run,
+        lease=lease,
+        site=site,
+        config=site.automation_config,
+        provider=provider,
+        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
+        deadline=float("inf"),
+        concurrency=2,
+    )
+    stage = STAGE_CLASSES[4]
+    item = stage.next_item(site.pk, set(), None)
+    assert item is not None
+    holds = [engine._reserve(ctx, stage, item) for _ in range(2)]
+    for hold in holds:
+        future: Future[Any] = Future()
+        future.set_result(stage.call(provider, item))
+        engine._settle(ctx, stage, item, hold, future)
+    assert Content.objects.filter(task=task).count() == 1
+    budget = RunBudget.objects.get(pk=run.pk)
+    assert budget.used == budget.spent == spent_by(run) > 0
+    assert_books_balance(account)
+
+
+def test_estimates_use_the_budget(site: Site) -> None:
+    add_tasks(site, 10)
+    set_cost("content_generation", unit="call", cost="7")
+    only_stages(site, 4, max_tasks_per_run=5, max_credits_per_run=100)  # content: 40
+
+    stages = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}  # type: ignore[attr-defined]
+    content = stages[4]
+    assert content["pending"] == 10
+    assert content["budget"] == 40
+    assert content["affordable_items"] == 5  # floor(40 / 7)
+    assert content["estimated_credits"] == 35  # the next run: 5 articles of 7
+    assert content["estimated_credits_all"] == 70
+    assert content["runs_needed"] == 2
+
+    set_cost("content_generation", unit="call", cost="20")
+    content = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}[4]  # type: ignore[attr-defined]
+    assert content["affordable_items"] == 2
+    assert content["runs_needed"] == 5  # the budget binds before the limit of 5
+    assert content["estimated_credits"] == 40
+
+    only_stages(site, 4, max_tasks_per_run=5, max_credits_per_run=0)
+    content = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}[4]  # type: ignore[attr-defined]
+    assert content["budget"] is None and content["affordable_items"] is None
+    assert content["runs_needed"] == 2 and content["estimated_credits"] == 100
