@@ -110,14 +110,25 @@ class ContentListOut(serializers.ModelSerializer[Content]):
             "scheduled_publish_at",
             "published_at",
             "published_url",
+            "seo_score",
+            "held_reason",
             "created_at",
         ]
         read_only_fields = fields
 
 
+class SeoCheckOut(serializers.Serializer[Any]):
+    """One SEO check of an article (writer.seo): what failed is explained in `message`."""
+
+    check = serializers.CharField()
+    passed = serializers.BooleanField()
+    message = serializers.CharField()
+
+
 class ContentOut(serializers.ModelSerializer[Content]):
     site = serializers.IntegerField(source="site_id")
     images = ContentImageOut(many=True)
+    seo_report = SeoCheckOut(many=True, read_only=True)
 
     class Meta:
         model = Content
@@ -138,6 +149,9 @@ class ContentOut(serializers.ModelSerializer[Content]):
             "published_at",
             "published_url",
             "publish_error",
+            "seo_score",
+            "seo_report",
+            "held_reason",
             "images",
             "created_at",
         ]
