@@ -21,3 +21,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("inkline.web.urls")),
 ]
+
+handler404 = "inkline.core.views.not_found"
+handler400 = "inkline.core.views.bad_request"

@@ -1,4 +1,5 @@
-"""OpenAPI post-processing: the error answers every endpoint can give, declared once.
+"""OpenAPI post-processing: the error answers every endpoint can give, declared once; and
+the few field shapes drf-spectacular cannot infer (HH:MM times, blank URLs).
 
 Views declare their own success bodies and domain conflicts (409, 413); the answers the
 framework gives everywhere (400 bad input, 401 no credentials, 403 role refused, 404 unknown
@@ -9,6 +10,8 @@ forget them.
 from __future__ import annotations
 
 from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 ERROR = {
     "type": "object",
@@ -24,6 +27,22 @@ VALIDATION_ERROR = {
     "additionalProperties": {},
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
+HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class HourMinuteField(OpenApiSerializerFieldExtension):
+    """A TimeField formatted "%H:%M" (local times of day in API.md) is a pattern, not the
+    OpenAPI `time` format (which wants seconds)."""
+
+    target_class = "rest_framework.fields.TimeField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if getattr(self.target, "format", None) == "%H:%M":
+            schema.pop("format", None)
+            schema.update(pattern=HOUR_MINUTE, example="09:00")
+        return dict(schema)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -41,10 +60,21 @@ def is_public(operation: dict[str, Any]) -> bool:
     return not security or {} in security
 
 
+def _blankable_urls(schemas: dict[str, Any]) -> None:
+    """URL columns are blank until set: a read-only URL is "a URI or ''" (written ones
+    already say so when they allow blank)."""
+    for component in schemas.values():
+        for prop in component.get("properties", {}).values():
+            if prop.get("readOnly") and prop.get("format") == "uri":
+                del prop["format"]
+                prop["anyOf"] = [{"format": "uri"}, {"maxLength": 0}]
+
+
 def add_error_responses(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    _blankable_urls(schemas)
     schemas.setdefault("Error", ERROR)
     schemas.setdefault("ValidationError", VALIDATION_ERROR)
     for path, item in result.get("paths", {}).items():

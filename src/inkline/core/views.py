@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import page_not_found
 from rest_framework import generics, serializers
 
 from inkline.core.api import account_id_of, site_for
@@ -64,3 +67,19 @@ class SiteListView(ScopedListView):
 def account_objects(request: Any, model: type[Model], path: str = "site__account") -> QuerySet[Any]:
     """`model` rows of the caller's account, for detail views (`get_object_or_404` on it)."""
     return model._default_manager.filter(**{path: account_id_of(request)})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches: JSON under /api/ (clients parse every answer), the
+    usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 for a request Django refuses before any view (e.g. too many form fields): JSON
+    under /api/, the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+    return django_bad_request(request, exception)

@@ -112,6 +112,7 @@ class KeywordImportView(APIView):
 # --- lists ------------------------------------------------------------------------------------
 class KeywordOut(serializers.ModelSerializer[Keyword]):
     keyword = serializers.CharField(source="phrase")
+    intent = serializers.ChoiceField(choices=Intent.choices, allow_blank=True)
     cluster = serializers.IntegerField(source="cluster_id", allow_null=True)
 
     class Meta:

@@ -1,0 +1,54 @@
+"""Property-based conformance of the whole API to its own OpenAPI schema (schemathesis).
+
+Every operation of `/api/schema/` is called in-process through the WSGI app with generated
+parameters and bodies, as account A's owner, against a world where every kind of object
+exists; path ids mostly point at A's real objects (so the success paths run) and otherwise
+stay random (the 404 paths). No answer may be a 5xx, and every status code, content type and
+body must be the one the schema declares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from inkline.wsgi import application
+from tests.api.conftest import World
+from tests.api.test_isolation import path_values
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = 15  # per operation: the whole API in about a minute
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_conforms_to_the_schema(case: Any, world: World) -> None:
+    real = path_values(world)
+    for name, value in list(case.path_parameters.items()):
+        # Two thirds of the examples address A's real object, the rest a random id.
+        if name in real and hash(str(value)) % 3:
+            case.path_parameters[name] = real[name]
+    case.call_and_validate(headers={"Authorization": f"Token {world.owner}"}, checks=CHECKS)
