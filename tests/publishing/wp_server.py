@@ -1,0 +1,170 @@
+"""A real local HTTP server speaking the WordPress REST endpoints the publisher uses.
+
+Posts, media, categories and tags live in memory; HTTP Basic auth is checked like an
+application password; `faults` scripts failures per route ("500", "503", or
+"timeout_after_accept": the post is stored, then the answer is held past the client's
+timeout); `redirect_to` answers every request with a 302 there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+API = "/wp-json/wp/v2/"
+
+
+class WordPress:
+    def __init__(self, *, username: str = "editor", password: str = "abcd EFGH 1234 ijkl") -> None:
+        self.username = username
+        self.password = password
+        self.posts: list[dict[str, Any]] = []
+        self.media: list[dict[str, Any]] = []
+        self.terms: dict[str, list[dict[str, Any]]] = {"categories": [], "tags": []}
+        self.faults: dict[str, list[str]] = {}
+        self.requests: list[str] = []
+        self.redirect_to = ""
+        self.hold_seconds = 3.0
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self._next_id = 100
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> WordPress:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        wp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
+
+            def _authorized(self) -> bool:
+                expected = base64.b64encode(f"{wp.username}:{wp.password}".encode()).decode()
+                return self.headers.get("Authorization") == f"Basic {expected}"
+
+            def _body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _route(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                wp.requests.append(f"{method} {parts.path}")
+                if wp.redirect_to:
+                    self._send(302, {}, {"Location": wp.redirect_to})
+                    return
+                if not parts.path.startswith(API):
+                    self._send(404, {"code": "rest_no_route"})
+                    return
+                if not self._authorized():
+                    self._send(401, {"code": "rest_not_logged_in", "message": "Not logged in."})
+                    return
+                route = parts.path[len(API) :].strip("/")
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                fault = wp.faults.get(f"{method} {route}", [])
+                kind = fault.pop(0) if fault else ""
+                if kind in ("500", "503"):
+                    self._send(int(kind), {"code": "internal_server_error", "message": "Oops."})
+                    return
+                body = self._body() if method == "POST" else b""
+                status, answer = wp.handle(method, route, query, body, dict(self.headers))
+                if kind == "timeout_after_accept":
+                    wp._released.wait(wp.hold_seconds)
+                self._send(status, answer)
+
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def do_POST(self) -> None:
+                self._route("POST")
+
+        return Handler
+
+    def handle(
+        self, method: str, route: str, query: dict[str, str], body: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        if route in ("posts", "media") and method == "GET":
+            rows = self.posts if route == "posts" else self.media
+            return 200, [r for r in rows if r["slug"] == query.get("slug")]
+        if route == "posts" and method == "POST":
+            data = json.loads(body)
+            post = {
+                "id": self.new_id(),
+                "slug": data["slug"],
+                "link": f"{self.url}/{data['slug']}/",
+                "status": data.get("status", "draft"),
+                "title": {"raw": data["title"]},
+                "content": {"raw": data["content"]},
+                "excerpt": {"raw": data.get("excerpt", "")},
+                "date_gmt": data.get("date_gmt"),
+                "featured_media": data.get("featured_media", 0),
+                "categories": data.get("categories", []),
+                "tags": data.get("tags", []),
+            }
+            self.posts.append(post)
+            return 201, post
+        if route == "media" and method == "POST":
+            match = re.search(r'filename="([^"]+)"', headers.get("Content-Disposition", ""))
+            if not match or not body:
+                return 400, {"code": "rest_upload_no_data", "message": "No data supplied."}
+            name = match.group(1)
+            item = {
+                "id": self.new_id(),
+                "slug": name.rsplit(".", 1)[0].lower(),
+                "source_url": f"{self.url}/wp-content/uploads/{name}",
+                "mime_type": headers.get("Content-Type", ""),
+                "size": len(body),
+                "alt_text": "",
+            }
+            self.media.append(item)
+            return 201, item
+        if route.startswith("media/") and method == "POST":
+            item = next(m for m in self.media if m["id"] == int(route.split("/")[1]))
+            item["alt_text"] = json.loads(body).get("alt_text", "")
+            return 200, item
+        if route in self.terms:
+            terms = self.terms[route]
+            if method == "GET":
+                search = query.get("search", "").lower()
+                return 200, [t for t in terms if search in t["name"].lower()]
+            term = {"id": self.new_id(), "name": json.loads(body)["name"]}
+            terms.append(term)
+            return 201, term
+        return 404, {"code": "rest_no_route"}
