@@ -173,6 +173,7 @@ SPECTACULAR_SETTINGS = {
         "ContentStatusEnum": "inkline.writer.models.Content.Status",
         "ContentSiteStatusEnum": "inkline.writer.models.Content.SiteStatus",
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
+        "ImageKindEnum": "inkline.writer.models.Image.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
