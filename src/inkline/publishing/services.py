@@ -92,6 +92,7 @@ def content_schedule(*, site: Site, now: dt.datetime | None = None) -> ScheduleR
     item left out. A constant number of queries whatever the number of items."""
     now = now or clock.now()
     report = ScheduleReport()
+    PublishingSettings.objects.get_or_create(site=site)
     with transaction.atomic():
         # Serializes schedulers of one site (a row lock on PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialize writers).
