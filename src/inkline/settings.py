@@ -193,6 +193,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # The directory is polled: at kombu's default (1 s) a worker takes about two messages
+        # a second, fewer than a short-tick beat sends, and every wake-up waits a second.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("INKLINE_TASKS_EAGER", False)
