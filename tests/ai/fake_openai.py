@@ -385,3 +385,22 @@ def answer_image_prompts(payload: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"prompts": prompts}
+
+
+def main() -> None:
+    """Serve the fake on its own (`python -m tests.ai.fake_openai --latency 0.1`): prints its
+    base URL, then serves until stdin closes (benchmarks run it as a separate process)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args()
+    with FakeOpenAI(latency=args.latency) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+        print(f"max_in_flight={server.max_in_flight} requests={len(server.requests)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -377,15 +377,24 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
     limit = ctx.config.stage_limit(number)
     width = 1 if (stage.sequential or stage.operation is None) else ctx.concurrency
     in_flight: dict[Future[Any], tuple[WorkItem, billing.Hold | None, float]] = {}
-    reserved = 0  # items consumed by calls in flight, counted against the limit
+    reserved = 0  # items consumed by calls in flight or not yet committed, against the limit
+    # Calls that succeeded, committed after the next calls are submitted: the main thread's
+    # database work overlaps the AI calls instead of adding to them. One call at a time keeps
+    # the strict order (commit, then the next call): a sequential stage decides on what the
+    # previous call committed (clusters).
+    finished: list[tuple[Future[Any], WorkItem, billing.Hold | None]] = []
+    overlap = width > 1
     stop: StageStop | None = None
     exhausted = False
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"inkline-s{number}")
     try:
         while True:
-            while not exhausted and stop is None and len(in_flight) < width:
-                if ctx.status() != RunStatus.RUNNING or time.monotonic() >= ctx.deadline:
+            # One status read per round (a round follows every finished call), so a pause or
+            # cancel still acts between items.
+            running = not exhausted and stop is None and ctx.status() == RunStatus.RUNNING
+            while running and len(in_flight) < width:
+                if time.monotonic() >= ctx.deadline:
                     break
                 attempted = result["processed"] + result["failed"] + reserved
                 room = None if not limit else limit - attempted
@@ -393,6 +402,7 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                     exhausted = True
                     break
                 exclude = {i for item, _, _ in in_flight.values() for i in item.ids}
+                exclude |= {i for _, item, _ in finished for i in item.ids}
                 exclude |= {i for s, i in ctx.failed_ids if s == number}
                 item = stage.next_item(ctx.site.pk, exclude, room)
                 if item is None:
@@ -403,7 +413,7 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                 except StageStop as exc:
                     # Holds are estimates: calls in flight usually settle for less and give
                     # credits back, so wait for them and try again; stop only when none are.
-                    if not in_flight:
+                    if not in_flight and not finished:
                         stop = exc
                     break
                 reserved += item.size
@@ -412,6 +422,11 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                     hold,
                     time.monotonic(),
                 )
+            settling, finished = finished, []
+            for future, item, hold in settling:
+                reserved -= item.size
+                outcome = _settle_or_release(ctx, stage, item, hold, future, in_flight, settling)
+                stop = stop or outcome
             if not in_flight:
                 break
             done, _ = wait(
@@ -424,15 +439,13 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                 continue
             for future in done:
                 item, hold, _ = in_flight.pop(future)
+                if overlap and future.exception() is None:
+                    finished.append((future, item, hold))
+                    continue
+                # Failures settle at once: they may stop the stage before another call starts.
                 reserved -= item.size
-                try:
-                    outcome = _settle(ctx, stage, item, hold, future)
-                    stop = stop or outcome
-                except LeaseLost:
-                    for _, other_hold, _ in in_flight.values():
-                        if other_hold:
-                            billing.credit_release(hold=other_hold, reason="lease lost")
-                    raise
+                outcome = _settle_or_release(ctx, stage, item, hold, future, in_flight, finished)
+                stop = stop or outcome
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         result["seconds"] = round(result.get("seconds", 0.0) + time.monotonic() - started, 3)
@@ -540,6 +553,26 @@ def _settle(
         ctx.event(message, stage=number, code=code)
     ctx.consecutive_failures = 0
     return None
+
+
+def _settle_or_release(
+    ctx: RunContext,
+    stage: Stage,
+    item: WorkItem,
+    hold: billing.Hold | None,
+    future: Future[Any],
+    in_flight: dict[Future[Any], tuple[WorkItem, billing.Hold | None, float]],
+    waiting: list[tuple[Future[Any], WorkItem, billing.Hold | None]],
+) -> StageStop | None:
+    """`_settle`; when the lease is lost, first give back every hold of the stage still open."""
+    try:
+        return _settle(ctx, stage, item, hold, future)
+    except LeaseLost:
+        holds = [h for _, h, _ in in_flight.values()] + [h for _, _, h in waiting]
+        for other in holds:
+            if other is not None:
+                billing.credit_release(hold=other, reason="lease lost")
+        raise
 
 
 def _item_failed(
