@@ -268,7 +268,7 @@ def content_publish(
         log.exception("publishing content %s failed", content_id)
         error, retryable = f"{type(exc).__name__}: {exc}", True
     else:
-        finished = clock.now() if now is None else max(now, clock.now())
+        finished = max(now, clock.now())
         assert content.scheduled_publish_at is not None
         lateness = max(0, int((finished - content.scheduled_publish_at).total_seconds()))
         mine.update(
