@@ -31,6 +31,9 @@ PAGES: dict[str, Callable[[Site, AutomationRun, Content], str]] = {
     "tasks": lambda s, r, c: f"/sites/{s.pk}/tasks/",
     "review": lambda s, r, c: f"/sites/{s.pk}/review/",
     "run": lambda s, r, c: f"/runs/{r.run_id}/",
+    "publishing": lambda s, r, c: f"/sites/{s.pk}/publishing/",
+    "preview": lambda s, r, c: f"/sites/{s.pk}/publishing/preview/?scheduling_mode=immediate",
+    "budget": lambda s, r, c: f"/sites/{s.pk}/ai-budget/",
 }
 # name → (path builder, form data) of every change a user can post.
 ACTIONS: dict[str, tuple[Callable[[Site, AutomationRun, Content], str], dict[str, Any]]] = {
@@ -42,6 +45,8 @@ ACTIONS: dict[str, tuple[Callable[[Site, AutomationRun, Content], str], dict[str
     "reject": (lambda s, r, c: f"/content/{c.pk}/reject/", {"reason": "no"}),
     "automation": (lambda s, r, c: f"/sites/{s.pk}/automation/", {"frequency": "daily"}),
     "keywords": (lambda s, r, c: f"/sites/{s.pk}/keywords/", {}),
+    "publishing": (lambda s, r, c: f"/sites/{s.pk}/publishing/", {"queue_limit": "5"}),
+    "budget": (lambda s, r, c: f"/sites/{s.pk}/ai-budget/", {"use_global_defaults": "false"}),
 }
 
 
@@ -66,7 +71,7 @@ def test_every_page_renders_for_the_owner(
 ) -> None:
     response = owner.get(PAGES[name](*data))
     assert response.status_code == 200
-    assert data[0].name in response.content.decode() or name == "live"
+    assert data[0].name in response.content.decode() or name in ("live", "preview")
 
 
 def test_anonymous_users_are_sent_to_the_login_page(client: Client, site: Site) -> None:
@@ -111,6 +116,8 @@ def test_viewer_sees_no_action_buttons(
     assert "Save settings" not in pages["automation"] and "disabled" in pages["automation"]
     assert "Import from CSV" not in pages["keywords"] and "keyword 1" in pages["keywords"]
     assert "New site" not in pages["dashboard"]
+    assert "Save publishing settings" not in pages["publishing"]
+    assert "Save budget" not in pages["budget"] and "budget-form" in pages["budget"]
 
 
 @pytest.mark.parametrize("name", ACTIONS)

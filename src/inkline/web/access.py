@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.forms import Form
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -77,7 +77,7 @@ def action(view: View) -> View:
     return cast(View, login_required(require_POST(wrapper)))
 
 
-def form_errors_from(form: Form, exc: ValidationFailed) -> None:
+def form_errors_from(form: BaseForm, exc: ValidationFailed) -> None:
     """Put a service's field errors next to the form's fields (unknown fields: on top)."""
     for field, errors in exc.field_errors.items():
         for error in errors:

@@ -4,6 +4,7 @@ error is shown next to its field."""
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -12,6 +13,8 @@ from django import forms
 from inkline.accounts.models import Publisher
 from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
 from inkline.planner.models import Keyword
+from inkline.publishing.models import DAY_NAMES, PublishingSettings
+from inkline.publishing.slots import parse_hhmm
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
@@ -115,3 +118,155 @@ class KeywordFilterForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False, label="Reason (optional)")
+
+
+class SlotsWidget(forms.Widget):
+    """Several `<input type="time" name=...>` of one name (rendered by the page)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+
+
+class TimeSlotsField(forms.Field):
+    widget = SlotsWidget
+
+    def to_python(self, value: Any) -> list[str]:
+        slots: list[str] = []
+        for raw in value or []:
+            text = str(raw).strip()[:5]
+            if not text:
+                continue
+            try:
+                parse_hhmm(text)
+            except ValueError:
+                raise forms.ValidationError(f"“{raw}” is not a time as HH:MM.") from None
+            if text in slots:
+                raise forms.ValidationError(f"{text} is listed twice; each slot holds one item.")
+            slots.append(text)
+        return sorted(slots)
+
+
+class PublishingSettingsForm(forms.ModelForm):
+    publish_days = forms.MultipleChoiceField(
+        choices=[(d, d.capitalize()) for d in DAY_NAMES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Publish days",
+    )
+    publish_time_slots = TimeSlotsField(required=False, label="Time slots")
+
+    class Meta:
+        model = PublishingSettings
+        fields = [
+            "auto_approval_enabled",
+            "auto_publish_enabled",
+            "scheduling_mode",
+            "publish_days",
+            "publish_time_slots",
+            "stagger_start_time",
+            "stagger_end_time",
+            "stagger_interval_minutes",
+            "daily_publish_target",
+            "weekly_publish_target",
+            "monthly_publish_target",
+            "queue_limit",
+        ]
+        labels = {
+            "auto_approval_enabled": "Automatically approve content",
+            "auto_publish_enabled": "Automatically publish approved content",
+            "stagger_start_time": "Start time",
+            "stagger_end_time": "End time",
+            "stagger_interval_minutes": "Interval (minutes between publications)",
+            "daily_publish_target": "Daily",
+            "weekly_publish_target": "Weekly",
+            "monthly_publish_target": "Monthly",
+            "queue_limit": "Queue limit",
+        }
+        widgets = {
+            "scheduling_mode": forms.RadioSelect,
+            "stagger_start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "stagger_end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["queue_limit"].help_text = "The most items scheduled at once."
+        for name in ("stagger_interval_minutes", "queue_limit"):
+            self.fields[name].widget.attrs["min"] = 1
+
+    def clean_stagger_interval_minutes(self) -> int:
+        value = int(self.cleaned_data["stagger_interval_minutes"])
+        if value < 1:
+            raise forms.ValidationError("At least 1 minute.")
+        return value
+
+    def clean_queue_limit(self) -> int:
+        value = int(self.cleaned_data["queue_limit"])
+        if value < 1:
+            raise forms.ValidationError("At least 1.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("stagger_start_time"), data.get("stagger_end_time")
+        if start and end and end <= start:
+            self.add_error("stagger_end_time", "The end time must be after the start time.")
+        if data.get("scheduling_mode") == "time_slots" and data.get("publish_time_slots") == []:
+            self.add_error("publish_time_slots", "Time-slot mode needs at least one slot.")
+        return data
+
+    def slot_values(self) -> list[str]:
+        """The slots to show in the editor, plus two empty ones to add more."""
+        if self.is_bound:
+            raw = self.data.getlist("publish_time_slots")  # type: ignore[attr-defined]
+            values = [v for v in raw if v.strip()]
+        else:
+            values = list(self.instance.publish_time_slots or [])
+        return [*values, "", ""]
+
+
+def _slider(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 1}),
+    )
+
+
+class BudgetForm(forms.Form):
+    """A site's split of the per-run credit cap across the five AI operations."""
+
+    use_global_defaults = forms.TypedChoiceField(
+        choices=[("true", "Use the global defaults"), ("false", "Custom allocation")],
+        coerce=lambda value: value == "true",
+        widget=forms.RadioSelect,
+        label="Allocation",
+    )
+    clustering_percentage = _slider("Clustering")
+    idea_generation_percentage = _slider("Idea generation")
+    content_generation_percentage = _slider("Content generation")
+    image_prompt_extraction_percentage = _slider("Image prompt extraction")
+    image_generation_percentage = _slider("Image generation")
+
+    PERCENT_FIELDS = (
+        "clustering_percentage",
+        "idea_generation_percentage",
+        "content_generation_percentage",
+        "image_prompt_extraction_percentage",
+        "image_generation_percentage",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("use_global_defaults") is False:
+            values = [v for name in self.PERCENT_FIELDS if isinstance(v := data.get(name), Decimal)]
+            if len(values) == len(self.PERCENT_FIELDS):
+                total = sum(values, Decimal(0))
+                if total != 100:
+                    raise forms.ValidationError(
+                        f"The five percentages must add up to exactly 100; they add up to "
+                        f"{total.normalize():f}."
+                    )
+        return data

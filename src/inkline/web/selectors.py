@@ -85,16 +85,20 @@ def run_view(run: AutomationRun) -> RunView:
 
 def dashboard_live(site: Site) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
-    latest = AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id").first()
-    return {"cards": stage_cards(site.pk), "latest": run_view(latest) if latest else None}
+    recent = list(
+        AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id")[:RECENT_RUNS]
+    )
+    latest = recent[0] if recent else None
+    return {
+        "cards": stage_cards(site.pk),
+        "latest": run_view(latest) if latest else None,
+        "recent_runs": recent,
+    }
 
 
 def dashboard(site: Site) -> dict[str, Any]:
     config = AutomationConfig.objects.filter(site=site).first()
-    recent = list(
-        AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id")[:RECENT_RUNS]
-    )
-    return {**dashboard_live(site), "config": config, "recent_runs": recent}
+    return {**dashboard_live(site), "config": config}
 
 
 @dataclass(frozen=True)
@@ -167,3 +171,156 @@ def automation_settings(site: Site, form: Any) -> dict[str, Any]:
     ]
     config = form.instance
     return {"form": form, "rows": rows, "config": config}
+
+
+PREVIEW_COUNT = 10
+
+
+def preview_slots(site: Site, settings: Any) -> list[Any]:
+    """The next free slots under `settings` (saved or not), writing nothing."""
+    from inkline import clock
+    from inkline.publishing import selectors as publishing
+    from inkline.publishing.slots import NoSlots, SlotRules, next_slots
+
+    now = clock.now()
+    try:
+        return next_slots(
+            rules=SlotRules.from_settings(settings),
+            tz=site.tz,
+            now=now,
+            count=PREVIEW_COUNT,
+            occupied=publishing.occupied_instants(site.pk, since=now),
+        )
+    except NoSlots:
+        return []
+
+
+def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
+    """Queue status, upcoming publications by local day, unscheduled items with reasons."""
+    from itertools import groupby
+
+    from inkline.publishing import selectors as publishing
+    from inkline.writer.models import Content
+
+    queue = publishing.publishing_queue(site)
+    titles = dict(
+        Content.objects.filter(pk__in=[u["content_id"] for u in queue["unscheduled"]]).values_list(
+            "id", "title"
+        )
+    )
+    tz = site.tz
+    agenda = [
+        (day, list(items))
+        for day, items in groupby(
+            queue["items"], key=lambda i: i["scheduled_publish_at"].astimezone(tz).date()
+        )
+    ]
+    unscheduled = [{**u, "title": titles.get(u["content_id"], "")} for u in queue["unscheduled"]]
+    return {
+        "queue": queue,
+        "agenda": agenda,
+        "unscheduled": unscheduled,
+        "slots": preview_slots(site, settings),
+        "form_ok": True,
+    }
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    operation: str
+    label: str
+    percentage: Any
+    budget: int | None
+    affords: int | None
+    unit: str
+    colour: str
+
+
+# The noun of one item each operation works on.
+OPERATION_UNITS = {
+    "clustering": "keywords",
+    "idea_generation": "clusters",
+    "content_generation": "articles",
+    "image_prompt_extraction": "articles",
+    "image_generation": "images",
+}
+
+
+def budget_page(site: Site) -> dict[str, Any]:
+    """The allocation in force, its pie, and what each share affords under the run cap."""
+    from inkline.billing import budget, estimates
+    from inkline.billing import selectors as billing
+    from inkline.billing.models import Operation
+    from inkline.web.charts import OPERATION_COLOURS, pie
+
+    allocation = billing.site_allocation(site.pk)
+    global_defaults = billing.global_percentages()
+    effective = budget.effective_percentages(
+        use_global_defaults=allocation.use_global_defaults,
+        custom=billing.allocation_percentages(allocation),
+        global_defaults=global_defaults,
+    )
+    cap = billing.run_cap(site.pk)
+    shares = budget.operation_budgets(cap, effective)
+    costs = {c.operation_type: c for c in billing.cost_configs()}
+    stage_of = {op: stage for stage, (op, _) in estimates.STAGE_OPERATIONS.items()}
+    rows = []
+    for op, label in Operation.choices:
+        share = shares[op] if shares is not None else None
+        config = costs.get(op)
+        affords = estimates.affordable(stage_of[op], config, share) if config is not None else None
+        rows.append(
+            BudgetRow(op, label, effective[op], share, affords, OPERATION_UNITS[op],
+                      OPERATION_COLOURS[op])
+        )  # fmt: skip
+    return {
+        "allocation": allocation,
+        "global_defaults": [(label, global_defaults.get(op)) for op, label in Operation.choices],
+        "rows": rows,
+        "cap": cap,
+        "pie": pie([(r.operation, r.label, r.percentage) for r in rows]),
+    }
+
+
+USAGE_DAYS = 14
+
+
+def credits_page(account_id: int) -> dict[str, Any]:
+    """Balance, and credits captured per operation per day over the last two weeks."""
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.db.models.functions import TruncDate
+
+    from inkline import clock
+    from inkline.billing import selectors as billing
+    from inkline.billing.models import CreditTransaction, Operation
+    from inkline.web.charts import OPERATION_COLOURS, stacked_bars
+
+    today = clock.now().astimezone(dt.UTC).date()
+    days = [today - dt.timedelta(days=n) for n in range(USAGE_DAYS - 1, -1, -1)]
+    rows = (
+        CreditTransaction.objects.filter(
+            account_id=account_id,
+            kind=CreditTransaction.Kind.CAPTURE,
+            at__date__gte=days[0],
+        )
+        .annotate(day=TruncDate("at", tzinfo=dt.UTC))
+        .values("day", "operation_type")
+        .annotate(spent=Sum("amount"))
+    )
+    usage: dict[dt.date, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for row in rows:
+        spent = -int(row["spent"] or 0)
+        usage.setdefault(row["day"], {})[row["operation_type"]] = spent
+        totals[row["operation_type"]] = totals.get(row["operation_type"], 0) + spent
+    labels = dict(Operation.choices)
+    return {
+        "balance": billing.balance_of(account_id),
+        "chart": stacked_bars(days, usage, labels),
+        "legend": [
+            (labels[op], colour, totals.get(op, 0)) for op, colour in OPERATION_COLOURS.items()
+        ],
+        "usage_days": USAGE_DAYS,
+    }

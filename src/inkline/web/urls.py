@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inkline.web.views import automation, planner, review, sites
+from inkline.web.views import automation, billing, planner, publishing, review, sites
 
 app_name = "web"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
         automation.automation_settings,
         name="automation_settings",
     ),
+    path("sites/<int:site_id>/publishing/", publishing.settings_page, name="publishing_settings"),
+    path("sites/<int:site_id>/publishing/preview/", publishing.preview, name="publishing_preview"),
+    path("sites/<int:site_id>/ai-budget/", billing.ai_budget, name="ai_budget"),
     path("sites/<int:site_id>/keywords/", planner.keywords, name="keywords"),
     path("sites/<int:site_id>/clusters/", planner.clusters, name="clusters"),
     path("sites/<int:site_id>/ideas/", planner.ideas, name="ideas"),
@@ -26,4 +29,5 @@ urlpatterns = [
     path("runs/<str:run_id>/pause/", automation.run_pause, name="run_pause"),
     path("runs/<str:run_id>/resume/", automation.run_resume, name="run_resume"),
     path("runs/<str:run_id>/cancel/", automation.run_cancel, name="run_cancel"),
+    path("credits/", billing.credits, name="credits"),
 ]

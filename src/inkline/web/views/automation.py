@@ -15,7 +15,6 @@ from inkline.automation.models import AutomationRun
 from inkline.web import selectors
 from inkline.web.access import action, back, membership_of, page, require_editor, site_for
 from inkline.web.forms import AutomationConfigForm
-from inkline.web.writes import automation_config_save
 
 
 def _run_for(request: HttpRequest, run_id: str) -> AutomationRun:
@@ -111,7 +110,7 @@ def automation_settings(request: HttpRequest, site_id: int) -> HttpResponse:
     if request.method == "POST":
         require_editor(request)
         if form.is_valid():
-            automation_config_save(form=form, site=site)
+            services.config_update(site=site, data=form.cleaned_data)
             messages.success(request, "Automation settings saved.")
             return redirect("web:automation_settings", site_id=site.pk)
     context = selectors.automation_settings(site, form)

@@ -1,0 +1,183 @@
+"""A live Inkline for the browser tests: `inkline web` (gunicorn) and `inkline worker` as
+real processes sharing a file SQLite database in a temporary data directory, and Chromium
+driven by Playwright. The tests read the database directly (sqlite3) to compare the pages
+with the truth."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+PORTS = range(18700, 18800)
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18700-18799")
+
+
+@dataclass
+class Live:
+    url: str
+    data_dir: Path
+    username: str
+    account_id: int
+    env: dict[str, str]
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.data_dir / "inkline.sqlite3", timeout=30)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def one(self, sql: str, *params: Any) -> Any:
+        with contextlib.closing(self.db()) as conn:
+            row = conn.execute(sql, params).fetchone()
+        return None if row is None else (row[0] if len(row) == 1 else dict(row))
+
+    def inkline(self, *args: str) -> str:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "inkline"), *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+
+    def wait_for(self, sql: str, *params: Any, expect: Any, timeout: float = 60) -> Any:
+        """Poll the database until `sql` answers `expect` (bounded)."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = self.one(sql, *params)
+            if value == expect:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"{sql} {params}: still {value!r}, expected {expect!r}")
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the web server exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the web server did not answer in time:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    require("chromium")
+    data_dir = tmp_path_factory.mktemp("inkline-live")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "INKLINE_TASKS_EAGER"}
+    }
+    env |= {
+        "INKLINE_DATA_DIR": str(data_dir),
+        "INKLINE_LOCAL_AI_LATENCY_MS": "150",
+        "INKLINE_AI_CONCURRENCY": "1",
+        "INKLINE_LOG_LEVEL": "WARNING",
+    }
+    port = _free_port()
+    live = Live(f"http://127.0.0.1:{port}", data_dir, "ada", 0, env)
+    live.inkline("init")
+    args = ["create-account", "Roastery", "--username", "ada", "--password", PASSWORD]
+    account = json.loads(live.inkline(*args, "--credits", "100000", "--json"))
+    live.account_id = account["account_id"]
+    exe = str(Path(sys.executable).parent / "inkline")
+    web_log, worker_log = data_dir / "web.log", data_dir / "worker.log"
+    with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
+        web = subprocess.Popen(
+            [exe, "web", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=web_out,
+            stderr=subprocess.STDOUT,
+        )
+        worker = subprocess.Popen(
+            [exe, "worker", "--concurrency", "1"],
+            env=env,
+            stdout=worker_out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_http(f"{live.url}/login/", web, web_log)
+            yield live
+        finally:
+            for proc in (web, worker):
+                proc.terminate()
+            for proc in (web, worker):
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, live: Live) -> Iterator[Any]:
+    """One logged-in tab for a module's tests, which run in order and build on each other."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.goto(f"{live.url}/login/")
+    tab.get_by_label("Username").fill(live.username)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    tab.wait_for_url(f"{live.url}/")
+    yield tab
+    context.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    """A full-page screenshot under test-artifacts/ (gitignored), to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
