@@ -105,6 +105,7 @@ def test_a_runs_articles_are_posted_at_their_slots_once_despite_500s_and_a_lost_
         assert post["status"] == "publish"
         assert post["date_gmt"] == content.scheduled_publish_at.strftime("%Y-%m-%dT%H:%M:%S")
         assert post["title"]["raw"] == content.title
+        assert post["content"]["raw"].startswith(f"<!-- inkline:{content.pk} -->")
         featured = next(m for m in wp.media if m["id"] == post["featured_media"])
         assert featured["slug"] == f"{content.slug}-featured"
         assert featured["mime_type"] == "image/png" and featured["size"] > 0
@@ -118,6 +119,21 @@ def test_a_runs_articles_are_posted_at_their_slots_once_despite_500s_and_a_lost_
         assert {names[i] for i in post["categories"]} == {"Guides", "Coffee"}
         assert [names[i] for i in post["tags"]] == [content.primary_keyword]
     assert len(wp.terms["categories"]) == 2  # created once, then found
+
+
+def test_a_foreign_post_with_the_same_slug_is_not_taken_for_ours(
+    account: Account, wp: WordPress
+) -> None:
+    site = wp_site(account, wp)
+    (content_id,) = approved(site, 1)
+    slug = Content.objects.get(pk=content_id).slug
+    wp.posts.append({"id": 7, "slug": slug, "link": "x", "content": {"raw": "<p>Mine.</p>"}})
+    content_schedule(site=site, now=NOW)
+    assert tick(NOW + dt.timedelta(days=1)) == 0
+    content = Content.objects.get(pk=content_id)
+    assert content.site_status == "failed"
+    assert "did not create" in content.publish_error
+    assert len(wp.posts) == 1
 
 
 def test_bad_credentials_fail_at_once_with_a_hint(account: Account, wp: WordPress) -> None:

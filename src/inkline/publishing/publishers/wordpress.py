@@ -3,6 +3,8 @@
 Idempotent against timeouts: every attempt first looks the post up by its slug (any status),
 and each image by its media slug, so an attempt after one whose answer was lost (the server
 accepted it, the reply timed out) finds what the first created instead of creating it again.
+A post carries an invisible marker (`<!-- inkline:<content id> -->`), so a post of the same
+slug that Inkline did not write is never taken for its own.
 """
 
 from __future__ import annotations
@@ -111,14 +113,22 @@ class WordPressPublisher:
         return ids
 
     def publish(self, article: Article) -> Published:
+        marker = f"<!-- inkline:{article.content_id} -->"
         existing = self._find("posts", article.slug)
         if existing is not None:
+            raw = existing.get("content", {})
+            if marker not in str(raw.get("raw", "") if isinstance(raw, dict) else raw):
+                raise PublishError(
+                    f"WordPress already has a post with the slug '{article.slug}' that Inkline "
+                    "did not create; rename or remove it, then retry.",
+                    retryable=False,
+                )
             return Published(url=str(existing.get("link", "")), remote_id=str(existing["id"]))
         featured = self._media(article.featured_image) if article.featured_image else None
         inline = [(str(self._media(i).get("source_url", "")), i.alt) for i in article.images]
         body: dict[str, Any] = {
             "title": article.title,
-            "content": place_images(article.html, inline),
+            "content": marker + place_images(article.html, inline),
             "excerpt": article.description,
             "slug": article.slug,
             "status": "publish",
