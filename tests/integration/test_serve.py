@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import Stack, wait_for
+from tests.integration.stack import Stack, once_per_suite, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +51,7 @@ def http_status(url: str) -> int:
 
 
 def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    once_per_suite()
     port = free_port()
     with Stack(tmp_path, production=False, extra_env={}) as stack:
         serve = stack.spawn("serve", "serve", "--port", str(port))
