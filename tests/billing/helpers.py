@@ -51,3 +51,14 @@ def set_cost(operation: str, *, unit: str, cost: str) -> None:
     CreditCostConfig.objects.filter(operation_type=operation).update(
         unit=unit, cost_per_unit=Decimal(cost)
     )
+
+
+def ensure_default_costs() -> None:
+    """The seeded cost settings; transactional tests flush the data migrations left."""
+    from inkline.billing.costs import DEFAULT_COSTS
+
+    for op, (unit, cost, pct) in DEFAULT_COSTS.items():
+        CreditCostConfig.objects.update_or_create(
+            operation_type=op,
+            defaults={"unit": unit, "cost_per_unit": cost, "budget_percentage": pct},
+        )
