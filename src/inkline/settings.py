@@ -209,6 +209,8 @@ INKLINE_AI_PROVIDER = os.environ.get("INKLINE_AI_PROVIDER", "local")
 INKLINE_AI_CONCURRENCY = max(1, env_int("INKLINE_AI_CONCURRENCY", 4))
 INKLINE_LOCAL_AI_LATENCY_MS = env_int("INKLINE_LOCAL_AI_LATENCY_MS", 0)
 INKLINE_LOCAL_AI_FAILURE_RATE = env_float("INKLINE_LOCAL_AI_FAILURE_RATE", 0.0)
+# "lexical" (default) or "semantic" (needs `pip install inkline[semantic]`; else lexical).
+INKLINE_LOCAL_AI_CLUSTERER = os.environ.get("INKLINE_LOCAL_AI_CLUSTERER", "lexical").lower()
 INKLINE_OPENAI_MODEL = os.environ.get("INKLINE_OPENAI_MODEL", "gpt-4o-mini")
 INKLINE_OPENAI_IMAGE_MODEL = os.environ.get("INKLINE_OPENAI_IMAGE_MODEL", "gpt-image-1")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")

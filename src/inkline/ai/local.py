@@ -9,10 +9,12 @@ demos, tests and benchmarks behave like a remote model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import io
 import itertools
+import logging
 import math
 import random
 import re
@@ -20,7 +22,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -53,6 +55,10 @@ from inkline.ai.types import (
 )
 
 PROVENANCE = Provenance(provider="local", model="local-1", prompt_version="local-v1")
+# How the local provider groups keywords: "lexical" (TF-IDF, always available) or "semantic"
+# (sentence embeddings; needs the optional `inkline[semantic]` extra, else lexical is used).
+CLUSTERERS = ("lexical", "semantic")
+log = logging.getLogger(__name__)
 
 
 class LocalProvider:
@@ -61,13 +67,23 @@ class LocalProvider:
 
     name = "local"
 
-    def __init__(self, *, latency_ms: int = 0, failure_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        latency_ms: int = 0,
+        failure_rate: float = 0.0,
+        seed: int = 0,
+        clusterer: str = "lexical",
+    ) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
+        if clusterer not in CLUSTERERS:
+            raise ValueError(f"clusterer must be one of {', '.join(CLUSTERERS)}")
         self.latency_ms = latency_ms
         self.failure_rate = failure_rate
+        self.clusterer = clusterer
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -84,7 +100,10 @@ class LocalProvider:
         self, keywords: list[KeywordIn], existing: list[ExistingCluster]
     ) -> ClusterResult:
         self._simulate_remote_call()
-        assignments, silhouette, singleton_share = group_keywords_measured(keywords, existing)
+        grouping = clusterer_grouping(self.clusterer)
+        assignments, silhouette, singleton_share = group_keywords_measured(
+            keywords, existing, grouping
+        )
         prompt_words = _words(k.phrase for k in keywords) + _words(
             " ".join((c.name, *c.keywords[:EXISTING_SAMPLE])) for c in existing
         )
@@ -95,10 +114,15 @@ class LocalProvider:
             prompt_tokens=_tokens(prompt_words) + 120,
             completion_tokens=_tokens(answer_words) + 2 * len(keywords),
         )
+        provenance = PROVENANCE
+        if grouping is not LEXICAL:
+            provenance = dataclasses.replace(
+                PROVENANCE, model=f"{PROVENANCE.model}+{grouping.name}"
+            )
         return ClusterResult(
             assignments=tuple(assignments),
             usage=usage,
-            provenance=PROVENANCE,
+            provenance=provenance,
             silhouette=silhouette,
             singleton_share=singleton_share,
         )
@@ -281,6 +305,19 @@ DIRECT_LIMIT = 1200
 SILHOUETTE_SAMPLE = 2000
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """How keywords become vectors and vectors become groups: `vectorize` maps phrases to unit
+    rows; groups merge under `threshold` with `linkage`; a group joins an existing cluster whose
+    centroid is at least `existing_similarity` (cosine) close."""
+
+    name: str
+    vectorize: Callable[[Sequence[str]], sparse.csr_matrix]
+    linkage: str
+    threshold: float
+    existing_similarity: float
+
+
 def _tfidf(vectorizer: TfidfVectorizer, docs: Sequence[str]) -> sparse.csr_matrix:
     try:
         return vectorizer.fit_transform(docs)
@@ -303,13 +340,33 @@ def _vectorize(docs: Sequence[str]) -> sparse.csr_matrix:
     return l2_normalize(combined)
 
 
-def _agglomerate(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:
-    """Labels 0..k-1 from average-linkage agglomeration on cosine distance, cut at `threshold`
-    (no fixed cluster count). Above DIRECT_LIMIT rows, chunks are clustered on their own and
-    their clusters merged by clustering the chunk clusters' centroids."""
+def _lexical_vectors(phrases: Sequence[str]) -> sparse.csr_matrix:
+    return _vectorize([_normalize(phrase) for phrase in phrases])
+
+
+# The default grouping: TF-IDF of content words and character n-grams, average linkage.
+LEXICAL = Grouping(
+    name="lexical",
+    vectorize=_lexical_vectors,
+    linkage="average",
+    threshold=CLUSTER_DISTANCE,
+    existing_similarity=EXISTING_SIMILARITY,
+)
+
+
+def _agglomerate(
+    vectors: sparse.csr_matrix, threshold: float, linkage: str = "average"
+) -> np.ndarray:
+    """Labels 0..k-1 from agglomeration cut at `threshold` (no fixed cluster count): average
+    linkage on cosine distance, or Ward linkage on euclidean distance (dense embeddings).
+    Above DIRECT_LIMIT rows, chunks are clustered on their own and their clusters merged by
+    clustering the chunk clusters' centroids."""
     n = vectors.shape[0]
     if n == 1:
         return np.zeros(1, dtype=int)
+    if n <= DIRECT_LIMIT and linkage == "ward":
+        ward = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold)
+        return np.asarray(ward.fit_predict(vectors.toarray()), dtype=int)
     if n <= DIRECT_LIMIT:
         distance = np.clip(1.0 - (vectors @ vectors.T).toarray(), 0.0, 2.0)
         np.fill_diagonal(distance, 0.0)
@@ -320,12 +377,12 @@ def _agglomerate(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:
     labels = np.empty(n, dtype=int)
     count = 0
     for start in range(0, n, DIRECT_LIMIT):
-        part = _agglomerate(vectors[start : start + DIRECT_LIMIT], threshold)
+        part = _agglomerate(vectors[start : start + DIRECT_LIMIT], threshold, linkage)
         labels[start : start + len(part)] = part + count
         count += int(part.max()) + 1
     if count == n:  # nothing merged within any chunk, so no centroids would merge either
         return labels
-    return _agglomerate(_centroids(vectors, labels, count), threshold)[labels]
+    return _agglomerate(_centroids(vectors, labels, count), threshold, linkage)[labels]
 
 
 def _centroids(vectors: sparse.csr_matrix, labels: np.ndarray, k: int) -> sparse.csr_matrix:
@@ -399,6 +456,20 @@ def cluster_quality(
     return round(float(value), 4), singleton_share
 
 
+def clusterer_grouping(clusterer: str) -> Grouping:
+    """The grouping a clusterer name stands for. "semantic" falls back to lexical, with a
+    warning, when its optional packages are not installed."""
+    if clusterer == "semantic":
+        from inkline.ai import semantic
+
+        if semantic.available():
+            return semantic.SEMANTIC
+        log.warning(
+            "semantic clustering needs `pip install inkline[semantic]`; clustering lexically"
+        )
+    return LEXICAL
+
+
 def group_keywords(
     keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
 ) -> list[ClusterAssignment]:
@@ -408,15 +479,18 @@ def group_keywords(
 
 
 def group_keywords_measured(
-    keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
+    keywords: Sequence[KeywordIn],
+    existing: Sequence[ExistingCluster],
+    grouping: Grouping = LEXICAL,
 ) -> tuple[list[ClusterAssignment], float | None, float | None]:
-    """`group_keywords` and the quality of its grouping (see `cluster_quality`)."""
+    """`group_keywords` with a chosen grouping (lexical by default, or `ai.semantic`'s), and
+    the quality of the result (see `cluster_quality`)."""
     unique = list({k.id: k for k in reversed(keywords)}.values())[::-1]  # first of an id wins
     if not unique:
         return [], None, None
     existing_docs = [[c.name, *c.keywords[:EXISTING_SAMPLE]] for c in existing]
     docs = [k.phrase for k in unique] + [doc for docs in existing_docs for doc in docs]
-    vectors = _vectorize([_normalize(doc) for doc in docs])
+    vectors = grouping.vectorize(docs)
     keyword_vectors = vectors[: len(unique)]
     if existing:
         owner = np.repeat(np.arange(len(existing)), [len(d) for d in existing_docs])
@@ -424,7 +498,9 @@ def group_keywords_measured(
 
     batch_frequency = Counter(key for k in unique for key in _terms(k.phrase))
     groups: dict[int, list[int]] = {}
-    for index, label in enumerate(_agglomerate(keyword_vectors, CLUSTER_DISTANCE)):
+    for index, label in enumerate(
+        _agglomerate(keyword_vectors, grouping.threshold, grouping.linkage)
+    ):
         groups.setdefault(int(label), []).append(index)
     existing_by_name = {_collapse(c.name).lower(): c for c in existing}
     taken_names = set(existing_by_name)
@@ -440,7 +516,7 @@ def group_keywords_measured(
         if match is None and existing:
             similarity = (existing_vectors @ centroid.T).toarray().ravel()
             best = int(np.argmax(similarity))
-            match = existing[best] if similarity[best] >= EXISTING_SIMILARITY else None
+            match = existing[best] if similarity[best] >= grouping.existing_similarity else None
         if match is not None:
             placed.setdefault(match.id, []).extend(indices)
             continue

@@ -47,6 +47,7 @@ def _build(name: str, settings: Any) -> AIProvider:
             latency_ms=settings.INKLINE_LOCAL_AI_LATENCY_MS,
             failure_rate=settings.INKLINE_LOCAL_AI_FAILURE_RATE,
             seed=0,
+            clusterer=settings.INKLINE_LOCAL_AI_CLUSTERER,
         )
     # Imported only when chosen: the local provider must work without the openai SDK.
     module = importlib.import_module("inkline.ai.openai_provider")
