@@ -413,7 +413,10 @@ def test_credits_page_shows_balance_usage_and_ledger(page: Any, live: Live) -> N
     balance = live.one("SELECT credits FROM accounts_account WHERE id=?", live.account_id)
     expect(page.locator("#balance")).to_have_text(str(balance))
     assert page.locator("svg.bars rect").count() >= 1
-    rows = live.one("SELECT COUNT(*) FROM billing_credittransaction WHERE account_id=?",
-                    live.account_id)  # fmt: skip
+    moves = "SELECT COUNT(*) FROM billing_credittransaction WHERE account_id=?"
+    rows = live.one(f"{moves} AND amount != 0", live.account_id)
     expect(page.locator("#ledger tbody tr")).to_have_count(min(rows, 50))
     shot(page, "21-credits")
+    page.get_by_role("link", name="Show holds and releases too").click()
+    expect(page.locator("#ledger")).to_contain_text("Hold for")
+    assert live.one(moves, live.account_id) > rows

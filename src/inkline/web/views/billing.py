@@ -54,8 +54,15 @@ def ai_budget(request: HttpRequest, site_id: int) -> HttpResponse:
 @login_required
 def credits(request: HttpRequest) -> HttpResponse:
     account_id = membership_of(request).account_id
-    ledger = Paginator(
-        billing.transactions_of(account_id=account_id).select_related("site"), LEDGER_PAGE
-    ).get_page(request.GET.get("page"))
-    context = {"page_obj": ledger, "query": "", **selectors.credits_page(account_id)}
+    rows = billing.transactions_of(account_id=account_id).select_related("site")
+    holds = request.GET.get("holds") == "1"
+    if not holds:  # holds and releases move no credits: shown on request
+        rows = rows.exclude(amount=0)
+    ledger = Paginator(rows, LEDGER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page_obj": ledger,
+        "holds": holds,
+        "query": "holds=1&" if holds else "",
+        **selectors.credits_page(account_id),
+    }
     return page(request, "web/credits.html", context, section="credits")
