@@ -13,7 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.automation import selectors, services
-from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
+from inkline.automation.models import (
+    STAGE_LIMIT_FIELDS,
+    AutomationConfig,
+    AutomationRun,
+    RunEvent,
+)
 from inkline.core.api import account_id_of, require_editor, site_for
 from inkline.core.errors import NotFound
 
@@ -144,6 +149,11 @@ class ConfigSerializer(serializers.ModelSerializer[AutomationConfig]):
             "next_run_at",
         ]
         read_only_fields = ["next_run_at"]
+        # The columns are 32-bit on PostgreSQL: a bigger number is bad input, not a crash.
+        extra_kwargs = {
+            field: {"min_value": 0, "max_value": 2**31 - 1}
+            for field in (*STAGE_LIMIT_FIELDS.values(), "max_credits_per_run")
+        }
 
 
 class ConfigView(APIView):
