@@ -143,7 +143,7 @@ def test_preview_returns_the_next_free_slots_and_writes_nothing(
     rows = list(Content.objects.values_list("id", "site_status", "scheduled_publish_at"))
     settings_row = PublishingSettings.objects.get(site=site).updated_at
     # Sunday 8 March 2026: 02:30 does not exist in New York (clocks jump to 03:00).
-    answer = owner.get(f"{base(site)}/preview/", {"count": 3, "now": "2026-03-08T00:00:00Z"})
+    answer = owner.get(f"{base(site)}/preview/", {"count": "3", "now": "2026-03-08T00:00:00Z"})
     assert answer.status_code == 200, answer.json()
     assert answer.json() == {
         "slots": ["2026-03-08T07:00:00Z", "2026-03-08T13:00:00Z", "2026-03-15T06:30:00Z"],

@@ -26,11 +26,10 @@ NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday
 
 
 def slots_of(site: Site) -> list[dt.datetime]:
-    return list(
-        Content.objects.filter(site=site, site_status="scheduled")
-        .order_by("scheduled_publish_at")
-        .values_list("scheduled_publish_at", flat=True)
+    rows = Content.objects.filter(site=site, site_status="scheduled").order_by(
+        "scheduled_publish_at"
     )
+    return [at for at in rows.values_list("scheduled_publish_at", flat=True) if at is not None]
 
 
 def test_stagger_mode_spreads_items_every_interval_in_the_window(site: Site) -> None:

@@ -18,8 +18,10 @@ ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"
 EVERY_DAY = frozenset(range(7))
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

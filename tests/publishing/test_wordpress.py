@@ -102,6 +102,7 @@ def test_a_runs_articles_are_posted_at_their_slots_once_despite_500s_and_a_lost_
 
     for content in (first, second):
         post = next(p for p in wp.posts if p["slug"] == content.slug)
+        assert content.scheduled_publish_at is not None
         assert post["status"] == "publish"
         assert post["date_gmt"] == content.scheduled_publish_at.strftime("%Y-%m-%dT%H:%M:%S")
         assert post["title"]["raw"] == content.title
