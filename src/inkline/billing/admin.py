@@ -4,6 +4,8 @@ from inkline.billing.models import (
     CreditCostConfig,
     CreditHold,
     CreditTransaction,
+    RunBudget,
+    RunBudgetLine,
     SiteAIBudgetAllocation,
 )
 
@@ -42,4 +44,39 @@ class CreditTransactionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+class RunBudgetLineInline(admin.TabularInline):
+    model = RunBudgetLine
+    fields = ("operation_type", "limit", "used", "spent")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(RunBudget)
+class RunBudgetAdmin(admin.ModelAdmin):
+    """A run's cap and what it used: written only by holds and captures, read-only here."""
+
+    list_display = ("run", "cap", "used", "spent", "created_at")
+    readonly_fields = ("run", "cap", "used", "spent", "percentages", "created_at")
+    inlines = [RunBudgetLineInline]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RunBudgetLine)
+class RunBudgetLineAdmin(admin.ModelAdmin):
+    list_display = ("budget", "operation_type", "limit", "used", "spent")
+    list_filter = ("operation_type",)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
