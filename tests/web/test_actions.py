@@ -295,3 +295,13 @@ def test_credits_page_balance_chart_and_ledger(
     assert f'<strong id="balance">{account.credits}</strong>' in html
     assert "<rect" in html and "Content generation <strong>" in html
     assert f"/runs/{run.run_id}/" in html and "Opening balance" in html
+
+
+def test_review_shows_why_an_article_is_held(owner: Client, site: Site) -> None:
+    populate(site, 1)
+    Content.objects.filter(site=site, status="review").update(
+        held_reason="SEO score 55 is below the site's threshold of 70.", seo_score=55
+    )
+    html = owner.get(f"/sites/{site.pk}/review/").content.decode()
+    assert "Held for a person to decide: SEO score 55 is below" in html
+    assert "SEO score 55/100" in html

@@ -183,3 +183,15 @@ def test_each_page_makes_a_fixed_number_of_queries(
         assert owner.get(pairs[0]).status_code == 200
     with django_assert_max_num_queries(len(baseline.captured_queries)):
         assert owner.get(pairs[1]).status_code == 200
+
+
+def test_credits_page_makes_a_fixed_number_of_queries(client: Client) -> None:
+    counts = []
+    for name, n in (("small", 2), ("large", 60)):
+        account, _ = account_create(name=name, username=name, password="pw", credits=10)
+        populate(site_create(account=account, name=name), n)
+        client.login(username=name, password="pw")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/credits/").status_code == 200
+        counts.append(len(queries.captured_queries))
+    assert counts[1] <= counts[0]
