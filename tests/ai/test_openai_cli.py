@@ -19,7 +19,7 @@ LIMITS = (
     "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','inkline.settings');"
     "django.setup();from inkline.automation.models import AutomationConfig;"
     "AutomationConfig.objects.filter(site__name='demo').update("
-    "max_keywords_per_run=12, max_clusters_per_run=2, max_ideas_per_run=2)"
+    "max_keywords_per_run=12, max_clusters_per_run=1, max_ideas_per_run=1)"
 )
 
 
@@ -57,10 +57,10 @@ def test_run_demo_wait_completes_with_the_openai_provider(tmp_path: Path) -> Non
     assert run["progress_percent"] == 100
     results = run["stage_results"]
     assert results["1"]["processed"] == 12
-    assert results["2"]["processed"] == 2
-    assert results["4"]["created"] == len(server.chat_requests("article")) == 2
+    assert results["2"]["processed"] == 1
+    assert results["4"]["created"] == len(server.chat_requests("article")) == 1
     assert results["6"]["processed"] == len(server.image_requests()) > 0
-    assert results["7"]["processed"] == 2
+    assert results["7"]["processed"] == 1
     assert run["total_credits_used"] > 0
     assert {r.schema for r in server.chat_requests()} == {
         "keyword_clusters",

@@ -19,7 +19,7 @@ from inkline.billing.models import CreditCostConfig, CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
 from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI
-from tests.factories import add_keywords, add_tasks, only_stages, run_now
+from tests.factories import COFFEE, add_keywords, add_tasks, only_stages, run_now
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +56,8 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     CreditCostConfig.objects.filter(operation_type="content_generation").update(
         unit="1k_tokens", cost_per_unit=Decimal(10)
     )
-    add_keywords(site)
-    with override_settings(INKLINE_CLUSTER_BATCH=10):
+    add_keywords(site, COFFEE[:7])
+    with override_settings(INKLINE_CLUSTER_BATCH=3):
         run = run_now(site, provider_for(server))
 
     assert run.status == "completed", run.error_message
@@ -67,9 +67,9 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     assert Content.objects.filter(site=site, status="approved").count() == len(articles)
     assert Image.objects.filter(site=site, status="done").count() == len(server.image_requests())
 
-    # stage 1 sent batches of 10, and later batches were offered the clusters made before
+    # stage 1 sent batches of 3, and later batches were offered the clusters made before
     batches = server.chat_requests("keyword_clusters")
-    assert [len(r.payload["keywords"]) for r in batches] == [10, 10, 4]
+    assert [len(r.payload["keywords"]) for r in batches] == [3, 3, 1]
     assert batches[0].payload["existing_clusters"] == []
     assert {c["id"] for c in batches[-1].payload["existing_clusters"]} <= set(
         Cluster.objects.filter(site=site).values_list("id", flat=True)
@@ -96,7 +96,8 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     assert sorted(captures(account, "content_generation")) == expected
     assert run.stage_results["4"]["credits_used"] == sum(expected)
     clustered = sum(captures(account, "clustering"))
-    assert clustered == math.ceil(Decimal("0.1") * 10) * 2 + math.ceil(Decimal("0.1") * 4)
+    # 0.1 credit per keyword, rounded up per call: batches of 3, 3 and 1 keywords
+    assert clustered == 2 * math.ceil(Decimal("0.1") * 3) + math.ceil(Decimal("0.1") * 1)
     account.refresh_from_db()
     ledger = CreditTransaction.objects.filter(account=account).aggregate(s=Sum("amount"))["s"]
     assert account.credits == ledger == 100_000 - run.total_credits_used
