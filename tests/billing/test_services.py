@@ -94,7 +94,9 @@ def test_available_balance_never_goes_below_zero(site: Site, account: Account) -
     Account.objects.filter(pk=account.pk).update(credits=30)
     run = capped_run(site, 0)
     reserve(run, 20)
-    with pytest.raises(InsufficientCredits, match="needs 20, 10 available"):
+    with pytest.raises(
+        InsufficientCredits, match="content_generation needs 20 credits, 10 available"
+    ):
         reserve(run, 20)
     assert Account.objects.get(pk=account.pk).credits_held == 20
 

@@ -125,7 +125,7 @@ def credit_reserve(
             if not taken:
                 available = Account.objects.get(pk=account_id).available_credits
                 raise InsufficientCredits(
-                    f"Not enough credits: {operation_type} needs {amount}, {available} available.",
+                    f"{operation_type} needs {amount} credits, {available} available.",
                     needed=amount,
                     available=available,
                 )
