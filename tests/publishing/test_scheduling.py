@@ -200,3 +200,13 @@ def test_scheduling_a_thousand_items_takes_as_many_queries_as_ten(
     with django_assert_num_queries(len(ten)):
         assert content_schedule(site=large, now=NOW).scheduled == 1000
     assert len(set(slots_of(large))) == 1000
+
+
+def test_a_long_wait_list_behind_a_full_queue_all_carry_the_reason(site: Site) -> None:
+    publishing(site, queue_limit=10)
+    approved(site, 3000)
+    report = content_schedule(site=site, now=NOW)
+    assert report.scheduled == 10 and len(report.unscheduled) == 2990
+    waiting = Content.objects.filter(site=site, site_status="not_published")
+    assert waiting.count() == 2990
+    assert not waiting.filter(unscheduled_reason="").exists()

@@ -144,9 +144,8 @@ def content_schedule(*, site: Site, now: dt.datetime | None = None) -> ScheduleR
             )
         left = waiting[len(placed) :]
         if left:
-            selectors.unscheduled_approved(site.pk).filter(pk__in=left).update(
-                unscheduled_reason=reason[:255]
-            )
+            # Whatever is still waiting now is exactly what was left out (no id list needed).
+            selectors.unscheduled_approved(site.pk).update(unscheduled_reason=reason[:255])
             report.unscheduled = [{"content_id": pk, "reason": reason} for pk in left]
     return report
 
