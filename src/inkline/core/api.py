@@ -63,9 +63,18 @@ def require_owner(request: Request) -> None:
         raise exceptions.PermissionDenied("Only the account owner can do this.")
 
 
+MAX_ID = 2**63 - 1  # the largest primary key any database here stores
+
+
+def is_id(value: int) -> bool:
+    """Whether `value` can be a primary key (a larger number overflows the database driver)."""
+    return 0 < value <= MAX_ID
+
+
 def site_for(request: Request, site_id: int, *, write: bool = False) -> Site:
     """The caller's site `site_id`, or 404 (another account's site is never revealed)."""
-    site = Site.objects.for_account(account_id_of(request)).filter(pk=site_id).first()
+    queryset = Site.objects.for_account(account_id_of(request))
+    site = queryset.filter(pk=site_id).first() if is_id(site_id) else None
     if site is None:
         raise exceptions.NotFound("No such site.")
     if write:

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import PayloadTooLarge, site_for
+from inkline.core.api import MAX_ID, PayloadTooLarge, site_for
 from inkline.core.openapi import ERROR
 from inkline.core.views import SiteListView
 from inkline.planner import services
@@ -123,7 +123,9 @@ class KeywordOut(serializers.ModelSerializer[Keyword]):
 
 class KeywordFilter(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Keyword.Status.choices, required=False)
-    cluster = serializers.IntegerField(source="cluster_id", min_value=1, required=False)
+    cluster = serializers.IntegerField(
+        source="cluster_id", min_value=1, max_value=MAX_ID, required=False
+    )
 
 
 @extend_schema(parameters=[KeywordFilter], summary="A site's keywords")
@@ -175,7 +177,9 @@ class IdeaOut(serializers.ModelSerializer[ContentIdea]):
 
 class IdeaFilter(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=ContentIdea.Status.choices, required=False)
-    cluster = serializers.IntegerField(source="cluster_id", min_value=1, required=False)
+    cluster = serializers.IntegerField(
+        source="cluster_id", min_value=1, max_value=MAX_ID, required=False
+    )
 
 
 @extend_schema(parameters=[IdeaFilter], summary="A site's content ideas")

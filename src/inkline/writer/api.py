@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import require_editor
+from inkline.core.api import MAX_ID, is_id, require_editor
 from inkline.core.openapi import ERROR
 from inkline.core.views import SiteListView, account_objects
 from inkline.writer import services
@@ -87,7 +88,9 @@ class ContentImageOut(ImageOut):
 class ImageFilter(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Image.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Image.Kind.choices, required=False)
-    content = serializers.IntegerField(source="content_id", min_value=1, required=False)
+    content = serializers.IntegerField(
+        source="content_id", min_value=1, max_value=MAX_ID, required=False
+    )
 
 
 @extend_schema(parameters=[ImageFilter], summary="A site's images")
@@ -171,6 +174,8 @@ class ContentListView(SiteListView):
 
 
 def _content(request: Request, content_id: int) -> Content:
+    if not is_id(content_id):
+        raise NotFound("No such content.")
     queryset = account_objects(request, Content).prefetch_related("images")
     return get_object_or_404(queryset, pk=content_id)
 
