@@ -2,6 +2,7 @@
 
     python -m tests.integration.probe setup --tasks N --credits C
     python -m tests.integration.probe start-many N SITE_ID TOKEN
+    python -m tests.integration.probe broker-put N SIZE | broker-get SECONDS
 
 Each command prints one JSON document. The environment (INKLINE_DATA_DIR, DATABASE_URL,
 CELERY_BROKER_URL) says which database and broker.
@@ -65,6 +66,49 @@ def start_many(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _queue() -> Any:
+    """The embedded broker's queue `probe`, configured as the settings configure Celery's."""
+    from django.conf import settings
+    from kombu import Connection
+
+    conn = Connection(
+        settings.CELERY_BROKER_URL,
+        transport=settings.CELERY_BROKER_TRANSPORT,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    )
+    return conn.SimpleQueue("probe")
+
+
+def broker_put(args: argparse.Namespace) -> dict[str, Any]:
+    queue = _queue()
+    pad = "x" * args.size
+    for i in range(args.n):
+        queue.put({"i": i, "pad": pad})
+    return {"sent": args.n}
+
+
+def broker_get(args: argparse.Namespace) -> dict[str, Any]:
+    """Take messages until none came for `idle` seconds; report what arrived and what broke."""
+    import time
+
+    queue = _queue()
+    got: list[int] = []
+    errors: list[str] = []
+    idle_since = time.monotonic()
+    while time.monotonic() - idle_since < args.idle:
+        try:
+            message = queue.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        except Exception as exc:  # a message that cannot be read is a lost message
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        message.ack()
+        got.append(int(message.payload["i"]))
+        idle_since = time.monotonic()
+    return {"got": got, "errors": errors}
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inkline.settings")
     import django
@@ -82,6 +126,13 @@ def main() -> None:
     p.add_argument("site_id", type=int)
     p.add_argument("token")
     p.set_defaults(func=start_many)
+    p = sub.add_parser("broker-put")
+    p.add_argument("n", type=int)
+    p.add_argument("size", type=int)
+    p.set_defaults(func=broker_put)
+    p = sub.add_parser("broker-get")
+    p.add_argument("idle", type=float)
+    p.set_defaults(func=broker_get)
     args = parser.parse_args()
     print(json.dumps(args.func(args)))
 
