@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -123,3 +124,29 @@ def test_check_deploy_is_clean_in_production(tmp_path: Path) -> None:
     )
     assert weak.returncode != 0  # the check is real: a weak secret fails it
     assert "SECRET_KEY" in weak.stdout + weak.stderr
+
+
+def test_every_ui_form_that_posts_carries_the_csrf_token(world: World) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(get_user_model().objects.get(username="alpha"))
+    site, run = world.site.pk, world.run.run_id
+    pages = [
+        "/",
+        "/sites/new/",
+        f"/sites/{site}/",
+        f"/sites/{site}/keywords/",
+        f"/sites/{site}/review/",
+        f"/sites/{site}/publishing/",
+        f"/sites/{site}/ai-budget/",
+        f"/runs/{run}/",
+        "/credits/",
+    ]
+    forms = 0
+    for page in pages:
+        response = browser.get(page, follow=True)
+        assert response.status_code == 200, page
+        for form in re.findall(r"<form\b[^>]*>.*?</form>", response.content.decode(), re.S | re.I):
+            if re.search(r'method=["\']?post', form, re.I):
+                forms += 1
+                assert 'name="csrfmiddlewaretoken"' in form, (page, form[:200])
+    assert forms >= 3

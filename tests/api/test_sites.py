@@ -110,6 +110,15 @@ def test_deleting_a_site_with_an_active_run_is_a_409(world: World) -> None:
     assert Site.objects.filter(pk=world.site.pk).exists()
 
 
+def test_only_the_owner_deletes_a_site(world: World) -> None:
+    url = f"/api/v1/sites/{world.site.pk}/"
+    assert client(world.editor).delete(url).status_code == 403
+    assert client(world.viewer).delete(url).status_code == 403
+    assert Site.objects.filter(pk=world.site.pk).exists()
+    assert client(world.owner).delete(url).status_code == 204
+    assert not Site.objects.filter(pk=world.site.pk).exists()
+
+
 def test_an_editor_creates_sites_and_a_viewer_cannot(world: World) -> None:
     assert (
         client(world.viewer).post("/api/v1/sites/", {"name": "v"}, format="json").status_code == 403

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from inkline.accounts import services
 from inkline.accounts.models import SECRET_CONFIG_KEYS, Publisher, Site, validate_timezone
-from inkline.core.api import membership_of, require_editor, site_for
+from inkline.core.api import membership_of, require_editor, require_owner, site_for
 from inkline.core.openapi import ERROR
 from inkline.core.views import AccountListView
 
@@ -160,10 +160,12 @@ class SiteDetailView(APIView):
             204: None,
             409: OpenApiResponse(response=ERROR, description="The site has an active run"),
         },
-        summary="Delete a site and all its data",
+        summary="Delete a site and all its data (owners only)",
     )
     def delete(self, request: Request, site_id: int) -> Response:
-        services.site_delete(site=site_for(request, site_id, write=True))
+        site = site_for(request, site_id, write=True)
+        require_owner(request)
+        services.site_delete(site=site)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
