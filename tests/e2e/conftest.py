@@ -167,6 +167,7 @@ def page(browser: Any, live: Live) -> Iterator[Any]:
     context.set_default_timeout(15_000)
     tab = context.new_page()
     tab.goto(f"{live.url}/login/")
+    shot(tab, "00-login")
     tab.get_by_label("Username").fill(live.username)
     tab.get_by_label("Password").fill(PASSWORD)
     tab.get_by_role("button", name="Log in").click()

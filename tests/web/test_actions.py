@@ -129,6 +129,8 @@ def test_automation_settings_validate_and_save_with_the_next_run(owner: Client, 
     assert config.next_run_at == dt.datetime(2026, 3, 4, 6, 30, tzinfo=dt.UTC)
     page = owner.get(url).content.decode()
     assert "Wed 4 Mar 2026, 06:30" in page
+    dashboard = owner.get(f"/sites/{site.pk}/").content.decode()
+    assert re.search(r"Next scheduled run: <strong data-next-run>Wed 4 Mar 2026, 06:30", dashboard)
 
 
 def test_limits_panel_shows_pending_runs_needed_and_tips(owner: Client, site: Site) -> None:
