@@ -166,3 +166,43 @@ def test_clustering_is_sequential_whatever_the_concurrency(site: Site) -> None:
     assert run.status == "completed"
     assert len(server.requests) == 5  # 24 keywords in batches of 5
     assert server.max_in_flight == 1
+
+
+def test_a_clustering_that_misplaces_keywords_fails_its_batch_not_the_run(
+    site: Site, account: Account
+) -> None:
+    """Whatever the provider, the engine stores a clustering only if it places every keyword
+    of the batch exactly once; otherwise that batch fails with the reason and is not charged."""
+    from dataclasses import replace
+
+    from inkline.ai.local import LocalProvider
+    from inkline.ai.types import ClusterResult, ExistingCluster, KeywordIn
+
+    class Sloppy(LocalProvider):
+        calls = 0
+
+        def cluster_keywords(
+            self, keywords: list[KeywordIn], existing: list[ExistingCluster]
+        ) -> ClusterResult:
+            result = super().cluster_keywords(keywords, existing)
+            Sloppy.calls += 1
+            if Sloppy.calls > 1:
+                return result
+            first = result.assignments[0]
+            dropped = replace(first, keyword_ids=first.keyword_ids[1:] or (keywords[0].id,) * 2)
+            return replace(result, assignments=(dropped, *result.assignments[1:]))
+
+    add_keywords(site, COFFEE[:6])
+    only_stages(site, 1)
+    with override_settings(INKLINE_CLUSTER_BATCH=3):
+        run = run_now(site, Sloppy())
+
+    assert run.status == "completed", run.error_message
+    assert run.stage_results["1"]["failed"] == 3 and run.stage_results["1"]["processed"] == 3
+    failed = Keyword.objects.filter(site=site, status="new")
+    assert failed.count() == 3
+    assert all("does not place every keyword exactly once" in k.last_error for k in failed)
+    assert all(k.attempts == 1 for k in failed)
+    assert len(captures(account, "clustering")) == 1  # the good batch only
+    account.refresh_from_db()
+    assert account.credits_held == 0

@@ -549,6 +549,10 @@ def _settle(
         if hold is not None:
             billing.credit_release(hold=hold, reason=f"{item.label} was already done")
         return None
+    except ValueError as exc:
+        # The answer cannot be stored as it is (e.g. a clustering that does not place every
+        # keyword exactly once): everything rolled back, the item fails with the reason.
+        return _item_failed(ctx, stage, item, hold, f"unusable AI answer: {exc}", fatal=False)
     for code, message in committed.events:
         ctx.event(message, stage=number, code=code)
     ctx.consecutive_failures = 0
