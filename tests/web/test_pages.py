@@ -128,7 +128,9 @@ def test_viewer_changes_are_refused(
     client.login(username="watcher", password="pw")
     build, form = ACTIONS[name]
     before = (AutomationRun.objects.count(), data[1].status, data[2].status)
-    assert client.post(build(*data), form).status_code == 403
+    refused = client.post(build(*data), form)
+    assert refused.status_code == 403
+    assert "Viewers can look but not change anything." in refused.content.decode()
     data[1].refresh_from_db()
     data[2].refresh_from_db()
     assert (AutomationRun.objects.count(), data[1].status, data[2].status) == before
