@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -256,3 +257,15 @@ def test_the_sweeper_releases_expired_holds_of_runs_without_a_live_lease(
     assert RunBudget.objects.get(pk=run.pk).used == 5
     assert_books_balance(account)
     assert ledger_sum(account) == 100_000
+
+
+def test_a_hold_and_its_capture_cost_a_bounded_number_of_queries(
+    site: Site, django_assert_max_num_queries: Any
+) -> None:
+    """Credit bookkeeping runs for every AI call: it must stay a handful of statements."""
+    run = capped_run(site, 1_000)
+    reserve(run, 5)  # the run's budget is fixed by the first hold
+    with django_assert_max_num_queries(8 + 2):  # + the savepoint of the test's transaction
+        hold = reserve(run, 5)
+    with transaction.atomic(), django_assert_max_num_queries(8):
+        credit_capture(hold=hold, amount=4, key="q", description="q")

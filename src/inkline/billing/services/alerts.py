@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from inkline.accounts.models import Account
 from inkline.billing import budget
 from inkline.billing.models import RunBudget
 
@@ -38,27 +37,29 @@ def _sent(run_pk: int) -> list[str]:
     return list(AutomationRun.objects.values_list("alerts", flat=True).get(pk=run_pk) or [])
 
 
-def after_capture(*, run_pk: int, account_id: int) -> None:
-    """Alerts a capture may have caused. Runs inside the capture's transaction."""
-    row = RunBudget.objects.filter(pk=run_pk).first()
+def after_capture(*, run_pk: int, spent: int, cap: int, available: int, threshold: int) -> None:
+    """Alerts a capture may have caused: the run's spending `spent` against its `cap`, the
+    account's `available` balance against its `threshold`. Runs inside the capture's
+    transaction; reads the alerts already sent only when one may be due."""
+    maybe_cap = budget.cap_alerts_due(spent=spent, cap=cap, sent=())
+    low = available < threshold
+    if not maybe_cap and not low:
+        return
     sent = _sent(run_pk)
-    if row is not None:
-        for pct in budget.cap_alerts_due(spent=row.spent, cap=row.cap, sent=sent):
-            code = dict(budget.CAP_ALERTS)[pct]
-            sent = _send(
-                run_pk,
-                code,
-                f"This run has spent {row.spent} of its {row.cap}-credit cap ({pct}% reached).",
-                sent,
-            )
-    account = Account.objects.get(pk=account_id)
-    available = account.available_credits
-    if available < account.low_balance_threshold and budget.LOW_BALANCE_ALERT not in sent:
+    for pct in budget.cap_alerts_due(spent=spent, cap=cap, sent=sent):
+        code = dict(budget.CAP_ALERTS)[pct]
+        sent = _send(
+            run_pk,
+            code,
+            f"This run has spent {spent} of its {cap}-credit cap ({pct}% reached).",
+            sent,
+        )
+    if low and budget.LOW_BALANCE_ALERT not in sent:
         _send(
             run_pk,
             budget.LOW_BALANCE_ALERT,
             f"Low credit balance: {available} credits available, below the alert threshold "
-            f"of {account.low_balance_threshold}.",
+            f"of {threshold}.",
             sent,
         )
 

@@ -3,14 +3,16 @@
 A run's budget is fixed the first time the run reserves credits: its cap
 (`max_credits_per_run`, 0 = unlimited) and, with a cap, one line per operation holding
 floor(cap × percentage / 100). Every hold of the run is taken by conditional UPDATEs
-(`used + amount <= limit`) on the operation's line and then on the run's row, in that order,
+(`used + amount <= limit`) on the operation's line and on the run's row,
 inside the hold's transaction: the check and the write are one statement, so concurrent
 reservations (threads, processes, PostgreSQL or SQLite) can never overshoot. `used` counts
 captures and open holds; captures may replace a hold by at most the hold plus what is left.
+Writers lock the run's row before the operation's line, always in that order.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -57,16 +59,18 @@ def run_budget_for(*, run_pk: int) -> RunBudget:
     return row
 
 
-def _locked(run_pk: int, operation_type: str) -> tuple[RunBudgetLine | None, RunBudget | None]:
-    """Lock the operation's line, then the run's row: every writer takes them in this order
-    (a no-op on SQLite, where IMMEDIATE transactions already serialize writers)."""
+def _locked(run_pk: int, operation_type: str) -> tuple[RunBudget | None, RunBudgetLine | None]:
+    """Lock the run's row, then (capped runs) the operation's line: every writer takes them
+    in this order (a no-op on SQLite, where IMMEDIATE transactions serialize writers)."""
+    row = RunBudget.objects.select_for_update().filter(pk=run_pk).first()
+    if row is None or row.cap == 0:
+        return row, None
     line = (
         RunBudgetLine.objects.select_for_update()
         .filter(budget_id=run_pk, operation_type=operation_type)
         .first()
     )
-    row = RunBudget.objects.select_for_update().filter(pk=run_pk).first()
-    return line, row
+    return row, line
 
 
 def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
@@ -75,12 +79,14 @@ def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
     last call of an operation in a run; its capture charges at most what was held). Raises
     BudgetExhausted when nothing is left: scope "operation" for the operation's share, "run"
     for the whole cap. Call inside the hold's transaction."""
-    row = run_budget_for(run_pk=run_pk)
+    row, line = _locked(run_pk, operation_type)
+    if row is None:
+        run_budget_for(run_pk=run_pk)
+        row, line = _locked(run_pk, operation_type)
+        assert row is not None
     if row.cap == 0:
         RunBudget.objects.filter(pk=run_pk).update(used=F("used") + amount)
         return amount
-    line, locked = _locked(run_pk, operation_type)
-    row = locked or row
     limit, used = (line.limit, line.used) if line else (0, 0)
     if limit - used <= 0:
         if limit == 0:
@@ -115,35 +121,48 @@ def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
     return take
 
 
-def run_budget_room(*, run_pk: int, operation_type: str) -> int | None:
-    """Lock the run's budget rows for a capture and return what is left of the operation's
-    share and of the cap beyond the holds; None when the run is uncapped."""
-    line, row = _locked(run_pk, operation_type)
-    if row is None or row.cap == 0:
+@dataclass(frozen=True)
+class Room:
+    """A run's budget at a capture: what is left beyond the holds (None: uncapped), the cap
+    and what the run has spent so far."""
+
+    left: int | None
+    cap: int
+    spent: int
+
+
+def run_budget_room(*, run_pk: int, operation_type: str) -> Room | None:
+    """Lock the run's budget for a capture; None when the run has no budget row."""
+    row, line = _locked(run_pk, operation_type)
+    if row is None:
         return None
-    room = row.cap - row.used
+    if row.cap == 0:
+        return Room(left=None, cap=0, spent=row.spent)
+    left = row.cap - row.used
     if line is not None:
-        room = min(room, line.limit - line.used)
-    return room
+        left = min(left, line.limit - line.used)
+    return Room(left=left, cap=row.cap, spent=row.spent)
 
 
-def run_budget_apply(*, run_pk: int, operation_type: str, held: int, charge: int) -> int:
+def run_budget_apply(
+    *, run_pk: int, operation_type: str, held: int, charge: int, capped: bool
+) -> None:
     """Replace a hold of `held` by a charge of `charge` (within the room returned by
-    `run_budget_room`); returns the run's total spending afterwards."""
+    `run_budget_room`)."""
     delta = charge - held
-    RunBudgetLine.objects.filter(budget_id=run_pk, operation_type=operation_type).update(
-        used=F("used") + delta, spent=F("spent") + charge
-    )
     RunBudget.objects.filter(pk=run_pk).update(used=F("used") + delta, spent=F("spent") + charge)
-    return int(RunBudget.objects.values_list("spent", flat=True).filter(pk=run_pk).first() or 0)
+    if capped:
+        RunBudgetLine.objects.filter(budget_id=run_pk, operation_type=operation_type).update(
+            used=F("used") + delta, spent=F("spent") + charge
+        )
 
 
 def run_budget_give_back(*, run_pk: int, operation_type: str, held: int) -> None:
     """A hold of the run was released: its credits are free for the run again."""
+    RunBudget.objects.filter(pk=run_pk).update(used=F("used") - held)
     RunBudgetLine.objects.filter(budget_id=run_pk, operation_type=operation_type).update(
         used=F("used") - held
     )
-    RunBudget.objects.filter(pk=run_pk).update(used=F("used") - held)
 
 
 def allocation_update(

@@ -66,7 +66,10 @@ def _ledger(
     site_id: int | None = None,
     run_id: int | None = None,
     operation_type: str = "",
+    balance_after: int | None = None,
 ) -> CreditTransaction:
+    """Append a ledger row; `balance_after` is read from the account unless the caller
+    already knows it (it holds the account's row lock)."""
     return CreditTransaction.objects.create(
         account_id=account_id,
         site_id=site_id,
@@ -75,7 +78,7 @@ def _ledger(
         kind=kind,
         amount=amount,
         held_amount=held_amount,
-        balance_after=_balance(account_id),
+        balance_after=_balance(account_id) if balance_after is None else balance_after,
         operation_type=operation_type,
         idempotency_key=key,
         description=description[:500],
@@ -174,7 +177,8 @@ def credit_capture(
     charged). A second capture of the same `key` raises IntegrityError, rolling back the
     whole item."""
     run_id = run_id if run_id is not None else hold.run_id
-    with transaction.atomic():
+    # No savepoint: any error here must roll back the caller's whole item transaction.
+    with transaction.atomic(savepoint=False):
         if not CreditHold.objects.filter(pk=hold.id, status=CreditHold.Status.OPEN).update(
             status=CreditHold.Status.CAPTURED
         ):
@@ -185,17 +189,23 @@ def credit_capture(
             else None
         )
         account = Account.objects.select_for_update().get(pk=hold.account_id)
-        charge = budget.capture_charge(actual=amount, held=hold.amount, room=room)
+        charge = budget.capture_charge(
+            actual=amount, held=hold.amount, room=room.left if room else None
+        )
         charge = min(charge, account.credits - account.credits_held + hold.amount)
-        if run_id is not None:
+        if room is not None and run_id is not None:
             run_budget_apply(
-                run_pk=run_id, operation_type=hold.operation_type, held=hold.amount, charge=charge
+                run_pk=run_id,
+                operation_type=hold.operation_type,
+                held=hold.amount,
+                charge=charge,
+                capped=room.left is not None,
             )
         Account.objects.filter(pk=hold.account_id).update(
             credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
         )
         if charge < amount:
-            description = f"{description} (charged {charge} of {amount}: budget limit)"
+            description = f"{description} (charged {charge} of {amount}: limit reached)"
         _ledger(
             account_id=hold.account_id,
             kind="capture",
@@ -206,9 +216,16 @@ def credit_capture(
             run_id=run_id,
             operation_type=hold.operation_type,
             description=description,
+            balance_after=account.credits - charge,
         )
         if run_id is not None:
-            alerts.after_capture(run_pk=run_id, account_id=hold.account_id)
+            alerts.after_capture(
+                run_pk=run_id,
+                spent=room.spent + charge if room else 0,
+                cap=room.cap if room else 0,
+                available=account.credits - charge - (account.credits_held - hold.amount),
+                threshold=account.low_balance_threshold,
+            )
     return charge
 
 
