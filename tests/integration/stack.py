@@ -7,6 +7,7 @@ database through Django: it reads it with plain SQL (`Stack.sql`), as an outside
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,8 +90,8 @@ class Stack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+        for name in list(self.procs):  # the test is over: no need for a graceful stop
+            self.kill9(name)
         if self.production:
             import psycopg
 
@@ -139,7 +140,8 @@ class Stack:
     def kill9(self, name: str) -> None:
         """The machine dies: SIGKILL to the process and all its children at once."""
         proc = self.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
     def stop(self, name: str) -> None:
