@@ -97,7 +97,8 @@ def test_run_detail_shows_results_reason_remaining_and_log(
     run = run_now(site, provider)
     html = owner.get(f"/runs/{run.run_id}/").content.decode()
     assert "reached its per-run limit of 2" in html
-    assert re.search(r"class=\"stopped stopped-completed\"", html)
+    assert re.search(r"class=\"stopped stopped-completed stopped-limited\"", html)
+    assert "Why it stopped early" in html
     row = re.search(r'<tr data-stage="4">(.*?)</tr>', html, re.S)
     assert row is not None
     assert re.search(r'data-col="processed">2<', row.group(1))
