@@ -4,6 +4,7 @@ cannibalization between ideas, tasks and imports."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -231,3 +232,20 @@ def test_stage_1_records_silhouette_and_singleton_share(site: Site) -> None:
     assert result["quality_keywords"] == {"silhouette": 24, "singleton_share": 24}
     singles = sum(1 for c in Cluster.objects.filter(site=site) if c.keywords.count() == 1)
     assert result["singleton_share"] == round(singles / 24, 4)
+
+
+def test_the_admin_changes_the_threshold_through_the_service(site: Site, admin_client: Any) -> None:
+    tasks_with_keywords(site, ["sloppy kettle"])
+    only_stages(site, 4, 5, 6, 7)
+    SeoSettings.objects.create(site=site, approval_threshold=90)
+    run_now(site, SloppyWriter())
+    assert Content.objects.get(site=site).held_reason
+    row = SeoSettings.objects.get(site=site)
+    url = f"/admin/writer/seosettings/{row.pk}/change/"
+    assert admin_client.post(url, {"site": site.pk, "approval_threshold": 101}).status_code == 200
+    assert SeoSettings.objects.get(site=site).approval_threshold == 90  # refused: over 100
+    response = admin_client.post(url, {"site": site.pk, "approval_threshold": 50})
+    assert response.status_code == 302
+    assert SeoSettings.objects.get(site=site).approval_threshold == 50
+    assert Content.objects.get(site=site).held_reason == ""  # back in stage 7's pending set
+    assert pipeline_pending(site.pk)[7] == 1

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 
 from inkline.planner.admin import retry_items
-from inkline.writer.models import Content, Image, WritingTask
+from inkline.writer.models import Content, Image, SeoSettings, WritingTask
+from inkline.writer.quality import seo_settings_update
 
 
 @admin.register(WritingTask)
@@ -15,7 +18,15 @@ class WritingTaskAdmin(admin.ModelAdmin):
 
 @admin.register(Content)
 class ContentAdmin(admin.ModelAdmin):
-    list_display = ("title", "site", "status", "site_status", "scheduled_publish_at", "word_count")
+    list_display = (
+        "title",
+        "site",
+        "status",
+        "site_status",
+        "scheduled_publish_at",
+        "word_count",
+        "seo_score",
+    )
     list_filter = ("status", "site_status")
     search_fields = ("title", "slug")
     raw_id_fields = ("task", "cluster")
@@ -28,3 +39,14 @@ class ImageAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     raw_id_fields = ("content",)
     actions = [retry_items]
+
+
+@admin.register(SeoSettings)
+class SeoSettingsAdmin(admin.ModelAdmin):
+    list_display = ("site", "approval_threshold", "updated_at")
+    fields = ("site", "approval_threshold")
+    raw_id_fields = ("site",)
+
+    def save_model(self, request: Any, obj: SeoSettings, form: Any, change: bool) -> None:
+        # Through the service, so content held under the old threshold is judged again.
+        obj.pk = seo_settings_update(site=obj.site, approval_threshold=obj.approval_threshold).pk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -18,7 +19,9 @@ class SeoSettings(TimeStampedModel):
     site = models.OneToOneField(
         "accounts.Site", on_delete=models.CASCADE, related_name="seo_settings"
     )
-    approval_threshold = models.PositiveSmallIntegerField(default=DEFAULT_THRESHOLD)
+    approval_threshold = models.PositiveSmallIntegerField(
+        default=DEFAULT_THRESHOLD, validators=[MaxValueValidator(100)]
+    )
 
     class Meta:
         verbose_name_plural = "SEO settings"
