@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
@@ -21,9 +22,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Site
+from inkline.accounts.services import site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import ArticleIn, ArticleResult
-from inkline.automation import engine, services
+from inkline.automation import engine, scheduler, services
 from inkline.automation.events import run_log_path
 from inkline.automation.models import AutomationConfig, AutomationRun
 from inkline.automation.scheduler import automation_tick
@@ -422,3 +424,29 @@ def test_a_stale_worker_cannot_write_after_the_run_was_taken_over(
         engine.lease_release(fresh)
         assert engine.run_to_end(run_id=run.run_id, provider=LocalProvider()).status == "completed"
     assert_books_balance(account, site)
+
+
+def test_one_sites_broken_schedule_does_not_stop_the_others(
+    api: APIClient, site: Site, account: Account
+) -> None:
+    other = site_create(account=account, name="second")
+    for each in (site, other):
+        services.config_update(site=each, data={"is_enabled": True})
+    due = AutomationConfig.objects.get(site=site).next_run_at
+    assert due is not None
+    real_start = scheduler.run_start
+
+    def start(*, site: Site, **kwargs: Any) -> AutomationRun:
+        if site.name == "blog":
+            raise RuntimeError("disk full")
+        return real_start(site=site, **kwargs)
+
+    with (
+        time_machine.travel(due + dt.timedelta(seconds=1), tick=False),
+        mock.patch.object(scheduler, "run_start", start),
+    ):
+        report = automation_tick(wake=False)
+    assert [AutomationRun.objects.get(run_id=r).site for r in report.started] == [other]
+    event = api.get(url(site, "events/")).json()["results"][0]
+    assert event["code"] == "schedule_error" and event["level"] == "error"
+    assert AutomationConfig.objects.get(site=site).next_run_at > due  # the next slot is kept

@@ -148,6 +148,16 @@ def schedules_start_due(
                 ),
             )
             continue
+        except Exception:
+            log.exception("site %s: the scheduled run could not start", site.pk)
+            event_record(
+                site_id=site.pk,
+                level=RunEvent.Level.ERROR,
+                code="schedule_error",
+                message=f"The scheduled run of {_local(due, tz)} could not start because of "
+                "an internal error; the next slot will be tried as usual.",
+            )
+            continue
         report.started.append(run.run_id)
     return report
 
