@@ -66,9 +66,9 @@ def _fast_and_fresh(settings: Any) -> None:
     cache.clear()  # throttle counters
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    """Built once per module inside an outer transaction; each test's own transaction
+    """Built once for this package inside an outer transaction; each test's own transaction
     (the `db` fixture) is a savepoint in it, so every test starts from the same world."""
     with (
         django_db_blocker.unblock(),
