@@ -27,6 +27,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -107,6 +108,10 @@ class RunLifecycle(RuleBasedStateMachine):
             assert before in allowed, f"{before} -> {after} should be refused"
 
     # --- rules --------------------------------------------------------------------------------
+    @initialize()
+    def first_run(self) -> None:
+        services.run_start(site=self.site, wake=False)
+
     @rule()
     def start(self) -> None:
         active = self.active()
@@ -207,8 +212,8 @@ def test_run_lifecycle_keeps_its_invariants_under_any_sequence() -> None:
     run_state_machine_as_test(
         RunLifecycle,
         settings=hypothesis_settings(
-            max_examples=10,
-            stateful_step_count=12,
+            max_examples=15,
+            stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
