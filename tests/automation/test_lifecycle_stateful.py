@@ -205,6 +205,9 @@ class RunLifecycle(RuleBasedStateMachine):
         assert captures.values("idempotency_key").distinct().count() == captures.count()
         open_holds = CreditHold.objects.filter(account=account, status="open")
         assert account.credits_held == (open_holds.aggregate(s=Sum("amount"))["s"] or 0)
+        # an ended run (no worker of its own left between steps) holds no credits
+        ended = open_holds.exclude(run__status__in=ACTIVE_STATUSES)
+        assert not ended.exists(), list(ended.values("run__status", "amount"))
 
 
 @pytest.mark.django_db

@@ -193,4 +193,10 @@ def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
         code="cancelled",
         message=f"Automation cancelled by {by} at stage {run.current_stage}.",
     )
+    if not run.lease_owner or (run.lease_expires_at and run.lease_expires_at < clock.now()):
+        # No live worker will settle them: give back the credits a lost worker still held.
+        # (A live worker finishes its calls in flight and settles their holds itself.)
+        from inkline.billing.services import holds_release_for_run
+
+        holds_release_for_run(run_pk=run.pk, reason="run cancelled")
     return run
