@@ -16,7 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.db.models import Max
+from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
 
 from inkline.core.openapi import is_public
 from inkline.writer.models import Content
@@ -193,3 +197,44 @@ def test_an_editor_changes_content_but_a_viewer_only_reads_it(world: World) -> N
     response = client(world.editor).post(url, {"reason": "off-topic"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "rejected"
+
+
+def _fingerprint() -> dict[str, tuple[int, Any]]:
+    """Row count and latest change of every Inkline model: any write moves one of them."""
+    state = {}
+    for model in apps.get_models():
+        if not model.__module__.startswith("inkline."):
+            continue
+        rows = model._default_manager.all()
+        latest = (
+            rows.aggregate(m=Max("updated_at"))["m"]
+            if any(f.name == "updated_at" for f in model._meta.get_fields())
+            else None
+        )
+        state[model._meta.label] = (rows.count(), latest)
+    return state
+
+
+def test_a_viewer_changes_nothing_through_the_ui_either(world: World) -> None:
+    """Every route of the web UI, POSTed by a viewer (with a valid CSRF token): refused with
+    403, or a page that only reads — and the database is untouched."""
+    from inkline.web import urls as web_urls
+
+    browser = Client()
+    browser.force_login(Token.objects.get(key=world.viewer).user)
+    values = {"site_id": world.site.pk, "run_id": world.run.run_id, "content_id": world.content.pk}
+    before = _fingerprint()
+    refused = []
+    for pattern in web_urls.urlpatterns:
+        route = str(getattr(pattern, "pattern", ""))
+        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if any(name not in values for name in names):
+            pytest.fail(f"/{route}: add account A's object for {names} to the values here")
+        url = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+        response = browser.post(url, {"name": "viewer was here", "status": "approved"})
+        assert response.status_code < 500, url
+        if response.status_code == 403:
+            refused.append(url)
+    assert _fingerprint() == before
+    assert f"/content/{world.content.pk}/approve/" in refused
+    assert f"/runs/{world.run.run_id}/cancel/" in refused
