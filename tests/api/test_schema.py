@@ -9,6 +9,7 @@ body must be the one the schema declares.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,8 +62,8 @@ def _keep_the_test_connection() -> Iterator[None]:
 )
 def test_every_operation_conforms_to_the_schema(case: Any, world: World) -> None:
     real = path_values(world)
-    for name, value in list(case.path_parameters.items()):
+    for name, value in list((case.path_parameters or {}).items()):
         # Two thirds of the examples address A's real object, the rest a random id.
-        if name in real and hash(str(value)) % 3:
+        if name in real and zlib.crc32(str(value).encode()) % 3:
             case.path_parameters[name] = real[name]
     case.call_and_validate(headers={"Authorization": f"Token {world.owner}"}, checks=CHECKS)
