@@ -2,21 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Extras installed for `make test` (CI adds `semantic`, which brings PyTorch's CPU build).
+EXTRAS ?= dev
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+RUN_STAMP := $(VENV)/.installed-run
 PORT ?= 8000
 export INKLINE_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: install run test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
 install: $(STAMP)
 
-run: install
+run: $(RUN_STAMP)
 	$(BIN)/inkline init --demo > /dev/null
 	@$(BIN)/python -c "import json,sys; d=json.loads(sys.argv[1]); print(f'\nInkline: http://127.0.0.1:$(PORT)/   login: {d[\"username\"]} / {d[\"password\"]}\n')" "$$($(BIN)/inkline init --demo --json)"
 	$(BIN)/inkline serve --port $(PORT)
