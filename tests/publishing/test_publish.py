@@ -229,3 +229,11 @@ def test_cli_publish_lists_what_is_due_with_dry_run_then_publishes(
         out = capsys.readouterr().out
     assert "2 due, 2 published" in out
     assert len(posts(site)) == 2
+
+
+def test_escaped_markup_stays_text_in_the_markdown() -> None:
+    from inkline.publishing.publishers.static import to_markdown
+
+    markdown = to_markdown("<p>Use &lt;script&gt;alert(1)&lt;/script&gt; <em>with</em> care</p>")
+    assert "<script>" not in markdown
+    assert "\\<script\\>" in markdown and "*with*" in markdown

@@ -49,7 +49,8 @@ def _copy_atomic(source: Path, path: Path) -> None:
 
 
 def to_markdown(html: str) -> str:
-    return markdownify(html, heading_style="ATX", bullets="-").strip() + "\n"
+    # escape_misc: text that reads like markup (an escaped "<script>") stays text.
+    return markdownify(html, heading_style="ATX", bullets="-", escape_misc=True).strip() + "\n"
 
 
 class StaticPublisher:
