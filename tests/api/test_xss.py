@@ -215,12 +215,8 @@ def test_xss_through_the_api_and_the_provider_never_reaches_html(world: World) -
         assert dangerous(response.content.decode(), strict=False) == [], page
 
 
-@pytest.mark.xfail(
-    reason="the static publisher's Markdown turns escaped text (&lt;script&gt;) back into raw "
-    "HTML, which Jekyll (and Hugo with unsafe HTML) render; markdownify needs escape_misc=True",
-    strict=False,
-)
 def test_escaped_markup_in_an_article_stays_text_in_the_published_markdown() -> None:
+    """Harmless in HTML, `&lt;script&gt;` would be raw HTML in Markdown (Jekyll renders it)."""
     from inkline.publishing.publishers.static import to_markdown
     from inkline.writer.html import sanitize_html
 
