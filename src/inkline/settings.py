@@ -127,6 +127,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
+    # Tests use a file too: the in-memory shared-cache database fails a second connection's
+    # write ("database table is locked") instead of waiting, unlike the real database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-inkline.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []

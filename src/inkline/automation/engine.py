@@ -379,11 +379,11 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
     in_flight: dict[Future[Any], tuple[WorkItem, billing.Hold | None, float]] = {}
     reserved = 0  # items consumed by calls in flight or not yet committed, against the limit
     # Calls that succeeded, committed after the next calls are submitted: the main thread's
-    # database work overlaps the AI calls instead of adding to them. One call at a time keeps
-    # the strict order (commit, then the next call): a sequential stage decides on what the
-    # previous call committed (clusters).
+    # database work overlaps the AI calls instead of adding to them, at any concurrency.
+    # Commits stay serial on this thread. Only a sequential stage keeps the strict order
+    # (commit, then the next call): it decides on what the previous call committed (clusters).
     finished: list[tuple[Future[Any], WorkItem, billing.Hold | None]] = []
-    overlap = width > 1
+    overlap = not stage.sequential
     stop: StageStop | None = None
     exhausted = False
     started = time.monotonic()
