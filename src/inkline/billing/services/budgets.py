@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model
 
 from inkline import clock
 from inkline.ai.types import OPERATIONS
@@ -29,6 +29,16 @@ from inkline.billing.models import (
     SiteAIBudgetAllocation,
 )
 from inkline.core.errors import BudgetExhausted, ValidationFailed
+
+
+def update_returning(model: type[Model], sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """`UPDATE <model's table> <sql> RETURNING ...` in one statement (SQLite 3.35+ and
+    PostgreSQL): the row's new values, or None when no row matched."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} {sql}", params)
+        row = cursor.fetchone()
+    return tuple(row) if row is not None else None
 
 
 def run_budget_for(*, run_pk: int) -> RunBudget:
@@ -79,6 +89,8 @@ def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
     last call of an operation in a run; its capture charges at most what was held). Raises
     BudgetExhausted when nothing is left: scope "operation" for the operation's share, "run"
     for the whole cap. Call inside the hold's transaction."""
+    if _take_whole(run_pk, operation_type, amount):
+        return amount
     row, line = _locked(run_pk, operation_type)
     if row is None:
         run_budget_for(run_pk=run_pk)
@@ -121,6 +133,25 @@ def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
     return take
 
 
+def _take_whole(run_pk: int, operation_type: str, amount: int) -> bool:
+    """The common case in one or two statements: the whole `amount` fits (uncapped, or within
+    the cap and the operation's share). Each write is conditional, the run's row first; when
+    the line has no room the run's row is put back and `run_budget_take` decides."""
+    row = update_returning(
+        RunBudget,
+        "SET used = used + %s WHERE run_id = %s AND (cap = 0 OR used + %s <= cap) RETURNING cap",
+        [amount, run_pk, amount],
+    )
+    if row is None:
+        return False
+    if row[0] == 0 or RunBudgetLine.objects.filter(
+        budget_id=run_pk, operation_type=operation_type, used__lte=F("limit") - amount
+    ).update(used=F("used") + amount):
+        return True
+    RunBudget.objects.filter(pk=run_pk).update(used=F("used") - amount)
+    return False
+
+
 @dataclass(frozen=True)
 class Room:
     """A run's budget at a capture: what is left beyond the holds (None: uncapped), the cap
@@ -142,6 +173,16 @@ def run_budget_room(*, run_pk: int, operation_type: str) -> Room | None:
     if line is not None:
         left = min(left, line.limit - line.used)
     return Room(left=left, cap=row.cap, spent=row.spent)
+
+
+def run_budget_apply_uncapped(*, run_pk: int, held: int, charge: int) -> bool:
+    """A capture on an uncapped run in one statement (nothing to check): True when the run
+    has a budget row without a cap, else the caller takes the `run_budget_room` path."""
+    return bool(
+        RunBudget.objects.filter(pk=run_pk, cap=0).update(
+            used=F("used") + (charge - held), spent=F("spent") + charge
+        )
+    )
 
 
 def run_budget_apply(

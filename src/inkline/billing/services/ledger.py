@@ -21,9 +21,11 @@ from inkline.billing.models import CreditHold, CreditTransaction
 from inkline.billing.services import alerts
 from inkline.billing.services.budgets import (
     run_budget_apply,
+    run_budget_apply_uncapped,
     run_budget_give_back,
     run_budget_room,
     run_budget_take,
+    update_returning,
 )
 from inkline.core.errors import BudgetExhausted, InsufficientCredits
 
@@ -122,10 +124,14 @@ def credit_reserve(
                 amount = run_budget_take(
                     run_pk=run_id, operation_type=operation_type, amount=amount
                 )
-            taken = Account.objects.filter(
-                pk=account_id, credits__gte=F("credits_held") + amount
-            ).update(credits_held=F("credits_held") + amount)
-            if not taken:
+            # The hold and the balance the ledger row records, in one statement.
+            taken = update_returning(
+                Account,
+                "SET credits_held = credits_held + %s"
+                " WHERE id = %s AND credits >= credits_held + %s RETURNING credits",
+                [amount, account_id, amount],
+            )
+            if taken is None:
                 available = Account.objects.get(pk=account_id).available_credits
                 raise InsufficientCredits(
                     f"{operation_type} needs {amount} credits, {available} available.",
@@ -151,6 +157,7 @@ def credit_reserve(
                 run_id=run_id,
                 operation_type=operation_type,
                 description=description or f"Hold for {operation_type}",
+                balance_after=taken[0],
             )
     except BudgetExhausted as exc:
         if run_id is not None and exc.extra.get("scope") == "run":
@@ -183,16 +190,42 @@ def credit_capture(
             status=CreditHold.Status.CAPTURED
         ):
             raise InsufficientCredits("The credit hold for this item expired; it will be redone.")
-        room = (
-            run_budget_room(run_pk=run_id, operation_type=hold.operation_type)
-            if run_id is not None
-            else None
+        charge = budget.capture_charge(actual=amount, held=hold.amount, room=None)
+        # An uncapped run's budget takes the charge in one statement; a capped one first
+        # locks its budget and bounds the charge by what is left.
+        uncapped = run_id is not None and run_budget_apply_uncapped(
+            run_pk=run_id, held=hold.amount, charge=charge
         )
-        account = Account.objects.select_for_update().get(pk=hold.account_id)
-        charge = budget.capture_charge(
-            actual=amount, held=hold.amount, room=room.left if room else None
+        room = None
+        if run_id is not None and not uncapped:
+            room = run_budget_room(run_pk=run_id, operation_type=hold.operation_type)
+            charge = budget.capture_charge(
+                actual=amount, held=hold.amount, room=room.left if room else None
+            )
+        wanted = charge
+        # The charge and the account's new figures in one statement, when the balance covers it.
+        account = update_returning(
+            Account,
+            "SET credits = credits - %s, credits_held = credits_held - %s"
+            " WHERE id = %s AND credits - credits_held + %s >= %s"
+            " RETURNING credits, credits_held, low_balance_threshold",
+            [charge, hold.amount, hold.account_id, hold.amount, charge],
         )
-        charge = min(charge, account.credits - account.credits_held + hold.amount)
+        if account is None:  # it does not: charge what is available, the hold included
+            locked = Account.objects.select_for_update().get(pk=hold.account_id)
+            charge = max(0, min(charge, locked.credits - locked.credits_held + hold.amount))
+            Account.objects.filter(pk=hold.account_id).update(
+                credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
+            )
+            account = (
+                locked.credits - charge,
+                locked.credits_held - hold.amount,
+                locked.low_balance_threshold,
+            )
+            if uncapped and run_id is not None and charge != wanted:
+                # the uncapped budget counted the wanted charge: count what was charged
+                run_budget_apply_uncapped(run_pk=run_id, held=0, charge=charge - wanted)
+        credits, credits_held, threshold = account
         if room is not None and run_id is not None:
             run_budget_apply(
                 run_pk=run_id,
@@ -201,9 +234,6 @@ def credit_capture(
                 charge=charge,
                 capped=room.left is not None,
             )
-        Account.objects.filter(pk=hold.account_id).update(
-            credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
-        )
         if charge < amount:
             description = f"{description} (charged {charge} of {amount}: limit reached)"
         _ledger(
@@ -216,15 +246,15 @@ def credit_capture(
             run_id=run_id,
             operation_type=hold.operation_type,
             description=description,
-            balance_after=account.credits - charge,
+            balance_after=credits,
         )
         if run_id is not None:
             alerts.after_capture(
                 run_pk=run_id,
                 spent=room.spent + charge if room else 0,
                 cap=room.cap if room else 0,
-                available=account.credits - charge - (account.credits_held - hold.amount),
-                threshold=account.low_balance_threshold,
+                available=credits - credits_held,
+                threshold=threshold,
             )
     return charge
 
