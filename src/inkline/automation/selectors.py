@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
+from inkline.accounts.models import Site
 from inkline.automation.models import STAGES, AutomationRun
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
@@ -55,8 +57,23 @@ def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
 
 
 def pipeline_pending(site_id: int) -> dict[int, int]:
-    """Pending count per stage: exactly the database count of `pending_queryset`."""
-    return {stage: pending_queryset(stage, site_id).count() for stage in STAGES}
+    """Pending count per stage: exactly the database count of `pending_queryset`, all seven
+    in one query (a scalar subquery per stage), so a page pays one round trip, not seven."""
+    counts = {
+        f"stage_{stage}": Coalesce(
+            Subquery(
+                pending_queryset(stage, site_id)
+                .order_by()
+                .values("site_id")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
+        )
+        for stage in STAGES
+    }
+    row = Site.objects.filter(pk=site_id).annotate(**counts).values_list(*counts).first()
+    return {stage: int(n) for stage, n in zip(STAGES, row or [0] * len(STAGES), strict=True)}
 
 
 def failed_counts(site_id: int) -> dict[int, int]:
@@ -96,10 +113,18 @@ def items_remaining(site_id: int) -> dict[str, int]:
 def pipeline_summary(site_id: int) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
     limit, runs needed to clear it, and the credits that would cost; plus the active run."""
+    active = active_run(site_id)
+    return {"stages": pipeline_stages(site_id), "active_run": active.run_id if active else None}
+
+
+def pipeline_stages(site_id: int, *, config: Any = None) -> list[dict[str, Any]]:
+    """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
+    site's `AutomationConfig` when the caller already has it (one query fewer)."""
     from inkline.automation.models import STAGE_NAMES, AutomationConfig
     from inkline.billing.estimates import pipeline_estimates
 
-    config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
+    if config is None:
+        config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
     pending = pipeline_pending(site_id)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
@@ -118,5 +143,4 @@ def pipeline_summary(site_id: int) -> dict[str, object]:
                 **estimates[stage],
             }
         )
-    active = active_run(site_id)
-    return {"stages": stages, "active_run": active.run_id if active else None}
+    return stages

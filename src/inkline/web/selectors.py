@@ -53,8 +53,7 @@ class RunView:
     stage_planned: int
 
 
-def stage_cards(site_id: int) -> list[StageCard]:
-    summary = automation.pipeline_summary(site_id)
+def stage_cards(site_id: int, *, config: AutomationConfig | None = None) -> list[StageCard]:
     return [
         StageCard(
             stage=s["stage"],
@@ -67,7 +66,7 @@ def stage_cards(site_id: int) -> list[StageCard]:
             runs_needed=s["runs_needed"],
             estimated_credits=s["estimated_credits"],
         )
-        for s in summary["stages"]  # type: ignore[attr-defined]
+        for s in automation.pipeline_stages(site_id, config=config)
     ]
 
 
@@ -83,14 +82,14 @@ def run_view(run: AutomationRun) -> RunView:
     )
 
 
-def dashboard_live(site: Site) -> dict[str, Any]:
+def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
     recent = list(
         AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id")[:RECENT_RUNS]
     )
     latest = recent[0] if recent else None
     return {
-        "cards": stage_cards(site.pk),
+        "cards": stage_cards(site.pk, config=config),
         "latest": run_view(latest) if latest else None,
         "recent_runs": recent,
     }
@@ -98,7 +97,7 @@ def dashboard_live(site: Site) -> dict[str, Any]:
 
 def dashboard(site: Site) -> dict[str, Any]:
     config = AutomationConfig.objects.filter(site=site).first()
-    return {**dashboard_live(site), "config": config}
+    return {**dashboard_live(site, config=config), "config": config}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+"""The dashboard page and the pipeline endpoint cost a small, fixed number of queries
+whatever the data size and the number of sites (issue #9, figure 5: at most 12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from inkline.accounts.models import Account
+from inkline.accounts.services import site_create
+from tests.web.builders import populate
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 12
+
+
+@pytest.mark.parametrize(("sites", "items"), [(1, 2), (20, 60)])
+def test_dashboard_and_pipeline_make_at_most_twelve_queries(
+    account: Account, sites: int, items: int, django_assert_max_num_queries: Any
+) -> None:
+    made = [site_create(account=account, name=f"site {i}") for i in range(sites)]
+    for site in made:
+        populate(site, items)
+    site = made[-1]
+    web = Client()
+    web.login(username="owner", password="pw")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user__username='owner')}")
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert web.get(f"/sites/{site.pk}/").status_code == 200
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert api.get(f"/api/v1/sites/{site.pk}/automation/pipeline/").status_code == 200
