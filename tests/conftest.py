@@ -38,6 +38,20 @@ def require(service: str) -> None:
         pytest.skip(f"{service} is not available")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite twice, on SQLite then on PostgreSQL. A test marked
+    `postgres_only` or `sqlite_only` belongs to one pass and is deselected (not skipped) in
+    the other, so it runs exactly once."""
+    from django.conf import settings
+
+    on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    other = "sqlite_only" if on_postgres else "postgres_only"
+    dropped = [item for item in items if item.get_closest_marker(other)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+
+
 @pytest.fixture
 def account(db: Any) -> Account:
     account, _ = account_create(name="Acme", username="owner", password="pw", credits=100_000)

@@ -24,7 +24,6 @@ from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.billing.services import credit_capture, credit_release, credit_reserve
 from inkline.core.errors import BudgetExhausted, InsufficientCredits
 from tests.billing.helpers import assert_books_balance, capped_run, ensure_default_costs
-from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,9 +57,7 @@ def in_threads(work: Callable[[int], None]) -> list[BaseException]:
 def on_postgres(transactional_db: None) -> None:
     """Threads need their own connections to one database: the SQLite test database is in
     memory (one connection), so on SQLite the process race below covers this."""
-    if connection.vendor != "postgresql":
-        pytest.skip("threads racing on one database run on PostgreSQL (make test's second pass)")
-    require("postgres")
+    assert connection.vendor == "postgresql"
     ensure_default_costs()
 
 
@@ -74,6 +71,7 @@ def hold_for(run: AutomationRun, amount: int, op: str = "content_generation") ->
     )
 
 
+@pytest.mark.postgres_only
 def test_concurrent_holds_fill_a_share_exactly_and_never_more(
     on_postgres: None, account: Account, site: Site
 ) -> None:
@@ -97,6 +95,7 @@ def test_concurrent_holds_fill_a_share_exactly_and_never_more(
     assert_books_balance(account)
 
 
+@pytest.mark.postgres_only
 def test_concurrent_holds_captures_and_releases_keep_every_invariant(on_postgres: None) -> None:
     account, _ = account_create(name="Lean", username="lean", password="pw", credits=400)
     site = site_create(account=account, name="lean-blog")
@@ -145,9 +144,8 @@ def test_concurrent_holds_captures_and_releases_keep_every_invariant(on_postgres
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only
 def test_processes_racing_on_the_sqlite_file_never_overshoot(tmp_path: Path) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("the SQLite race runs once, in the SQLite pass")
     env = {**os.environ, "INKLINE_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     done = subprocess.run(

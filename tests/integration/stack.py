@@ -37,15 +37,6 @@ FAST = {
 }
 
 
-def once_per_suite() -> None:
-    """These tests bring their own databases, so the suite's PostgreSQL pass (which only
-    changes the database the in-process tests use) would repeat them for nothing."""
-    import pytest
-
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("runs in the SQLite pass of the suite; it brings its own databases")
-
-
 def wait_for(what: str, check: Callable[[], Any], *, timeout: float, every: float = 0.1) -> Any:
     """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import REPO, Stack, once_per_suite
+from tests.integration.stack import REPO, Stack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # it brings its own databases
 
 
 def test_two_consumers_and_a_producer_lose_and_duplicate_nothing(tmp_path: Path) -> None:
-    once_per_suite()
     stack = Stack(tmp_path, production=False, extra_env={})  # no database needed
     n = 400
 

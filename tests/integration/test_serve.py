@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import Stack, once_per_suite, wait_for
+from tests.integration.stack import Stack, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # it brings its own databases
 
 
 def free_port() -> int:
@@ -51,7 +51,6 @@ def http_status(url: str) -> int:
 
 
 def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
-    once_per_suite()
     port = free_port()
     with Stack(tmp_path, production=False, extra_env={}) as stack:
         serve = stack.spawn("serve", "serve", "--port", str(port))

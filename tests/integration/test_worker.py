@@ -12,16 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from tests.integration.stack import Stack, once_per_suite, wait_for
+from tests.integration.stack import Stack, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # it brings its own databases
 
 TASKS = 6
 
 
 @pytest.fixture(params=["embedded", "postgres-redis"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    once_per_suite()
     production = request.param == "postgres-redis"
     if production:
         require("postgres")

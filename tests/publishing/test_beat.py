@@ -11,19 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from tests.conftest import require
 from tests.integration.stack import REPO, Stack, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # it brings its own databases
 COUNT = 3
 
 
 @pytest.fixture(params=["embedded", "postgres-redis"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        pytest.skip("the stack brings its own databases: run once, in the SQLite pass")
     production = request.param == "postgres-redis"
     if production:
         require("postgres")

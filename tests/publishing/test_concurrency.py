@@ -25,10 +25,13 @@ NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WORKERS = 4
 
 
+# Row locks and concurrent claims are exercised on PostgreSQL.
+pytestmark = pytest.mark.postgres_only
+
+
 @pytest.fixture(autouse=True)
-def only_on_postgres(transactional_db: Any) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and concurrent claims are exercised on PostgreSQL")
+def on_postgres(transactional_db: Any) -> None:
+    assert connection.vendor == "postgresql"
 
 
 def in_threads(fn: Callable[[], Any]) -> list[Any]:
