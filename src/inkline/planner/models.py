@@ -54,7 +54,11 @@ class Keyword(TimeStampedModel, PipelineItem):
                 name="keyword_difficulty_0_100",
             ),
         ]
-        indexes = [models.Index(fields=["site", "status", "id"], name="keyword_pending")]
+        indexes = [
+            models.Index(fields=["site", "status", "id"], name="keyword_pending"),
+            # Covers the pending count (attempts included): no row reads at 100,000 keywords.
+            models.Index(fields=["site", "status", "attempts"], name="keyword_pending_count"),
+        ]
 
     def __str__(self) -> str:
         return self.phrase
