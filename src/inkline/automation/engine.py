@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # When this many AI calls fail in a row the provider is presumed down: the run stops.
 MAX_CONSECUTIVE_FAILURES = 5
+# Pending items read ahead in one query (per concurrency slot), instead of one query per item.
+READ_AHEAD = 4
 
 
 def worker_id() -> str:
@@ -384,6 +387,20 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
     # (commit, then the next call): it decides on what the previous call committed (clusters).
     finished: list[tuple[Future[Any], WorkItem, billing.Hold | None]] = []
     overlap = not stage.sequential
+    # Items read ahead, oldest first; a sequential stage reads each after the previous commit.
+    ahead: deque[WorkItem] = deque()
+
+    def next_item(room: int | None) -> WorkItem | None:
+        if ahead:
+            return ahead.popleft()
+        exclude = {i for item, _, _ in in_flight.values() for i in item.ids}
+        exclude |= {i for _, item, _ in finished for i in item.ids}
+        exclude |= {i for s, i in ctx.failed_ids if s == number}
+        if stage.sequential:
+            return stage.next_item(ctx.site.pk, exclude, room)
+        ahead.extend(stage.next_items(ctx.site.pk, exclude, READ_AHEAD * width))
+        return ahead.popleft() if ahead else None
+
     stop: StageStop | None = None
     exhausted = False
     started = time.monotonic()
@@ -401,16 +418,14 @@ def _run_stage(ctx: RunContext, stage: Stage) -> bool:
                 if room is not None and room <= 0:
                     exhausted = True
                     break
-                exclude = {i for item, _, _ in in_flight.values() for i in item.ids}
-                exclude |= {i for _, item, _ in finished for i in item.ids}
-                exclude |= {i for s, i in ctx.failed_ids if s == number}
-                item = stage.next_item(ctx.site.pk, exclude, room)
+                item = next_item(room)
                 if item is None:
                     exhausted = True
                     break
                 try:
                     hold = _reserve(ctx, stage, item)
                 except StageStop as exc:
+                    ahead.appendleft(item)  # not taken: first in line for the next try
                     # Holds are estimates: calls in flight usually settle for less and give
                     # credits back, so wait for them and try again; stop only when none are.
                     if not in_flight and not finished:

@@ -87,6 +87,12 @@ class Stage:
         obj = self.pending(site_id).exclude(pk__in=exclude).first()
         return self.build(obj) if obj is not None else None
 
+    def next_items(self, site_id: int, exclude: set[int], count: int) -> list[WorkItem]:
+        """The `count` oldest pending items not already taken, read in one query: the engine
+        keeps them queued (an item that stops being pending meanwhile fails its commit with
+        `ItemGone`)."""
+        return [self.build(obj) for obj in self.pending(site_id).exclude(pk__in=exclude)[:count]]
+
     def build(self, obj: Any) -> WorkItem:
         raise NotImplementedError
 
