@@ -309,7 +309,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
 
+    # Ctrl-C, `kill -INT` and `kill -TERM` all stop the three processes (a SIGINT handler is
+    # installed explicitly: a process started in the background inherits SIGINT ignored).
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
