@@ -11,6 +11,7 @@ import io
 import os
 import random
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -68,7 +69,7 @@ def peak_mb() -> float:
 
 
 def main() -> None:
-    setup_django()
+    data_dir = setup_django()
     from django.db import connection
 
     from inkline.accounts.services import account_create, site_create
@@ -108,6 +109,7 @@ def main() -> None:
           f"{Cluster.objects.filter(site=site).count():,} clusters in {clustered:.1f} s "
           f"({left} left); peak RSS {peak_mb():.0f} MB "
           f"(load average {os.getloadavg()[0]:.2f})")  # fmt: skip
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -129,10 +130,13 @@ def child(kind: str, workers: int, extra: dict[str, str], timeout: float) -> dic
         **extra,
     }
     args = [kind, str(spec["sites"]), str(spec["tasks"]), str(workers), str(timeout)]
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", *args],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout + 120, check=False,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", *args],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout + 120, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(env["INKLINE_DATA_DIR"], ignore_errors=True)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
