@@ -79,6 +79,7 @@ def site_update(
             validate_timezone(fields["timezone"])
         except Exception as exc:
             raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
+    timezone_changed = "timezone" in fields and fields["timezone"] != site.timezone
     for name, value in fields.items():
         setattr(site, name, value)
     if publisher_config is not None:
@@ -86,6 +87,10 @@ def site_update(
     try:
         with transaction.atomic():
             site.save()
+            if timezone_changed:
+                from inkline.automation.services import config_reschedule
+
+                config_reschedule(site=site)
     except IntegrityError:
         raise ValidationFailed(
             {"name": [f"This account already has a site named '{site.name}'."]}

@@ -63,6 +63,19 @@ def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
     return config
 
 
+def config_reschedule(*, site: Site) -> None:
+    """Recompute `next_run_at` after the site's timezone changed: the schedule is a local
+    time of day, so its next UTC instant moves with the zone."""
+    from inkline.automation.scheduler import config_next_run
+
+    config = AutomationConfig.objects.filter(site=site, is_enabled=True).first()
+    if config is None:
+        return
+    config.site = site
+    config.next_run_at = config_next_run(config, now=clock.now())
+    config.save(update_fields=["next_run_at"])
+
+
 def snapshot(site_id: int) -> dict[str, int]:
     pending = selectors.pipeline_pending(site_id)
     snap = {f"stage_{stage}": n for stage, n in pending.items()}
