@@ -8,6 +8,7 @@ from inkline.accounts.models import Site
 from inkline.automation import engine
 from inkline.automation.models import AutomationConfig, AutomationRun
 from inkline.automation.services import run_start
+from inkline.billing.models import CreditCostConfig
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import WritingTask
 
@@ -62,3 +63,22 @@ def run_now(site: Site, provider: Any = None) -> AutomationRun:
     """Start a run and execute it to the end in this process."""
     run = run_start(site=site, wake=False)
     return engine.run_to_end(run_id=run.run_id, provider=provider)
+
+
+def leased_context(
+    site: Site, run: AutomationRun, provider: Any, *, owner: str = "w1", concurrency: int = 1
+) -> engine.RunContext:
+    """Take the run's lease as worker `owner` and build the engine's context for it, so a
+    test can drive single items through `_reserve` and `_settle` the way a slice does."""
+    lease = engine.lease_acquire(run_id=run.run_id, owner=owner)
+    assert lease is not None
+    return engine.RunContext(
+        run=AutomationRun.objects.select_related("site").get(pk=run.pk),
+        lease=lease,
+        site=site,
+        config=site.automation_config,
+        provider=provider,
+        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
+        deadline=float("inf"),
+        concurrency=concurrency,
+    )

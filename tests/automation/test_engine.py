@@ -18,10 +18,10 @@ from inkline.automation.models import AutomationRun, RunEvent
 from inkline.automation.selectors import pipeline_pending
 from inkline.automation.services import run_start
 from inkline.automation.stages import STAGE_CLASSES
-from inkline.billing.models import CreditCostConfig, CreditTransaction
+from inkline.billing.models import CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
-from tests.factories import add_keywords, add_tasks, only_stages, run_now
+from tests.factories import add_keywords, add_tasks, leased_context, only_stages, run_now
 
 pytestmark = pytest.mark.django_db
 
@@ -114,19 +114,7 @@ def test_a_re_executed_item_is_committed_once_and_charged_once(
     (task,) = add_tasks(site, 1)
     only_stages(site, 4)
     run = run_start(site=site, wake=False)
-    lease = engine.lease_acquire(run_id=run.run_id, owner="w1")
-    assert lease is not None
-    run = AutomationRun.objects.select_related("site").get(pk=run.pk)
-    ctx = engine.RunContext(
-        run=run,
-        lease=lease,
-        site=site,
-        config=site.automation_config,
-        provider=provider,
-        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
-        deadline=float("inf"),
-        concurrency=1,
-    )
+    ctx = leased_context(site, run, provider, owner="w1")
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
     assert item is not None

@@ -19,10 +19,10 @@ from inkline.automation import engine
 from inkline.automation.models import AutomationRun, RunStatus
 from inkline.automation.selectors import pipeline_summary
 from inkline.automation.stages import STAGE_CLASSES
-from inkline.billing.models import CreditCostConfig, CreditHold, CreditTransaction, RunBudget
+from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.writer.models import Content, WritingTask
 from tests.billing.helpers import assert_books_balance, capped_run, set_cost
-from tests.factories import add_tasks, only_stages
+from tests.factories import add_tasks, leased_context, only_stages
 
 pytestmark = pytest.mark.django_db
 
@@ -106,19 +106,7 @@ def test_retry_after_a_crash_between_reserve_and_capture_charges_once(
     (task,) = add_tasks(site, 1)
     only_stages(site, 4)
     run = capped_run(site, 100)
-    lease = engine.lease_acquire(run_id=run.run_id, owner="doomed")
-    assert lease is not None
-    run = AutomationRun.objects.select_related("site").get(pk=run.pk)
-    ctx = engine.RunContext(
-        run=run,
-        lease=lease,
-        site=site,
-        config=site.automation_config,
-        provider=provider,
-        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
-        deadline=float("inf"),
-        concurrency=1,
-    )
+    ctx = leased_context(site, run, provider, owner="doomed")
     ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
@@ -168,19 +156,7 @@ def test_a_stale_second_capture_of_an_item_is_rolled_back_within_budget(
     (task,) = add_tasks(site, 1)
     only_stages(site, 4)
     run = capped_run(site, 100)
-    lease = engine.lease_acquire(run_id=run.run_id, owner="w1")
-    assert lease is not None
-    run = AutomationRun.objects.select_related("site").get(pk=run.pk)
-    ctx = engine.RunContext(
-        run=run,
-        lease=lease,
-        site=site,
-        config=site.automation_config,
-        provider=provider,
-        costs={c.operation_type: c for c in CreditCostConfig.objects.all()},
-        deadline=float("inf"),
-        concurrency=2,
-    )
+    ctx = leased_context(site, run, provider, owner="w1", concurrency=2)
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
     assert item is not None
