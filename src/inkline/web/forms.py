@@ -116,6 +116,20 @@ class KeywordFilterForm(forms.Form):
         cluster.choices = [("", "Any cluster"), *clusters]
 
 
+class SeoThresholdForm(forms.Form):
+    """The site's SEO approval threshold (the service `writer.quality.seo_settings_update`
+    checks the range again)."""
+
+    approval_threshold = forms.IntegerField(
+        label="Approve automatically at an SEO score of at least",
+        min_value=0,
+        max_value=100,
+        help_text="0–100. Articles scoring lower stay here with the reason. Changing it sends "
+        "held articles back to stage 7 to be judged again.",
+        widget=forms.NumberInput(attrs={"class": "num"}),
+    )
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False, label="Reason (optional)")
 

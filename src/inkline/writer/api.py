@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import MAX_ID, is_id, require_editor
+from inkline.core.api import MAX_ID, is_id, require_editor, site_for
 from inkline.core.openapi import ERROR
 from inkline.core.views import SiteListView, account_objects
-from inkline.writer import services
+from inkline.writer import quality, services
 from inkline.writer.models import Content, Image, WritingTask
 
 
@@ -226,7 +226,49 @@ class ContentRejectView(APIView):
         return _content_out(request, services.content_reject(content=content, reason=reason))
 
 
+class SeoSettingsSerializer(serializers.Serializer[Any]):
+    approval_threshold = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        help_text="Stage 7 approves automatically only articles whose SEO score is at least "
+        "this (0–100, default 70); the rest stay in review with the reason. Changing it sends "
+        "held articles back to stage 7, to be judged against the new threshold.",
+    )
+
+
+def _seo_settings(site_id: int) -> Response:
+    body = {"approval_threshold": quality.seo_threshold(site_id=site_id)}
+    return Response(SeoSettingsSerializer(body).data)
+
+
+class SeoSettingsView(APIView):
+    @extend_schema(
+        operation_id="seo_settings_retrieve",
+        responses=SeoSettingsSerializer,
+        summary="A site's SEO approval threshold",
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        return _seo_settings(site_for(request, site_id).pk)
+
+    @extend_schema(
+        operation_id="seo_settings_update",
+        request=SeoSettingsSerializer(partial=True),
+        responses=SeoSettingsSerializer,
+        summary="Change a site's SEO approval threshold (owners and editors)",
+    )
+    def patch(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = SeoSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if "approval_threshold" in data.validated_data:
+            quality.seo_settings_update(
+                site=site, approval_threshold=data.validated_data["approval_threshold"]
+            )
+        return _seo_settings(site.pk)
+
+
 urlpatterns: list[URLPattern] = [
+    path("sites/<int:site_id>/seo-settings/", SeoSettingsView.as_view(), name="seo-settings"),
     path("sites/<int:site_id>/tasks/", TaskListView.as_view(), name="task-list"),
     path("sites/<int:site_id>/content/", ContentListView.as_view(), name="content-list"),
     path("sites/<int:site_id>/images/", ImageListView.as_view(), name="image-list"),

@@ -7,12 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
-from inkline.web.access import action, back, membership_of, page, site_for
-from inkline.web.forms import RejectForm
+from inkline.core.errors import ValidationFailed
+from inkline.publishing.selectors import settings_of
+from inkline.web.access import action, back, form_errors_from, membership_of, page, site_for
+from inkline.web.forms import RejectForm, SeoThresholdForm
 from inkline.web.preview import article_html
-from inkline.writer import services
+from inkline.writer import quality, services
 from inkline.writer.models import Content, Image
 
 REVIEW_PAGE = 5
@@ -21,7 +24,22 @@ APPROVED_SHOWN = 100
 
 @login_required
 def review(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = site_for(request, site_id)
+    """The queue; a POST (owners and editors) sets the site's SEO approval threshold."""
+    site = site_for(request, site_id, write=request.method == "POST")
+    threshold = quality.seo_threshold(site_id=site.pk)
+    threshold_form = SeoThresholdForm(
+        request.POST or None, initial={"approval_threshold": threshold}
+    )
+    if request.method == "POST" and threshold_form.is_valid():
+        try:
+            quality.seo_settings_update(
+                site=site, approval_threshold=threshold_form.cleaned_data["approval_threshold"]
+            )
+        except ValidationFailed as exc:
+            form_errors_from(threshold_form, exc)
+        else:
+            messages.success(request, "SEO approval threshold saved.")
+            return redirect("web:review", site_id=site.pk)
     in_review = (
         Content.objects.filter(site=site, status=Content.Status.REVIEW)
         .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("kind", "position")))
@@ -39,6 +57,9 @@ def review(request: HttpRequest, site_id: int) -> HttpResponse:
         "articles": articles,
         "approved": approved,
         "reject_form": RejectForm(),
+        "threshold_form": threshold_form,
+        "threshold": threshold,
+        "auto_approval": settings_of(site).auto_approval_enabled,
         "query": "",
     }
     return page(request, "web/review.html", context, site=site, section="review")

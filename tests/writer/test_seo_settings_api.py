@@ -1,0 +1,96 @@
+"""GET/PATCH /api/v1/sites/{id}/seo-settings/: the SEO approval threshold of a site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from inkline.accounts.models import Account, Role, Site
+from inkline.accounts.services import account_create, site_create
+from inkline.writer.models import Content, SeoSettings
+from tests.web.builders import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def api_as(username: str) -> APIClient:
+    token, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username=username))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return api
+
+
+def url(site: Site) -> str:
+    return f"/api/v1/sites/{site.pk}/seo-settings/"
+
+
+def test_the_default_is_70_and_an_owner_changes_it(site: Site) -> None:
+    owner = api_as("owner")
+    assert owner.get(url(site)).json() == {"approval_threshold": 70}
+    assert not SeoSettings.objects.filter(site=site).exists()  # reading writes nothing
+
+    response = owner.patch(url(site), {"approval_threshold": 85}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"approval_threshold": 85}
+    assert SeoSettings.objects.get(site=site).approval_threshold == 85
+    assert owner.get(url(site)).json() == {"approval_threshold": 85}
+    # an empty PATCH changes nothing
+    assert owner.patch(url(site), {}, format="json").json() == {"approval_threshold": 85}
+
+
+def test_a_new_threshold_sends_held_articles_back_to_stage_7(site: Site) -> None:
+    held = Content.objects.create(
+        site=site, title="Held", html="<p>x</p>", slug="held", status="review",
+        prompts_extracted=True, seo_score=55, held_reason="SEO score 55 is below 70.",
+    )  # fmt: skip
+    api_as("owner").patch(url(site), {"approval_threshold": 50}, format="json")
+    held.refresh_from_db()
+    assert held.held_reason == ""
+
+
+@pytest.mark.parametrize("value", [101, -1, "seventy", 50.5, None, True, [70], 2**70], ids=repr)
+def test_bad_thresholds_are_400_naming_the_field(site: Site, value: Any) -> None:
+    response = api_as("owner").patch(url(site), {"approval_threshold": value}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["approval_threshold"]
+    assert not SeoSettings.objects.filter(site=site).exists()
+
+
+def test_members_read_editors_write_viewers_are_refused(account: Account, site: Site) -> None:
+    member(account, "vera", Role.VIEWER)
+    member(account, "ed", Role.EDITOR)
+    viewer, editor = api_as("vera"), api_as("ed")
+    assert viewer.get(url(site)).json() == {"approval_threshold": 70}
+    refused = viewer.patch(url(site), {"approval_threshold": 10}, format="json")
+    assert refused.status_code == 403
+    assert editor.patch(url(site), {"approval_threshold": 60}, format="json").status_code == 200
+    assert SeoSettings.objects.get(site=site).approval_threshold == 60
+    assert APIClient().get(url(site)).status_code == 401
+
+
+def test_another_accounts_site_is_404(site: Site) -> None:
+    other, _ = account_create(name="Other", username="mallory", password="pw")
+    theirs = site_create(account=other, name="theirs")
+    owner = api_as("owner")
+    assert owner.get(url(theirs)).status_code == 404
+    assert owner.patch(url(theirs), {"approval_threshold": 1}, format="json").status_code == 404
+    assert not SeoSettings.objects.filter(site=theirs).exists()
+    assert api_as("mallory").get(url(site)).status_code == 404
+
+
+def test_the_endpoint_is_in_the_openapi_schema(site: Site) -> None:
+    schema = api_as("owner").get("/api/schema/?format=json").json()
+    operations = schema["paths"]["/api/v1/sites/{site_id}/seo-settings/"]
+    assert set(operations) >= {"get", "patch"}
+    assert set(operations["patch"]["responses"]) >= {"200", "400", "403", "404"}
+    props = schema["components"]["schemas"]["SeoSettings"]["properties"]["approval_threshold"]
+    assert (props["minimum"], props["maximum"]) == (0, 100)
