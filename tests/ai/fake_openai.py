@@ -3,8 +3,10 @@
 `POST /v1/chat/completions` (with `response_format: json_schema`) and
 `POST /v1/images/generations` (base64 answers). It checks the bearer key and the model,
 records every request, counts the requests in flight (and the most at once), and has knobs for
-latency and faults: 429 with Retry-After, 500, slow answers (client timeouts), malformed JSON,
-truncated output (`finish_reason: "length"`), an unparsable body, 404 for unknown models.
+latency and faults: 429 with Retry-After, 429 `insufficient_quota` (the account has no credit
+left), 403 (a key refused for a region or model), 500, slow answers (client timeouts),
+malformed JSON, truncated output (`finish_reason: "length"`), an unparsable body, 401 for a wrong
+key and 404 for unknown models.
 
 Answers are built from the request: the user message is the JSON payload the provider sent,
 and the schema name says which function is asked, so runs through the engine get plausible
@@ -36,7 +38,7 @@ Responder = Callable[[dict[str, Any]], dict[str, Any]]
 @dataclass
 class Fault:
     """What the next matching requests get instead of a normal answer.
-    kind: "429", "500", "slow", "malformed", "truncated", "body", "invalid"."""
+    kind: "429", "quota", "403", "500", "slow", "malformed", "truncated", "body", "invalid"."""
 
     kind: str
     times: int | None = 1  # None: every request from now on
@@ -188,12 +190,26 @@ class FakeOpenAI:
         if model not in self.models:
             return _error(404, f"The model `{model}` does not exist.", "model_not_found")
         fault = self._take_fault(record)
-        if fault is not None and fault.kind in ("429", "500", "slow", "body"):
+        if fault is not None and fault.kind in ("429", "quota", "403", "500", "slow", "body"):
             if fault.kind == "429":
                 extra = (
                     {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
                 )
                 return _error(429, "Rate limit reached.", "rate_limit_exceeded", extra)
+            if fault.kind == "quota":  # what OpenAI answers when the account's credit is gone
+                return _error(
+                    429,
+                    "You exceeded your current quota, please check your plan and billing details.",
+                    "insufficient_quota",
+                    kind="insufficient_quota",
+                )
+            if fault.kind == "403":
+                return _error(
+                    403,
+                    "Country, region, or territory not supported",
+                    "unsupported_country_region_territory",
+                    kind="request_forbidden",
+                )
             if fault.kind == "500":
                 return _error(500, "The server had an error.", "server_error")
             if fault.kind == "body":
@@ -293,9 +309,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error(
-    status: int, message: str, code: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    *,
+    kind: str = "invalid_request_error",
 ) -> tuple[int, dict[str, str], bytes]:
-    body = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return (
         status,
         {"content-type": "application/json", **(headers or {})},

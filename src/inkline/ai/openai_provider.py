@@ -6,7 +6,9 @@ and images API at a configurable base URL. Every text function sends a versioned
 or truncated answer is asked again once, then the item fails naming the reason. Retries of
 failed requests (429 honouring Retry-After, 5xx, timeouts, connection errors) happen in one
 place, the SDK, with `max_retries` set explicitly; the engine never retries a call on top.
-A wrong key, a forbidden key or an unknown model raise a fatal `AIError`, which stops the run.
+A wrong key, a forbidden key, an unknown model or an account out of quota (429
+`insufficient_quota`, which the SDK is told not to retry) raise a fatal `AIError`, which stops
+the run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import io
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -44,6 +46,9 @@ from inkline.ai.types import (
     Usage,
 )
 from inkline.writer.html import html_text, word_count
+
+if TYPE_CHECKING:
+    import httpx2
 
 T = TypeVar("T")
 
@@ -84,6 +89,9 @@ class OpenAIProvider:
             base_url=base_url or None,
             timeout=timeout,
             max_retries=max_retries,
+            http_client=openai.DefaultHttpxClient(
+                event_hooks={"response": [no_retry_when_out_of_quota]}
+            ),
         )
         self.base_url = str(self.client.base_url).rstrip("/")
 
@@ -299,6 +307,21 @@ class OpenAIProvider:
 
 
 # --- pure helpers (validated answers → typed results) -----------------------------------------
+def no_retry_when_out_of_quota(response: httpx2.Response) -> None:
+    """The SDK retries every 429; one saying `insufficient_quota` (the provider account has no
+    credit left) cannot be fixed by waiting, so mark it with the header the SDK obeys
+    (`x-should-retry: false`) and the run stops after one request instead of several."""
+    if response.status_code != 429:
+        return
+    response.read()
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return
+    if isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type")):
+        response.headers["x-should-retry"] = "false"
+
+
 def _brief(exc: openai.APIStatusError) -> str:
     """`401 Incorrect API key provided.`: the status and the provider's own message."""
     message = exc.body.get("message") if isinstance(exc.body, dict) else None
