@@ -9,17 +9,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inkline.accounts.models import Account
 from inkline.ai.types import OPERATIONS
 from inkline.billing import budget, selectors, services
 from inkline.billing.models import CostUnit, CreditCostConfig, CreditTransaction
-from inkline.core.api import account_id_of, membership_of, site_for
+from inkline.billing.services.adjustments import MAX_ADJUSTMENT, MAX_KEY, MAX_REASON
+from inkline.core.api import MAX_ID, account_id_of, membership_of, site_for
+from inkline.core.openapi import ERROR
 from inkline.core.views import AccountListView
 
 
@@ -195,6 +198,76 @@ class CreditCostsView(APIView):
         return Response(_cost_page(rows))
 
 
+# --- staff adjustments ------------------------------------------------------------------------
+class AdjustmentIn(serializers.Serializer[Any]):
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Account id.")
+    amount = serializers.IntegerField(
+        min_value=-MAX_ADJUSTMENT,
+        max_value=MAX_ADJUSTMENT,
+        help_text="Credits to add (positive) or remove (negative); not 0.",
+    )
+    reason = serializers.CharField(max_length=MAX_REASON, help_text="Why; kept in the ledger.")
+    idempotency_key = serializers.CharField(
+        max_length=MAX_KEY,
+        required=False,
+        help_text="A repeat of a request with the same key is answered with the first one's "
+        "ledger row instead of adjusting twice.",
+    )
+
+    def validate_amount(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("A whole number of credits other than 0.")
+        return value
+
+    def validate_account(self, value: int) -> Account:
+        account = Account.objects.filter(pk=value).first()
+        if account is None:
+            raise serializers.ValidationError("No such account.")
+        return account
+
+
+class AdjustmentOut(TransactionOut):
+    account = serializers.IntegerField(source="account_id", read_only=True)
+
+    class Meta(TransactionOut.Meta):
+        fields = ["account", *TransactionOut.Meta.fields]
+        read_only_fields = fields
+
+
+class AdjustmentView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=AdjustmentIn,
+        responses={
+            201: AdjustmentOut,
+            409: OpenApiResponse(
+                response=ERROR,
+                description="The removal exceeds the available balance "
+                "(`insufficient_credits`, with `available`), or the idempotency key was used "
+                "for a different adjustment (`idempotency_key_reused`)",
+            ),
+        },
+        summary="Adjust an account's credits (staff only)",
+        description="Adds or removes credits with a reason, as one `adjustment` row of the "
+        "ledger. A removal never takes the available balance (credits − holds) below zero.",
+    )
+    def post(self, request: Request) -> Response:
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied("Only staff can adjust credits.")
+        data = AdjustmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        row = services.credits_adjust(
+            account=values["account"],
+            amount=values["amount"],
+            reason=values["reason"],
+            actor=request.user,
+            idempotency_key=values.get("idempotency_key"),
+        )
+        return Response(AdjustmentOut(row).data, status=status.HTTP_201_CREATED)
+
+
 # --- a site's allocation ----------------------------------------------------------------------
 class AIBudgetIn(serializers.Serializer[Any]):
     use_global_defaults = serializers.BooleanField()
@@ -275,6 +348,7 @@ urlpatterns: list[URLPattern] = [
     path("billing/balance/", BalanceView.as_view(), name="billing-balance"),
     path("billing/transactions/", TransactionListView.as_view(), name="billing-transactions"),
     path("billing/credit-costs/", CreditCostsView.as_view(), name="billing-credit-costs"),
+    path("billing/adjustments/", AdjustmentView.as_view(), name="billing-adjustments"),
     path(
         "billing/sites/<int:site_id>/ai-budget/",
         AIBudgetView.as_view(),

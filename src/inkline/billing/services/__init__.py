@@ -1,6 +1,7 @@
 """Billing writes, split by sub-domain: the ledger (holds, captures, releases, top-ups, the
-sweeper), run budgets and their settings, and budget alerts."""
+sweeper), staff adjustments, run budgets and their settings, and budget alerts."""
 
+from inkline.billing.services.adjustments import credits_adjust
 from inkline.billing.services.budgets import (
     allocation_update,
     credit_costs_update,
@@ -27,6 +28,7 @@ __all__ = [
     "credit_release",
     "credit_reserve",
     "credit_topup",
+    "credits_adjust",
     "holds_release_for_run",
     "run_budget_for",
 ]
