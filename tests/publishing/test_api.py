@@ -65,6 +65,7 @@ def test_settings_read_every_field_of_the_contract(owner: APIClient, site: Site)
         "weekly_publish_target": 15,
         "monthly_publish_target": 50,
         "queue_limit": 100,
+        "internal_links_max": 3,
     }
 
 
@@ -105,6 +106,10 @@ def test_settings_patch_saves_valid_changes(owner: APIClient, site: Site) -> Non
         ({"stagger_start_time": "noon"}, "stagger_start_time"),
         ({"stagger_interval_minutes": 0}, "stagger_interval_minutes"),
         ({"queue_limit": 0}, "queue_limit"),
+        ({"internal_links_max": -1}, "internal_links_max"),
+        ({"internal_links_max": 21}, "internal_links_max"),
+        ({"internal_links_max": "three"}, "internal_links_max"),
+        ({"internal_links_max": None}, "internal_links_max"),
         ({"daily_publish_target": -1}, "daily_publish_target"),
         ({"scheduling_mode": "weekly"}, "scheduling_mode"),
         ({"auto_publish_enabled": "perhaps"}, "auto_publish_enabled"),

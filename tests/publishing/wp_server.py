@@ -1,9 +1,9 @@
 """A real local HTTP server speaking the WordPress REST endpoints the publisher uses.
 
-Posts, media, categories and tags live in memory; HTTP Basic auth is checked like an
-application password; `faults` scripts failures per route ("500", "503", or
-"timeout_after_accept": the post is stored, then the answer is held past the client's
-timeout); `redirect_to` answers every request with a 302 there.
+Posts (created, then read and updated by id), media, categories and tags live in memory;
+HTTP Basic auth is checked like an application password; `faults` scripts failures per route
+("500", "503", or "timeout_after_accept": the post is stored, then the answer is held past
+the client's timeout); `redirect_to` answers every request with a 302 there.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class WordPress:
         self.terms: dict[str, list[dict[str, Any]]] = {"categories": [], "tags": []}
         self.faults: dict[str, list[str]] = {}
         self.requests: list[str] = []
+        self.updates: list[dict[str, Any]] = []  # bodies of POST posts/<id>, in order
         self.redirect_to = ""
         self.hold_seconds = 3.0
         self._released = threading.Event()
@@ -140,6 +141,17 @@ class WordPress:
             }
             self.posts.append(post)
             return 201, post
+        single = re.fullmatch(r"posts/(\d+)", route)
+        if single:
+            post = next((p for p in self.posts if p["id"] == int(single.group(1))), None)
+            if post is None:
+                return 404, {"code": "rest_post_invalid_id", "message": "Invalid post ID."}
+            if method == "POST":
+                data = json.loads(body)
+                if "content" in data:
+                    post["content"] = {"raw": data["content"]}
+                self.updates.append({"id": post["id"], **data})
+            return 200, post
         if route == "media" and method == "POST":
             match = re.search(r'filename="([^"]+)"', headers.get("Content-Disposition", ""))
             if not match or not body:

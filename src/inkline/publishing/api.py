@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from inkline.core.api import account_id_of, require_editor, site_for
 from inkline.publishing import selectors, services
-from inkline.publishing.models import PublishingSettings
+from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES, parse_hhmm
 from inkline.writer.models import Content
 
@@ -35,6 +35,12 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
     weekly_publish_target = serializers.IntegerField(min_value=0)
     monthly_publish_target = serializers.IntegerField(min_value=0)
     queue_limit = serializers.IntegerField(min_value=1, max_value=100_000)
+    internal_links_max = serializers.IntegerField(
+        min_value=0,
+        max_value=INTERNAL_LINKS_MAX_LIMIT,
+        help_text="How many other published articles of its cluster an article links to in "
+        "its Related reading block (0–20; 0 turns internal links off).",
+    )
 
     class Meta:
         model = PublishingSettings
@@ -51,6 +57,7 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
             "weekly_publish_target",
             "monthly_publish_target",
             "queue_limit",
+            "internal_links_max",
         ]
 
     def validate_publish_days(self, value: list[str]) -> list[str]:

@@ -7,9 +7,11 @@ import datetime as dt
 from django.db import models
 from django.db.models import Q
 
+from inkline import clock
 from inkline.core.models import TimeStampedModel
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+INTERNAL_LINKS_MAX_LIMIT = 20
 
 
 def default_publish_days() -> list[str]:
@@ -44,6 +46,9 @@ class PublishingSettings(TimeStampedModel):
     weekly_publish_target = models.PositiveIntegerField(default=15)
     monthly_publish_target = models.PositiveIntegerField(default=50)
     queue_limit = models.PositiveIntegerField(default=100)
+    # Internal links: how many other published articles of its cluster an article links to
+    # (its "Related reading" block); 0 turns internal linking off.
+    internal_links_max = models.PositiveSmallIntegerField(default=3)
 
     class Meta:
         verbose_name_plural = "publishing settings"
@@ -56,7 +61,69 @@ class PublishingSettings(TimeStampedModel):
                 condition=Q(stagger_end_time__gt=models.F("stagger_start_time")),
                 name="stagger_end_after_start",
             ),
+            models.CheckConstraint(
+                condition=Q(internal_links_max__lte=INTERNAL_LINKS_MAX_LIMIT),
+                name="internal_links_max_0_20",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Publishing settings of {self.site}"
+
+
+class InternalLink(models.Model):
+    """One link of an article's "Related reading" block to another published article of its
+    cluster (`linkset.choose_links`). The rows are the truth; the block is rendered from them
+    on every publish and every update, so it is never pasted twice."""
+
+    site = models.ForeignKey(
+        "accounts.Site", on_delete=models.CASCADE, related_name="internal_links"
+    )
+    cluster = models.ForeignKey(
+        "planner.Cluster", on_delete=models.CASCADE, related_name="internal_links"
+    )
+    source = models.ForeignKey(
+        "writer.Content", on_delete=models.CASCADE, related_name="outgoing_links"
+    )
+    target = models.ForeignKey(
+        "writer.Content", on_delete=models.CASCADE, related_name="incoming_links"
+    )
+    position = models.PositiveSmallIntegerField()  # order in the block, 0 first
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="internal_link_once"),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="internal_link_not_to_itself"
+            ),
+        ]
+        indexes = [models.Index(fields=["cluster", "source"], name="internal_link_cluster")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} → {self.target_id}"
+
+
+class LinkSync(models.Model):
+    """A published article whose "Related reading" block changed after it was pushed: the
+    publish tick pushes it again (the static file rewritten, the WordPress post updated).
+
+    `token` changes with every new change, so a push that started before the change does not
+    clear the row. `due_at` is null once Inkline gave up (the error stays); the article's next
+    link change makes it due again."""
+
+    content = models.OneToOneField(
+        "writer.Content", on_delete=models.CASCADE, primary_key=True, related_name="link_sync"
+    )
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+")
+    token = models.UUIDField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    changed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="link_sync_due")]
+
+    def __str__(self) -> str:
+        return f"Links of {self.content_id} to push"

@@ -22,13 +22,18 @@ from django.db.models import Case, DateTimeField, F, Value, When
 from inkline import clock
 from inkline.accounts.models import Site
 from inkline.core.errors import InvalidTransition, ValidationFailed
-from inkline.publishing import selectors
-from inkline.publishing.models import PublishingSettings, SchedulingMode
+from inkline.publishing import links, selectors
+from inkline.publishing.models import (
+    INTERNAL_LINKS_MAX_LIMIT,
+    PublishingSettings,
+    SchedulingMode,
+)
 from inkline.publishing.publishers import (
     Article,
     ArticleImage,
     Publisher,
     PublishError,
+    RelatedLink,
     get_publisher,
     publisher_problem,
 )
@@ -205,7 +210,7 @@ def content_publish_retry(*, content: Content) -> Content:
 
 
 # --- publishing ----------------------------------------------------------------------------
-def _article(content: Content) -> Article:
+def article_of(content: Content, *, related: tuple[RelatedLink, ...] = ()) -> Article:
     images = list(Image.objects.filter(content=content, status=Image.Status.DONE))
 
     def as_image(image: Image, name: str) -> ArticleImage:
@@ -233,6 +238,7 @@ def _article(content: Content) -> Article:
         categories=tuple(c for c in (content.cluster.name if content.cluster else "",) if c),
         featured_image=as_image(featured, f"{content.slug}-featured") if featured else None,
         images=tuple(as_image(img, f"{content.slug}-{n}") for n, img in enumerate(inline, 1)),
+        related=related,
     )
 
 
@@ -241,7 +247,11 @@ def content_publish(
 ) -> str:
     """Publish one due item. Returns "published", "retry" (failed, due again after a backoff),
     "failed" (gave up: visible, retryable by a user) or "skipped" (not due, or claimed by
-    another worker)."""
+    another worker).
+
+    Internal links (`links`): the article is published with the links it is about to get;
+    marking it published and deciding its cluster's links commit together, and the siblings
+    whose block changed are pushed by `links.link_syncs_due` (the same tick)."""
     now = now or clock.now()
     claimed = (
         Content.objects.filter(pk=content_id, status=Content.Status.APPROVED)
@@ -259,8 +269,12 @@ def content_publish(
     mine = Content.objects.filter(
         pk=content_id, site_status=Content.SiteStatus.PUBLISHING, publish_attempts=attempt
     )
+    limit = selectors.settings_of(content.site).internal_links_max
     try:
-        published = (publisher or get_publisher(content.site)).publish(_article(content))
+        related = links.prospective_related(content, limit=limit)
+        published = (publisher or get_publisher(content.site)).publish(
+            article_of(content, related=related)
+        )
     except PublishError as exc:
         error, retryable = exc.message, exc.retryable
     except Exception as exc:  # a publisher bug must not leave the item claimed
@@ -270,16 +284,26 @@ def content_publish(
         finished = max(now, clock.now())
         assert content.scheduled_publish_at is not None
         lateness = max(0, int((finished - content.scheduled_publish_at).total_seconds()))
-        mine.update(
-            status=Content.Status.PUBLISHED,
-            site_status=Content.SiteStatus.PUBLISHED,
-            published_at=finished,
-            published_url=published.url[:1000],
-            remote_id=published.remote_id[:255],
-            lateness_seconds=lateness,
-            publish_error="",
-            next_publish_attempt_at=None,
-        )
+        with transaction.atomic():
+            links.lock_cluster(content.cluster_id)
+            done = mine.update(
+                status=Content.Status.PUBLISHED,
+                site_status=Content.SiteStatus.PUBLISHED,
+                published_at=finished,
+                published_url=published.url[:1000],
+                remote_id=published.remote_id[:255],
+                lateness_seconds=lateness,
+                publish_error="",
+                next_publish_attempt_at=None,
+            )
+            if done:
+                links.content_linked(
+                    content=content,
+                    limit=limit,
+                    pushed=tuple(link.content_id for link in related),
+                    republished=attempt > 1,
+                    now=now,
+                )
         return "published"
     if retryable and attempt < MAX_PUBLISH_ATTEMPTS:
         mine.update(
@@ -299,6 +323,8 @@ def content_publish(
 @dataclass
 class PublishReport:
     outcomes: dict[int, str] = field(default_factory=dict)
+    # content id → outcome of pushing its changed internal links (`links.link_sync`)
+    link_updates: dict[int, str] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -308,11 +334,14 @@ def content_publish_due(
     *, now: dt.datetime | None = None, limit: int = 200, site_id: int | None = None
 ) -> PublishReport:
     """The beat's publish tick: publish every due item (overdue ones after downtime too),
-    oldest slot first, one claim per item. What `limit` leaves is due on the next tick."""
+    oldest slot first, one claim per item; then push the internal links that changed (those
+    publications' siblings, and earlier pushes due again). What `limit` leaves is due on the
+    next tick."""
     now = now or clock.now()
     report = PublishReport()
     for content_id in selectors.due_ids(now, limit=limit, site_id=site_id):
         report.outcomes[content_id] = content_publish(content_id=content_id, now=now)
+    report.link_updates = links.link_syncs_due(now=now, limit=limit, site_id=site_id)
     return report
 
 
@@ -320,11 +349,20 @@ def content_publish_due(
 def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> PublishingSettings:
     """Apply validated changes (from the API serializer) to the site's publishing settings."""
     settings, _ = PublishingSettings.objects.get_or_create(site=site)
+    links_before = settings.internal_links_max
     for name, value in data.items():
         setattr(settings, name, value)
     if settings.stagger_end_time <= settings.stagger_start_time:
         raise ValidationFailed({"stagger_end_time": ["Must be after stagger_start_time."]})
     if settings.scheduling_mode == SchedulingMode.TIME_SLOTS and not settings.publish_time_slots:
         raise ValidationFailed({"publish_time_slots": ["Time-slot mode needs at least one."]})
+    if not 0 <= settings.internal_links_max <= INTERNAL_LINKS_MAX_LIMIT:
+        raise ValidationFailed(
+            {"internal_links_max": [f"Must be from 0 to {INTERNAL_LINKS_MAX_LIMIT}."]}
+        )
     settings.save()
+    if settings.internal_links_max != links_before:
+        # Every cluster's links follow the new limit; the changed articles are pushed by the
+        # next publish tick.
+        links.links_relink_site(site=site, limit=settings.internal_links_max, now=clock.now())
     return settings

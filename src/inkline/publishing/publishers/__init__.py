@@ -3,6 +3,7 @@
 A publisher gets an `Article` (plain data, read before any network call) and returns where it
 went (`Published`). It must be idempotent: publishing the same article again (a retry after a
 timeout, a worker that died after the remote side accepted) must not create a second post.
+`refresh_related` updates an article already published when its internal links change.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ class ArticleImage:
 
 
 @dataclass(frozen=True)
+class RelatedLink:
+    """An internal link of the article's "Related reading" block (`publishing.links`)."""
+
+    content_id: int
+    anchor: str  # the target's primary keyword (its title when it has none)
+    slug: str
+    url: str  # the target's published URL
+
+
+@dataclass(frozen=True)
 class Article:
     content_id: int
     title: str
@@ -37,6 +48,7 @@ class Article:
     categories: tuple[str, ...] = ()
     featured_image: ArticleImage | None = None
     images: tuple[ArticleImage, ...] = field(default_factory=tuple)  # in-article, in order
+    related: tuple[RelatedLink, ...] = ()  # its internal links, rendered after the body
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,11 @@ class PublishError(Exception):
 
 class Publisher(Protocol):
     def publish(self, article: Article) -> Published: ...
+
+    def refresh_related(self, article: Article, *, remote_id: str) -> None:
+        """Bring the published article's "Related reading" block up to `article.related`
+        (idempotent: the block is replaced, never added twice)."""
+        ...
 
 
 _H2 = re.compile(r"(?=<h2[\s>])", re.IGNORECASE)

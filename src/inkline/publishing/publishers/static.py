@@ -6,7 +6,9 @@ Layouts (`publisher_config["layout"]`):
 - `jekyll`: `_posts/<YYYY-MM-DD>-<slug>.md`, images in `assets/images/<slug>/`.
 Both get `/posts/<slug>/` as the page's address (Hugo from the section and slug, Jekyll from
 `permalink`). Files are written atomically at a path fixed by the article, so publishing again
-replaces the same file: never a second copy.
+replaces the same file: never a second copy. Internal links ("Related reading") point to the
+other posts' addresses as paths of the site (under the path of the site's URL, if it has one),
+and a change of them rewrites the whole file.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from markdownify import markdownify
 
+from inkline.publishing.linkset import related_block
 from inkline.publishing.publishers import Article, Published, PublishError, place_images
 
 LAYOUTS = ("hugo", "jekyll")
@@ -62,6 +66,7 @@ class StaticPublisher:
             )
         self.root = root
         self.base_url = base_url.rstrip("/")
+        self.base_path = urlsplit(self.base_url).path.rstrip("/")
         self.layout = layout
 
     def post_path(self, article: Article) -> Path:
@@ -99,7 +104,10 @@ class StaticPublisher:
             if self.layout == "jekyll":
                 front["layout"] = "post"
                 front["permalink"] = address
-            body = to_markdown(place_images(article.html, inline))
+            related = related_block(
+                [(link.anchor, f"{self.base_path}/posts/{link.slug}/") for link in article.related]
+            )
+            body = to_markdown(place_images(article.html, inline) + related)
             text = (
                 "---\n"
                 + yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
@@ -113,3 +121,6 @@ class StaticPublisher:
         return Published(
             url=f"{self.base_url}{address}", remote_id=str(path.relative_to(self.root))
         )
+
+    def refresh_related(self, article: Article, *, remote_id: str) -> None:
+        self.publish(article)  # the whole file again, atomically, at the same path

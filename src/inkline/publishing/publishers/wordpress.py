@@ -5,6 +5,10 @@ and each image by its media slug, so an attempt after one whose answer was lost 
 accepted it, the reply timed out) finds what the first created instead of creating it again.
 A post carries an invisible marker (`<!-- inkline:<content id> -->`), so a post of the same
 slug that Inkline did not write is never taken for its own.
+
+Internal links ("Related reading") are a block between two HTML comments Inkline owns. When
+they change, `refresh_related` reads the post's raw content, replaces only that block (edits
+made in WordPress outside it are kept) and updates the post, unless it already reads so.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import requests
 
 from inkline.publishing import outbound
+from inkline.publishing.linkset import related_block, with_related
 from inkline.publishing.publishers import (
     Article,
     ArticleImage,
@@ -112,12 +117,24 @@ class WordPressPublisher:
             ids.append(int(match["id"]))
         return ids
 
+    @staticmethod
+    def _marker(article: Article) -> str:
+        return f"<!-- inkline:{article.content_id} -->"
+
+    @staticmethod
+    def _raw(post: dict[str, Any]) -> str:
+        raw = post.get("content", {})
+        return str(raw.get("raw", "") if isinstance(raw, dict) else raw)
+
+    @staticmethod
+    def _related(article: Article) -> str:
+        return related_block([(link.anchor, link.url) for link in article.related])
+
     def publish(self, article: Article) -> Published:
-        marker = f"<!-- inkline:{article.content_id} -->"
+        marker = self._marker(article)
         existing = self._find("posts", article.slug)
         if existing is not None:
-            raw = existing.get("content", {})
-            if marker not in str(raw.get("raw", "") if isinstance(raw, dict) else raw):
+            if marker not in self._raw(existing):
                 raise PublishError(
                     f"WordPress already has a post with the slug '{article.slug}' that Inkline "
                     "did not create; rename or remove it, then retry.",
@@ -128,7 +145,7 @@ class WordPressPublisher:
         inline = [(str(self._media(i).get("source_url", "")), i.alt) for i in article.images]
         body: dict[str, Any] = {
             "title": article.title,
-            "content": marker + place_images(article.html, inline),
+            "content": marker + place_images(article.html, inline) + self._related(article),
             "excerpt": article.description,
             "slug": article.slug,
             "status": "publish",
@@ -140,3 +157,23 @@ class WordPressPublisher:
             body["featured_media"] = int(featured["id"])
         post = self._call("POST", "posts", json=body)
         return Published(url=str(post.get("link", "")), remote_id=str(post["id"]))
+
+    def refresh_related(self, article: Article, *, remote_id: str) -> None:
+        if remote_id.isdigit():
+            post = self._call("GET", f"posts/{remote_id}", params={"context": "edit"})
+        else:
+            post = self._find("posts", article.slug)
+            if post is None:
+                raise PublishError(
+                    f"WordPress has no post with the slug '{article.slug}'.", retryable=False
+                )
+        raw = self._raw(post)
+        if self._marker(article) not in raw:
+            raise PublishError(
+                f"The WordPress post {post.get('id')} was not written by Inkline for this "
+                "article; its links are left alone.",
+                retryable=False,
+            )
+        updated = with_related(raw, self._related(article))
+        if updated != raw:
+            self._call("POST", f"posts/{post['id']}", json={"content": updated})
