@@ -58,6 +58,12 @@ def in_cluster(site: Site, name: str, n: int, *, start: int = 0) -> list[Content
     ]
 
 
+def owner_api() -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user__username='owner').key}")
+    return api
+
+
 def tick(at: dt.datetime) -> int:
     with time_machine.travel(at, tick=False):
         return int(publish_due.apply().get())
@@ -194,8 +200,7 @@ def test_a_new_limit_relinks_every_cluster_and_pushes_the_changed_articles(
         tick(slot_of(article))
     assert all(len(links_in(static_site, a)) == 2 for a in articles)
 
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user__username='owner').key}")
+    api = owner_api()
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
         answer = api.patch(
             f"/api/v1/sites/{static_site.pk}/publishing/settings/",
@@ -324,6 +329,17 @@ def test_a_failed_wordpress_update_is_retried_later_without_a_duplicate_link(
     assert InternalLink.objects.filter(source=first, target=second).exists()  # never lost
     assert RELATED_START not in post_of(wp, first)["content"]["raw"]
 
+    shown = owner_api().get(f"/api/v1/content/{first.pk}/internal-links/").json()
+    assert shown["update_pending"] is True and shown["update_attempts"] == 1
+    assert "503" in shown["update_error"]
+    assert shown["outgoing"] == [
+        {"content_id": second.pk, "anchor": "coffee keyword 1", "url": second.published_url}
+    ]
+    assert shown["incoming"] == [
+        {"content_id": second.pk, "anchor": "coffee keyword 1", "url": second.published_url}
+    ]
+    assert shown["html"].count(f'href="{second.published_url}"') == 1
+
     assert tick(at + backoff(1) - dt.timedelta(seconds=1)) == 0
     assert LinkSync.objects.get(content=first).attempts == 1  # not due yet
     tick(at + backoff(1))  # the 500
@@ -335,6 +351,21 @@ def test_a_failed_wordpress_update_is_retried_later_without_a_duplicate_link(
     assert raw.count(f'href="{second.published_url}"') == 1
     assert raw.count(RELATED_START) == 1
     assert len(wp.updates) == 1
+    shown = owner_api().get(f"/api/v1/content/{first.pk}/internal-links/").json()
+    assert (shown["update_pending"], shown["update_error"]) == (False, "")
+
+
+def test_the_internal_links_endpoint_is_scoped_to_the_account(static_site: Site) -> None:
+    from inkline.accounts.services import account_create
+
+    (article,) = in_cluster(static_site, "Coffee", 1)
+    _, token = account_create(name="Other", username="other", password="pw")
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert stranger.get(f"/api/v1/content/{article.pk}/internal-links/").status_code == 404
+    assert owner_api().get(f"/api/v1/content/{2**70}/internal-links/").status_code == 404
+    shown = owner_api().get(f"/api/v1/content/{article.pk}/internal-links/").json()
+    assert shown["outgoing"] == [] and shown["html"] == article.html
 
 
 def test_wordpress_updates_give_up_after_the_attempts_and_keep_the_error(

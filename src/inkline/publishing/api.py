@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import account_id_of, require_editor, site_for
-from inkline.publishing import selectors, services
+from inkline.core.api import account_id_of, is_id, require_editor, site_for
+from inkline.publishing import links, selectors, services
 from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES, parse_hhmm
 from inkline.writer.models import Content
@@ -267,6 +267,52 @@ class PublishRetryView(APIView):
         return Response(PublishStateSerializer(content).data)
 
 
+class InternalLinkSerializer(serializers.Serializer[Any]):
+    content_id = serializers.IntegerField()
+    anchor = serializers.CharField(help_text="The target's primary keyword (or its title).")
+    url = serializers.CharField(help_text="The target's published URL.")
+
+
+class InternalLinksSerializer(serializers.Serializer[Any]):
+    outgoing = InternalLinkSerializer(
+        many=True, help_text="The links of its Related reading block, in order."
+    )
+    incoming = InternalLinkSerializer(many=True, help_text="Published articles linking to it.")
+    update_pending = serializers.BooleanField(
+        help_text="Its published copy waits for an update of its links (the publish tick)."
+    )
+    update_attempts = serializers.IntegerField()
+    update_error = serializers.CharField(
+        allow_blank=True, help_text="Why the last update failed; kept when Inkline gave up."
+    )
+    next_update_at = serializers.DateTimeField(allow_null=True)
+    html = serializers.CharField(
+        allow_blank=True,
+        help_text="The stored HTML with its Related reading block, as published (the static "
+        "site links the same articles by their paths).",
+    )
+
+
+class InternalLinksView(APIView):
+    @extend_schema(
+        operation_id="content_internal_links",
+        responses=InternalLinksSerializer,
+        description="The internal links of an article within its cluster, and the state of "
+        "the update of its published copy.",
+    )
+    def get(self, request: Request, content_id: int) -> Response:
+        content = (
+            Content.objects.filter(pk=content_id, site__account_id=account_id_of(request)).first()
+            if is_id(content_id)
+            else None
+        )
+        if content is None:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound("No such content.")
+        return Response(InternalLinksSerializer(links.internal_links_of(content)).data)
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/publishing/settings/", SettingsView.as_view()),
     path("sites/<int:site_id>/publishing/preview/", PreviewView.as_view()),
@@ -274,4 +320,5 @@ urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/publishing/queue/", QueueView.as_view()),
     path("content/<int:content_id>/unschedule/", UnscheduleView.as_view()),
     path("content/<int:content_id>/publish-retry/", PublishRetryView.as_view()),
+    path("content/<int:content_id>/internal-links/", InternalLinksView.as_view()),
 ]

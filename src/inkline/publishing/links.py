@@ -28,13 +28,14 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
 
 from inkline.accounts.models import Site
 from inkline.planner.models import Cluster
-from inkline.publishing.linkset import choose_links
+from inkline.publishing.linkset import choose_links, related_block, with_related
 from inkline.publishing.models import InternalLink, LinkSync
 from inkline.publishing.publishers import Publisher, PublishError, RelatedLink, get_publisher
 from inkline.writer.models import Content
@@ -82,6 +83,34 @@ def prospective_related(content: Content, *, limit: int) -> tuple[RelatedLink, .
     }
     chosen = choose_links([*rows, content.pk], limit)[content.pk]
     return tuple(_related(*rows[pk]) for pk in chosen)
+
+
+def internal_links_of(content: Content) -> dict[str, Any]:
+    """What the API shows of an article's internal links: its block's links, the articles
+    linking to it, whether an update of its published copy is waiting (and why it failed),
+    and its HTML as published (the stored HTML plus the block, with published URLs)."""
+    outgoing = related_of(content)
+    incoming = (
+        InternalLink.objects.filter(target=content, source__status=Content.Status.PUBLISHED)
+        .order_by("source_id")
+        .values_list(*(f"source__{name}" for name in _TARGET_FIELDS))
+    )
+    sync = LinkSync.objects.filter(content=content).first()
+
+    def shown(link: RelatedLink) -> dict[str, Any]:
+        return {"content_id": link.content_id, "anchor": link.anchor, "url": link.url}
+
+    return {
+        "outgoing": [shown(link) for link in outgoing],
+        "incoming": [shown(_related(*row)) for row in incoming],
+        "update_pending": sync is not None and sync.due_at is not None,
+        "update_attempts": sync.attempts if sync else 0,
+        "update_error": sync.error if sync else "",
+        "next_update_at": sync.due_at if sync else None,
+        "html": with_related(
+            content.html, related_block([(link.anchor, link.url) for link in outgoing])
+        ),
+    }
 
 
 # --- decisions -----------------------------------------------------------------------------
