@@ -85,8 +85,17 @@ def _check_publisher_config(value: dict[str, Any]) -> None:
     if len(value) > MAX_CONFIG_KEYS:
         raise serializers.ValidationError(f"At most {MAX_CONFIG_KEYS} keys.")
     for key, item in value.items():
-        if not isinstance(item, str | int | float | bool) and item is not None:
-            raise serializers.ValidationError(f"'{key}' must be a string, number or boolean.")
+        if isinstance(item, list):  # e.g. WordPress "categories": ["Guides"]
+            if len(item) > MAX_CONFIG_KEYS or not all(isinstance(i, str) for i in item):
+                raise serializers.ValidationError(
+                    f"'{key}' may be a list of at most {MAX_CONFIG_KEYS} strings."
+                )
+            if any(len(i) > MAX_CONFIG_VALUE or _unstorable(i) for i in item):
+                raise serializers.ValidationError(f"'{key}' has an item that cannot be stored.")
+        elif not isinstance(item, str | int | float | bool) and item is not None:
+            raise serializers.ValidationError(
+                f"'{key}' must be a string, number, boolean or list of strings."
+            )
         if isinstance(item, str) and len(item) > MAX_CONFIG_VALUE:
             raise serializers.ValidationError(f"'{key}' is longer than {MAX_CONFIG_VALUE}.")
         if key in SECRET_CONFIG_KEYS and not isinstance(item, str):
