@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from inkline.accounts.models import Publisher
+from inkline.accounts.models import Publisher, Site
 from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
 from inkline.planner.models import Keyword
 from inkline.publishing.models import DAY_NAMES, PublishingSettings
@@ -47,6 +47,98 @@ class SiteForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the site a name.")
         return name
+
+
+class SiteSettingsForm(SiteForm):
+    """A site's name, address, time zone and publisher with its settings. The form only
+    types the inputs; the rules are the API's (`accounts.api.SiteIn`), which the view applies
+    to what `site_changes` builds. The application password is write-only: blank keeps the
+    stored one."""
+
+    wp_url = forms.URLField(
+        label="WordPress address", required=False, max_length=500, assume_scheme="https",
+        help_text="Where WordPress answers, e.g. https://blog.example.com. Blank: the site's URL.",
+    )  # fmt: skip
+    wp_username = forms.CharField(label="WordPress username", required=False)
+    wp_application_password = forms.CharField(
+        label="Application password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="In WordPress: Users → Profile → Application Passwords. Stored encrypted; "
+        "leave blank to keep the stored one.",
+    )
+    wp_forget_password = forms.BooleanField(
+        label="Forget the stored application password", required=False
+    )
+    static_layout = forms.ChoiceField(
+        label="Layout",
+        choices=[("hugo", "Hugo (content/posts/)"), ("jekyll", "Jekyll (_posts/)")],
+        initial="hugo",
+    )
+
+    # form field → publisher_config key, per publisher
+    CONFIG_FIELDS = {
+        "wordpress": {"wp_url": "url", "wp_username": "username"},
+        "static": {"static_layout": "layout"},
+    }
+    PASSWORD_KEYS = ("application_password", "password")
+
+    def __init__(self, *args: Any, site: Site, **kwargs: Any) -> None:
+        config = site.publisher_config or {}
+        initial = {
+            "name": site.name,
+            "url": site.url,
+            "timezone": site.timezone,
+            "publisher": site.publisher,
+            **{
+                field: config.get(key, "")
+                for fields in self.CONFIG_FIELDS.values()
+                for field, key in fields.items()
+            },
+        }
+        initial["static_layout"] = config.get("layout") or "hugo"
+        kwargs["initial"] = initial | (kwargs.get("initial") or {})
+        super().__init__(*args, **kwargs)
+        self.site = site
+        self.password_set = any(site.secrets().get(key) for key in self.PASSWORD_KEYS)
+        self.fields["publisher"].widget = forms.RadioSelect(choices=Publisher.choices)
+
+    def site_changes(self) -> dict[str, Any]:
+        """What to send to the site service (as the API's PATCH body): the plain settings of
+        the chosen publisher replace the stored ones of the same keys, others are kept; the
+        password only when typed or to be forgotten."""
+        data = self.cleaned_data
+        publisher = data["publisher"]
+        config = dict(self.site.publisher_config or {})
+        for field, key in self.CONFIG_FIELDS.get(publisher, {}).items():
+            value = data.get(field) or ""
+            if value:
+                config[key] = value
+            else:
+                config.pop(key, None)
+        if publisher == "wordpress":
+            if data.get("wp_application_password"):
+                config["application_password"] = data["wp_application_password"]
+            elif data.get("wp_forget_password"):
+                config.update(dict.fromkeys(self.PASSWORD_KEYS, ""))
+        return {
+            "name": data["name"],
+            "url": data["url"],
+            "timezone": data["timezone"],
+            "publisher": publisher,
+            "publisher_config": config,
+        }
+
+    def config_field(self, key: str) -> str | None:
+        """The form field showing publisher_config `key`, if any."""
+        if key in self.PASSWORD_KEYS:
+            return "wp_application_password"
+        for fields in self.CONFIG_FIELDS.values():
+            for field, config_key in fields.items():
+                if config_key == key:
+                    return field
+        return None
 
 
 class AutomationConfigForm(forms.ModelForm):

@@ -1,15 +1,30 @@
-"""Home, site switching and creating a site."""
+"""Home, site switching, creating a site and changing its settings (publisher included)."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from inkline.accounts.services import site_create
+from inkline.accounts.api import SiteIn
+from inkline.accounts.services import site_create, site_update
 from inkline.core.errors import ValidationFailed
-from inkline.web.access import form_errors_from, membership_of, page, require_editor, sites_of
-from inkline.web.forms import SiteForm
+from inkline.publishing.publishers import publisher_problem
+from inkline.web.access import (
+    form_errors_from,
+    membership_of,
+    page,
+    require_editor,
+    site_for,
+    sites_of,
+)
+from inkline.web.forms import SiteForm, SiteSettingsForm
+
+_QUOTED_KEY = re.compile(r"^'([^']+)'")
 
 
 @login_required
@@ -39,3 +54,44 @@ def site_new(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("web:dashboard", site_id=site.pk)
     return page(request, "web/site_form.html", {"form": form}, section="sites")
+
+
+def _api_errors(form: SiteSettingsForm, errors: dict[str, Any]) -> None:
+    """Put the API serializer's errors next to the form's fields: a publisher_config message
+    names its key ("'username' is longer than 2000."), which maps to the field showing it."""
+    for name, found in errors.items():
+        messages_of = (
+            [m for sub in found.values() for m in sub] if isinstance(found, dict) else found
+        )
+        for message in messages_of:
+            field: str | None = name if name in form.fields else None
+            if name == "publisher_config":
+                key = _QUOTED_KEY.match(str(message))
+                field = form.config_field(key.group(1)) if key else None
+            form.add_error(field, str(message))
+
+
+@login_required
+def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
+    """Name, URL, time zone and publisher of a site, validated by the rules of the API's
+    `PATCH /api/v1/sites/{id}/` and saved by the same service."""
+    site = site_for(request, site_id, write=request.method == "POST")
+    form = SiteSettingsForm(request.POST or None, site=site)
+    if request.method == "POST" and form.is_valid():
+        checked = SiteIn(data=form.site_changes(), partial=True)
+        if not checked.is_valid():
+            _api_errors(form, checked.errors)
+        else:
+            try:
+                site = site_update(site=site, **checked.validated_data)
+            except ValidationFailed as exc:
+                site.refresh_from_db()
+                form_errors_from(form, exc)
+            else:
+                messages.success(request, "Site settings saved.")
+                problem = publisher_problem(site)
+                if problem:
+                    messages.warning(request, f"Nothing can be published yet: {problem}")
+                return redirect("web:site_settings", site_id=site.pk)
+    context = {"form": form, "problem": publisher_problem(site)}
+    return page(request, "web/site_settings.html", context, site=site, section="site")
