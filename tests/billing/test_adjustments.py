@@ -5,6 +5,7 @@ available balance below zero, and a repeated idempotency key adjusts once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -208,3 +209,39 @@ def test_a_removal_beyond_the_balance_is_409_with_what_is_available(
     assert response.json()["code"] == "insufficient_credits"
     assert response.json()["available"] == 100_000
     assert balance(account) == (100_000, 0)
+
+
+# --- the admin action -------------------------------------------------------------------------
+def test_the_admin_action_asks_then_adjusts_once_per_form(account: Account) -> None:
+    from django.test import Client
+
+    get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    admin = Client()
+    admin.login(username="root", password="pw")
+    url = "/admin/accounts/account/"
+    chosen = {"action": "adjust_credits", "_selected_action": [account.pk]}
+    ask = admin.post(url, chosen)
+    assert ask.status_code == 200
+    page = ask.content.decode()
+    assert "Acme: 100000 credits, 100000 available" in page
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', page)
+    assert key
+
+    filled = chosen | {"apply": "1", "amount": "-400", "reason": "Refund reversed", "key": key[1]}
+    assert admin.post(url, filled).status_code == 302
+    assert admin.post(url, filled).status_code == 302  # the same form again: adjusts once
+    assert balance(account) == (99_600, 0)
+    row = CreditTransaction.objects.get(account=account, kind="adjustment")
+    assert row.description == "Refund reversed (adjusted by root)"
+
+    too_much = filled | {"amount": "-100000", "key": "another"}
+    refused = admin.post(url, too_much, follow=True).content.decode()
+    assert "would take the balance below zero: 99600 available" in refused
+    assert balance(account) == (99_600, 0)
+    bad = admin.post(url, filled | {"amount": "zero"}).content.decode()
+    assert "Enter a whole number." in bad
+    assert_books_balance(account)
+
+    # the balance itself is not editable in the admin: only the ledger changes it
+    change = admin.get(f"/admin/accounts/account/{account.pk}/change/").content.decode()
+    assert 'name="credits"' not in change
