@@ -436,3 +436,27 @@ def test_two_concurrent_publishes_of_one_cluster_still_link_both_ways(
     assert tick(later) == 0  # the pushes of the blocks that changed
     assert links_in(site, first) == [("coffee keyword 1", address(second))]
     assert links_in(site, second) == [("coffee keyword 0", address(first))]
+
+
+def test_static_links_are_paths_under_the_sites_own_path(tmp_path: Path) -> None:
+    from inkline.publishing.publishers import RelatedLink
+    from inkline.publishing.publishers.static import StaticPublisher
+
+    publisher = StaticPublisher(root=tmp_path, base_url="https://example.com/blog/")
+    article = Article(
+        content_id=1,
+        title="V60",
+        slug="v60",
+        html="<p>Brew.</p>",
+        description="",
+        date=NOW,
+        related=(
+            RelatedLink(content_id=2, anchor="bloom time", slug="bloom", url="https://x/bloom/"),
+            RelatedLink(content_id=3, anchor="", slug="grind", url="https://x/grind/"),
+        ),
+    )
+    assert publisher.publish(article).url == "https://example.com/blog/posts/v60/"
+    publisher.refresh_related(article, remote_id="content/posts/v60.md")
+    text = (tmp_path / "content" / "posts" / "v60.md").read_text()
+    assert text.count("[bloom time](/blog/posts/bloom/)") == 1
+    assert "grind" not in text  # no anchor text, no link
