@@ -52,6 +52,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: ids are reused after a rollback, so an answer
+    cached by an earlier test could otherwise be taken for this test's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def account(db: Any) -> Account:
     account, _ = account_create(name="Acme", username="owner", password="pw", credits=100_000)

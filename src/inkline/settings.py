@@ -122,7 +122,10 @@ SQLITE_OPTIONS = {
 }
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}", conn_max_age=0
+        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        # Keep a connection per server thread instead of opening one per request.
+        conn_max_age=env_int("INKLINE_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -132,6 +135,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-inkline.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = ["inkline.accounts.auth.MemberBackend"]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -153,7 +157,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "inkline.accounts.auth.MemberTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["inkline.core.permissions.RolePermission"],
@@ -231,6 +235,8 @@ INKLINE_ITEM_MAX_ATTEMPTS = 3
 INKLINE_CLUSTER_BATCH = env_int("INKLINE_CLUSTER_BATCH", 500)
 INKLINE_IMPORT_MAX_BYTES = env_int("INKLINE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)  # else 413
 INKLINE_ALLOW_PRIVATE_TARGETS = env_bool("INKLINE_ALLOW_PRIVATE_TARGETS", False)
+# How long a web process may reuse a site's pending counts while no run moves (0: never).
+INKLINE_PIPELINE_CACHE_SECONDS = max(0.0, env_float("INKLINE_PIPELINE_CACHE_SECONDS", 1.0))
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 """The dashboard page and the pipeline endpoint cost a small, fixed number of queries
-whatever the data size and the number of sites (issue #9, figure 5: at most 12)."""
+whatever the data size and the number of sites (issue #9, figure 5: at most 12; they make
+8 and 7, counting the pending items afresh)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ from tests.web.builders import populate
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES = 12
+DASHBOARD_QUERIES = 8
+PIPELINE_QUERIES = 7
 
 
 @pytest.mark.parametrize(("sites", "items"), [(1, 2), (20, 60)])
-def test_dashboard_and_pipeline_make_at_most_twelve_queries(
-    account: Account, sites: int, items: int, django_assert_max_num_queries: Any
+def test_dashboard_and_pipeline_make_a_fixed_number_of_queries(
+    account: Account,
+    sites: int,
+    items: int,
+    settings: Any,
+    django_assert_max_num_queries: Any,
 ) -> None:
     made = [site_create(account=account, name=f"site {i}") for i in range(sites)]
     for site in made:
@@ -31,7 +37,8 @@ def test_dashboard_and_pipeline_make_at_most_twelve_queries(
     web.login(username="owner", password="pw")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user__username='owner')}")
-    with django_assert_max_num_queries(MAX_QUERIES):
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 0  # count afresh on every request
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
         assert web.get(f"/sites/{site.pk}/").status_code == 200
-    with django_assert_max_num_queries(MAX_QUERIES):
+    with django_assert_max_num_queries(PIPELINE_QUERIES):
         assert api.get(f"/api/v1/sites/{site.pk}/automation/pipeline/").status_code == 200

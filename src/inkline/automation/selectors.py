@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
-from inkline.automation.models import STAGES, AutomationRun
+from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationRun
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
 
@@ -95,7 +96,7 @@ def failed_counts(site_id: int) -> dict[int, int]:
 
 def active_run(site_id: int) -> AutomationRun | None:
     return (
-        AutomationRun.objects.filter(site_id=site_id, status__in=["queued", "running", "paused"])
+        AutomationRun.objects.filter(site_id=site_id, status__in=ACTIVE_STATUSES)
         .order_by("-id")
         .first()
     )
@@ -110,22 +111,40 @@ def items_remaining(site_id: int) -> dict[str, int]:
     return {f"stage_{stage}": n for stage, n in pipeline_pending(site_id).items()}
 
 
+def latest_run(site_id: int) -> AutomationRun | None:
+    """The site's newest run. At most one run of a site is active and a new one cannot start
+    while it is, so the active run, if any, is this one."""
+    return AutomationRun.objects.filter(site_id=site_id).order_by("-id").first()
+
+
 def pipeline_summary(site_id: int) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
     limit, runs needed to clear it, and the credits that would cost; plus the active run."""
-    active = active_run(site_id)
-    return {"stages": pipeline_stages(site_id), "active_run": active.run_id if active else None}
+    latest = latest_run(site_id)  # read before the counts: see `pipeline_stages`
+    active = latest if latest and latest.is_active else None
+    return {
+        "stages": pipeline_stages(site_id, reuse=True, latest_run=latest),
+        "active_run": active.run_id if active else None,
+    }
 
 
-def pipeline_stages(site_id: int, *, config: Any = None) -> list[dict[str, Any]]:
+def pipeline_stages(
+    site_id: int,
+    *,
+    config: Any = None,
+    reuse: bool = False,
+    latest_run: AutomationRun | None = None,
+) -> list[dict[str, Any]]:
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
-    site's `AutomationConfig` when the caller already has it (one query fewer)."""
+    site's `AutomationConfig` when the caller already has it (one query fewer); `reuse`
+    with the site's newest run read before this call lets a polled page reuse recent
+    counts (see `pending_counts`)."""
     from inkline.automation.models import STAGE_NAMES, AutomationConfig
     from inkline.billing.estimates import pipeline_estimates
 
     if config is None:
         config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
-    pending = pipeline_pending(site_id)
+    pending = pending_counts(site_id, reuse=reuse, latest_run=latest_run)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
     estimates = pipeline_estimates(site_id=site_id, pending=pending, config=config)
@@ -144,3 +163,33 @@ def pipeline_stages(site_id: int, *, config: Any = None) -> list[dict[str, Any]]
             }
         )
     return stages
+
+
+def pending_counts(
+    site_id: int, *, reuse: bool = False, latest_run: AutomationRun | None = None
+) -> dict[int, int]:
+    """`pipeline_pending`, reused for a moment by pages that poll it.
+
+    Counting what a large site has pending reads every pending row's index entry, while the
+    dashboard polls every second. A caller that read the site's newest run (None: it has
+    none) *before* calling, and passes it with `reuse`, lets a web process reuse the
+    counts for up to `INKLINE_PIPELINE_CACHE_SECONDS` (default 1; 0 turns reuse off). The
+    key holds that run's state, and the engine updates its run in the same transaction as
+    every item it commits, so a run's work is seen at once; only a change made outside runs
+    (an import, an approval) can show up to that many seconds late."""
+    ttl = settings.INKLINE_PIPELINE_CACHE_SECONDS
+    if not reuse or ttl <= 0:
+        return pipeline_pending(site_id)
+    run = latest_run
+    marker = (
+        f"{run.pk}:{run.status}:{run.progress_percent}:"
+        f"{run.heartbeat_at.timestamp() if run.heartbeat_at else 0}"
+        if run
+        else "none"
+    )
+    key = f"inkline:pending:{site_id}:{marker}"
+    counts: dict[int, int] | None = cache.get(key)
+    if counts is None:
+        counts = pipeline_pending(site_id)
+        cache.set(key, counts, ttl)
+    return counts

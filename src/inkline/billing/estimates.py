@@ -84,8 +84,10 @@ def pipeline_estimates(
     pending), `operation`, `budget` (its share of the run cap, null when uncapped),
     `affordable_items` (what that share pays for, null when unlimited) and `runs_needed`
     (null: never under the current settings, e.g. a 0% share)."""
-    costs = {c.operation_type: c for c in CreditCostConfig.objects.filter(is_active=True)}
-    shares = selectors.site_operation_budgets(site_id)
+    rows = list(CreditCostConfig.objects.all())
+    costs = {c.operation_type: c for c in rows if c.is_active}
+    cap = int(config.max_credits_per_run or 0)
+    shares = selectors.site_operation_budgets(site_id, cap=cap, cost_rows=rows)
     out: dict[int, dict[str, Any]] = {}
     for stage, n in pending.items():
         limit = config.stage_limit(stage)

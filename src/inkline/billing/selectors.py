@@ -46,9 +46,12 @@ def cost_configs() -> list[CreditCostConfig]:
     return [rows[op] for op in OPERATIONS if op in rows]
 
 
-def global_percentages() -> dict[str, Decimal]:
-    rows = CreditCostConfig.objects.values_list("operation_type", "budget_percentage")
-    return {op: Decimal(pct) for op, pct in rows}
+def global_percentages(rows: list[CreditCostConfig] | None = None) -> dict[str, Decimal]:
+    """The default split, from every cost row (pass them if already read)."""
+    if rows is None:
+        pairs = CreditCostConfig.objects.values_list("operation_type", "budget_percentage")
+        return {op: Decimal(pct) for op, pct in pairs}
+    return {row.operation_type: Decimal(row.budget_percentage) for row in rows}
 
 
 def site_allocation(site_id: int) -> SiteAIBudgetAllocation:
@@ -62,13 +65,15 @@ def allocation_percentages(allocation: SiteAIBudgetAllocation) -> dict[str, Deci
     return {op: getattr(allocation, field) for op, field in budget.PERCENTAGE_FIELDS.items()}
 
 
-def effective_percentages(site_id: int) -> dict[str, Decimal]:
+def effective_percentages(
+    site_id: int, *, cost_rows: list[CreditCostConfig] | None = None
+) -> dict[str, Decimal]:
     """The per-operation percentages in force for a site: its own or the global defaults."""
     allocation = site_allocation(site_id)
     return budget.effective_percentages(
         use_global_defaults=allocation.use_global_defaults,
         custom=allocation_percentages(allocation),
-        global_defaults=global_percentages(),
+        global_defaults=global_percentages(cost_rows),
     )
 
 
@@ -84,9 +89,13 @@ def run_cap(site_id: int) -> int:
     return int(cap or 0)
 
 
-def site_operation_budgets(site_id: int) -> dict[str, int] | None:
-    """What each operation may spend in one run of the site now (None: uncapped)."""
-    return budget.operation_budgets(run_cap(site_id), effective_percentages(site_id))
+def site_operation_budgets(
+    site_id: int, *, cap: int | None = None, cost_rows: list[CreditCostConfig] | None = None
+) -> dict[str, int] | None:
+    """What each operation may spend in one run of the site now (None: uncapped). A caller
+    that already read the run cap or every cost row passes them (fewer queries)."""
+    cap = run_cap(site_id) if cap is None else cap
+    return budget.operation_budgets(cap, effective_percentages(site_id, cost_rows=cost_rows))
 
 
 def run_budget_figures(run_pk: int) -> dict[str, object] | None:

@@ -38,12 +38,19 @@ def require_editor(request: HttpRequest) -> None:
 
 
 def sites_of(request: HttpRequest) -> list[Site]:
-    return list(Site.objects.for_account(membership_of(request).account_id).order_by("name", "id"))
+    """The user's sites, read once per request: the page's site switcher and `site_for`
+    share the one query."""
+    sites: list[Site] | None = getattr(request, "_inkline_sites", None)
+    if sites is None:
+        account_id = membership_of(request).account_id
+        sites = list(Site.objects.for_account(account_id).order_by("name", "id"))
+        request._inkline_sites = sites  # type: ignore[attr-defined]
+    return sites
 
 
 def site_for(request: HttpRequest, site_id: int, *, write: bool = False) -> Site:
     """The user's site `site_id`, or 404; `write` also requires an owner or editor (403)."""
-    site = Site.objects.for_account(membership_of(request).account_id).filter(pk=site_id).first()
+    site = next((s for s in sites_of(request) if s.pk == site_id), None)
     if site is None:
         raise Http404("No such site.")
     if write:

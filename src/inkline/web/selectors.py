@@ -53,7 +53,13 @@ class RunView:
     stage_planned: int
 
 
-def stage_cards(site_id: int, *, config: AutomationConfig | None = None) -> list[StageCard]:
+def stage_cards(
+    site_id: int,
+    *,
+    config: AutomationConfig | None = None,
+    reuse: bool = False,
+    latest_run: AutomationRun | None = None,
+) -> list[StageCard]:
     return [
         StageCard(
             stage=s["stage"],
@@ -66,7 +72,9 @@ def stage_cards(site_id: int, *, config: AutomationConfig | None = None) -> list
             runs_needed=s["runs_needed"],
             estimated_credits=s["estimated_credits"],
         )
-        for s in automation.pipeline_stages(site_id, config=config)
+        for s in automation.pipeline_stages(
+            site_id, config=config, reuse=reuse, latest_run=latest_run
+        )
     ]
 
 
@@ -89,7 +97,8 @@ def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dic
     )
     latest = recent[0] if recent else None
     return {
-        "cards": stage_cards(site.pk, config=config),
+        # The runs are read first: a page polled every second may reuse recent counts.
+        "cards": stage_cards(site.pk, config=config, reuse=True, latest_run=latest),
         "latest": run_view(latest) if latest else None,
         "recent_runs": recent,
     }

@@ -1,0 +1,33 @@
+"""Authentication that loads a user's membership with the user: every page and API call
+needs the role and account, so they come in the same query instead of a second one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+
+class MemberBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        user = (
+            get_user_model()
+            ._default_manager.select_related("membership")
+            .filter(pk=user_id)
+            .first()
+        )
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class MemberTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        token = Token.objects.select_related("user__membership").filter(key=key).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return token.user, token

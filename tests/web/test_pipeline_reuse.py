@@ -1,0 +1,96 @@
+"""Pages that poll the pipeline reuse a site's pending counts for a moment (issue #9): never
+past INKLINE_PIPELINE_CACHE_SECONDS, never across a run's progress, and never at all when
+the setting is 0."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from inkline.accounts.models import Account, Site
+from inkline.accounts.services import site_create
+from inkline.automation.models import RunStatus
+from inkline.automation.selectors import pipeline_pending
+from inkline.planner.models import Keyword
+from tests.factories import add_keywords, add_tasks, only_stages, run_now
+
+pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def site(account: Account) -> Site:
+    return site_create(account=account, name="Roastery")
+
+
+@pytest.fixture
+def api(account: Account) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user__username='owner')}")
+    return client
+
+
+def pending(api: APIClient, site: Site) -> dict[int, int]:
+    response = api.get(f"/api/v1/sites/{site.pk}/automation/pipeline/")
+    assert response.status_code == 200
+    return {row["stage"]: row["pending"] for row in response.json()["stages"]}
+
+
+def test_counts_are_reused_for_at_most_the_configured_seconds(
+    site: Site, api: APIClient, settings: Any
+) -> None:
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 2
+    with time_machine.travel(START, tick=False) as traveller:
+        add_keywords(site, ["v60 recipe", "chemex grind size"])
+        assert pending(api, site)[1] == 2
+        Keyword.objects.create(site=site, phrase="moka pot ratio")  # outside any run
+        traveller.shift(1.9)
+        assert pending(api, site)[1] == 2  # reused
+        traveller.shift(0.2)
+        assert pending(api, site)[1] == 3 == pipeline_pending(site.pk)[1]
+
+
+def test_a_runs_progress_is_seen_at_once(site: Site, api: APIClient, settings: Any) -> None:
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 60
+    add_tasks(site, 4)
+    only_stages(site, 4, max_tasks_per_run=3)
+    with time_machine.travel(START, tick=False):
+        assert pending(api, site)[4] == 4
+        run = run_now(site)  # the clock stands still: only the run's state tells it moved
+        assert run.status == RunStatus.COMPLETED
+        assert pending(api, site)[4] == 1 == pipeline_pending(site.pk)[4]
+
+
+def test_the_dashboard_shows_the_reused_counts_then_the_database_count(
+    site: Site, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 1
+    web = Client()
+    web.login(username="owner", password="pw")
+    with time_machine.travel(START, tick=False) as traveller:
+        add_keywords(site, ["v60 recipe"])
+        first = web.get(f"/sites/{site.pk}/").content.decode()
+        assert "<strong data-pending>1</strong>" in first
+        Keyword.objects.create(site=site, phrase="moka pot ratio")
+        with django_assert_max_num_queries(7):  # the counts' query is skipped
+            again = web.get(f"/sites/{site.pk}/live/").content.decode()
+        assert "<strong data-pending>1</strong>" in again
+        traveller.shift(1.01)
+        fresh = web.get(f"/sites/{site.pk}/live/").content.decode()
+        assert "<strong data-pending>2</strong>" in fresh
+
+
+def test_zero_seconds_turns_reuse_off(site: Site, api: APIClient, settings: Any) -> None:
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 0
+    with time_machine.travel(START, tick=False):
+        add_keywords(site, ["v60 recipe"])
+        assert pending(api, site)[1] == 1
+        Keyword.objects.create(site=site, phrase="moka pot ratio")
+        assert pending(api, site)[1] == 2
