@@ -368,6 +368,27 @@ def test_the_internal_links_endpoint_is_scoped_to_the_account(static_site: Site)
     assert shown["outgoing"] == [] and shown["html"] == article.html
 
 
+def test_a_post_whose_answer_was_lost_carries_its_block_once(
+    account: Account, wp: WordPress
+) -> None:
+    site = wp_site(account, wp)
+    first, second = in_cluster(site, "Coffee", 2)
+    content_schedule(site=site, now=NOW)
+    tick(slot_of(first))
+    wp.faults["POST posts"] = ["timeout_after_accept"]  # stored, but the answer is lost
+    at = slot_of(second)
+    assert tick(at) == 0
+    assert len(wp.posts) == 2
+    assert tick(at + backoff(1)) == 1  # found by its slug: no second post
+    assert len(wp.posts) == 2
+    for content, other in ((first, second), (second, first)):
+        other.refresh_from_db()
+        raw = post_of(wp, content)["content"]["raw"]
+        assert raw.count(RELATED_START) == 1
+        assert raw.count(f'href="{other.published_url}"') == 1
+    assert not LinkSync.objects.exists()
+
+
 def test_wordpress_updates_give_up_after_the_attempts_and_keep_the_error(
     account: Account, wp: WordPress
 ) -> None:
