@@ -181,6 +181,7 @@ SPECTACULAR_SETTINGS = {
         "ContentSiteStatusEnum": "inkline.writer.models.Content.SiteStatus",
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
+        "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
