@@ -116,3 +116,25 @@ def test_a_second_run_while_one_is_active_is_refused_with_exit_1(demo_dir: Path)
     assert second.returncode == 1
     refusal = json.loads(second.stdout)
     assert refusal["code"] == "run_active" and refusal["run_id"] == run_id
+
+
+def test_the_worker_preloads_the_stages_libraries_before_forking(tmp_path: Path) -> None:
+    """`inkline worker` loads the provider's libraries and textstat's dictionary in the parent
+    (its pool's children inherit them) without opening a database connection there."""
+    probe = (
+        "import sys, django; django.setup()\n"
+        "from django.db import connection\n"
+        "from textstat.backend.utils._get_cmudict import get_cmudict\n"
+        "from inkline.cli import preload_for_workers\n"
+        "assert 'sklearn' not in sys.modules and get_cmudict.cache_info().currsize == 0\n"
+        "preload_for_workers()\n"
+        "print('sklearn' in sys.modules, get_cmudict.cache_info().currsize,"
+        " connection.connection is None)\n"
+    )
+    env = {**os.environ, "INKLINE_DATA_DIR": str(tmp_path), "INKLINE_AI_PROVIDER": "local"}
+    env["DJANGO_SETTINGS_MODULE"] = "inkline.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "1", "True"]

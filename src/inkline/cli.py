@@ -276,9 +276,26 @@ def cmd_web(args: argparse.Namespace) -> int:
     os.execv(sys.executable, gunicorn)
 
 
+def preload_for_workers() -> None:
+    """Load what the stages use before the pool forks, so every child inherits it instead of
+    spending seconds on its first slice: the AI provider's libraries (numpy, scikit-learn for
+    `local`) and textstat's pronunciation dictionary. Builds no provider (a misconfigured one
+    still fails the run with its reason, not the worker) and opens no database connection."""
+    import importlib
+
+    from django.conf import settings
+
+    from inkline.writer.seo import reading_ease
+
+    local = settings.INKLINE_AI_PROVIDER.strip().lower() == "local"
+    importlib.import_module("inkline.ai.local" if local else "inkline.ai.openai_provider")
+    reading_ease("Inkline loads its dictionaries once, before the workers start.")
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from inkline.celery import app
 
+    preload_for_workers()
     argv = ["worker", "--loglevel", "INFO", "--concurrency", str(args.concurrency)]
     app.worker_main(argv)
     return EXIT_OK
