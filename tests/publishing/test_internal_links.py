@@ -189,6 +189,17 @@ def test_never_a_link_to_an_unpublished_article_or_another_clusters(static_site:
         assert address(rejected) not in hrefs
         assert len(hrefs) == 1
     assert links_in(static_site, tea) == []
+    # A pending update of an article that is not published pushes nothing.
+    LinkSync.objects.create(content=later, site=static_site, token=uuid.uuid4(), due_at=NOW)
+    tick(slot_of(second))
+    assert not LinkSync.objects.exists()
+    assert not (
+        Path(settings.SITE_OUTPUT_DIR)
+        / str(static_site.pk)
+        / "content"
+        / "posts"
+        / f"{later.slug}.md"
+    ).exists()
 
 
 def test_a_new_limit_relinks_every_cluster_and_pushes_the_changed_articles(

@@ -241,9 +241,11 @@ def link_sync(*, content_id: int, now: dt.datetime, publisher: Publisher | None 
     )
     if not claimed:
         return "skipped"
-    sync = LinkSync.objects.get(pk=content_id)
+    sync = LinkSync.objects.filter(pk=content_id).first()
+    content = Content.objects.select_related("site", "cluster").filter(pk=content_id).first()
+    if sync is None or content is None:
+        return "dropped"  # the article was deleted meanwhile
     mine = LinkSync.objects.filter(pk=content_id, token=sync.token)
-    content = Content.objects.select_related("site", "cluster").get(pk=content_id)
     if content.status != Content.Status.PUBLISHED:
         mine.delete()
         return "dropped"
