@@ -19,6 +19,7 @@ from inkline.automation.models import (
     AutomationRun,
     RunEvent,
 )
+from inkline.billing.models import SiteAIBudgetAllocation
 from inkline.core.api import account_id_of, require_editor, site_for
 from inkline.core.errors import NotFound
 
@@ -180,8 +181,15 @@ class ConfigView(APIView):
 class PipelineView(APIView):
     @extend_schema(responses={200: PipelineOut}, summary="Pending items per stage")
     def get(self, request: Request, site_id: int) -> Response:
-        site = site_for(request, site_id)
-        return Response(PipelineOut(selectors.pipeline_summary(site.pk)).data)
+        site = site_for(request, site_id, related=("automation_config", "ai_budget_allocation"))
+        summary = selectors.pipeline_summary(
+            site.pk,
+            config=getattr(site, "automation_config", None),  # None: read it again
+            # No row: the defaults, as `billing.selectors.site_allocation` gives them.
+            allocation=getattr(site, "ai_budget_allocation", None)
+            or SiteAIBudgetAllocation(site_id=site.pk),
+        )
+        return Response(PipelineOut(summary).data)
 
 
 # --- runs -------------------------------------------------------------------------------------

@@ -117,26 +117,30 @@ def latest_run(site_id: int) -> AutomationRun | None:
     return AutomationRun.objects.filter(site_id=site_id).order_by("-id").first()
 
 
-def pipeline_summary(site_id: int) -> dict[str, object]:
+def pipeline_summary(
+    site_id: int, *, config: Any = None, allocation: Any = None
+) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
-    limit, runs needed to clear it, and the credits that would cost; plus the active run."""
-    latest = latest_run(site_id)  # read before the counts: see `pipeline_stages`
+    limit, runs needed to clear it, and the credits that would cost; plus the active run.
+    Pass the site's config and budget allocation if they were loaded with it."""
+    latest = latest_run(site_id)  # read before the counts: see `pending_counts`
     active = latest if latest and latest.is_active else None
-    return {
-        "stages": pipeline_stages(site_id, reuse=True, latest_run=latest),
-        "active_run": active.run_id if active else None,
-    }
+    stages = pipeline_stages(
+        site_id, config=config, allocation=allocation, reuse=True, latest_run=latest
+    )
+    return {"stages": stages, "active_run": active.run_id if active else None}
 
 
 def pipeline_stages(
     site_id: int,
     *,
     config: Any = None,
+    allocation: Any = None,
     reuse: bool = False,
     latest_run: AutomationRun | None = None,
 ) -> list[dict[str, Any]]:
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
-    site's `AutomationConfig` when the caller already has it (one query fewer); `reuse`
+    site's `AutomationConfig` and budget allocation when the caller has them; `reuse`
     with the site's newest run read before this call lets a polled page reuse recent
     counts (see `pending_counts`)."""
     from inkline.automation.models import STAGE_NAMES, AutomationConfig
@@ -147,7 +151,9 @@ def pipeline_stages(
     pending = pending_counts(site_id, reuse=reuse, latest_run=latest_run)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
-    estimates = pipeline_estimates(site_id=site_id, pending=pending, config=config)
+    estimates = pipeline_estimates(
+        site_id=site_id, pending=pending, config=config, allocation=allocation
+    )
     stages = []
     for stage in STAGES:
         limit = config.stage_limit(stage)

@@ -78,7 +78,7 @@ def affordable(stage: int, config: CreditCostConfig, credits: int | None) -> int
 
 
 def pipeline_estimates(
-    *, site_id: int, pending: dict[int, int], config: Any
+    *, site_id: int, pending: dict[int, int], config: Any, allocation: Any = None
 ) -> dict[int, dict[str, Any]]:
     """Per stage: `estimated_credits` (the next run), `estimated_credits_all` (everything
     pending), `operation`, `budget` (its share of the run cap, null when uncapped),
@@ -87,7 +87,9 @@ def pipeline_estimates(
     rows = list(CreditCostConfig.objects.all())
     costs = {c.operation_type: c for c in rows if c.is_active}
     cap = int(config.max_credits_per_run or 0)
-    shares = selectors.site_operation_budgets(site_id, cap=cap, cost_rows=rows)
+    shares = selectors.site_operation_budgets(
+        site_id, cap=cap, cost_rows=rows, allocation=allocation
+    )
     out: dict[int, dict[str, Any]] = {}
     for stage, n in pending.items():
         limit = config.stage_limit(stage)

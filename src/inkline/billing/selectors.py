@@ -66,10 +66,13 @@ def allocation_percentages(allocation: SiteAIBudgetAllocation) -> dict[str, Deci
 
 
 def effective_percentages(
-    site_id: int, *, cost_rows: list[CreditCostConfig] | None = None
+    site_id: int,
+    *,
+    cost_rows: list[CreditCostConfig] | None = None,
+    allocation: SiteAIBudgetAllocation | None = None,
 ) -> dict[str, Decimal]:
     """The per-operation percentages in force for a site: its own or the global defaults."""
-    allocation = site_allocation(site_id)
+    allocation = allocation or site_allocation(site_id)
     return budget.effective_percentages(
         use_global_defaults=allocation.use_global_defaults,
         custom=allocation_percentages(allocation),
@@ -90,12 +93,17 @@ def run_cap(site_id: int) -> int:
 
 
 def site_operation_budgets(
-    site_id: int, *, cap: int | None = None, cost_rows: list[CreditCostConfig] | None = None
+    site_id: int,
+    *,
+    cap: int | None = None,
+    cost_rows: list[CreditCostConfig] | None = None,
+    allocation: SiteAIBudgetAllocation | None = None,
 ) -> dict[str, int] | None:
     """What each operation may spend in one run of the site now (None: uncapped). A caller
-    that already read the run cap or every cost row passes them (fewer queries)."""
+    that already read the run cap, every cost row or the allocation passes them."""
     cap = run_cap(site_id) if cap is None else cap
-    return budget.operation_budgets(cap, effective_percentages(site_id, cost_rows=cost_rows))
+    shares = effective_percentages(site_id, cost_rows=cost_rows, allocation=allocation)
+    return budget.operation_budgets(cap, shares)
 
 
 def run_budget_figures(run_pk: int) -> dict[str, object] | None:

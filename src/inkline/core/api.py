@@ -71,9 +71,12 @@ def is_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
-def site_for(request: Request, site_id: int, *, write: bool = False) -> Site:
-    """The caller's site `site_id`, or 404 (another account's site is never revealed)."""
-    queryset = Site.objects.for_account(account_id_of(request))
+def site_for(
+    request: Request, site_id: int, *, write: bool = False, related: tuple[str, ...] = ()
+) -> Site:
+    """The caller's site `site_id`, or 404 (another account's site is never revealed);
+    `related`: one-to-one relations to load with it."""
+    queryset = Site.objects.for_account(account_id_of(request)).select_related(*related)
     site = queryset.filter(pk=site_id).first() if is_id(site_id) else None
     if site is None:
         raise exceptions.NotFound("No such site.")
