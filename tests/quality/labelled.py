@@ -4,7 +4,8 @@
 running, dog care, baking). Many keywords of a topic share no word with each other ("v60
 recipe" and "pour over bloom time"), as in real keyword research exports, so the fixture
 measures how far a clusterer gets beyond shared words. `expanded` grows it to any size with
-search modifiers, keeping each keyword's topic, for timing and scale measurements.
+search modifiers, keeping each keyword's topic, for timing and scale measurements; `halves`
+splits it by topic for choosing a threshold on one half and checking it on the other.
 """
 
 from __future__ import annotations
@@ -78,6 +79,19 @@ def expanded(size: int) -> list[Labelled]:
     if len(out) < size:
         raise ValueError(f"at most {len(out)} keywords can be made from the fixture")
     return out
+
+
+def halves() -> tuple[list[Labelled], list[Labelled]]:
+    """The fixture split by topic into two halves (A, B): within each niche the topics in
+    alphabetical order go alternately to A and B. A threshold chosen on one half and scored on
+    the other measures a clusterer on topics it was not tuned on."""
+    rows = labelled()
+    niche_of = {r.topic: r.niche for r in rows}
+    side: dict[str, int] = {}
+    for niche in sorted(set(niche_of.values())):
+        topics = sorted(t for t, n in niche_of.items() if n == niche)
+        side.update((topic, i % 2) for i, topic in enumerate(topics))
+    return [r for r in rows if side[r.topic] == 0], [r for r in rows if side[r.topic] == 1]
 
 
 def keywords_of(rows: list[Labelled]) -> list[KeywordIn]:

@@ -299,7 +299,8 @@ EXISTING_SIMILARITY = 0.3
 WORD_WEIGHT = 0.5
 # How many keywords of each existing cluster describe it, with its name.
 EXISTING_SAMPLE = 50
-# The distance matrix is n² floats: larger batches are clustered in chunks, then merged.
+# The distance matrix is n² floats: larger batches are grouped a chunk at a time, each chunk's
+# groups joining the earlier chunks' groups by centroid similarity (as stage 1's batches do).
 DIRECT_LIMIT = 1200
 # Above this many keywords the silhouette is estimated on a fixed sample of this size.
 SILHOUETTE_SAMPLE = 2000
@@ -316,6 +317,13 @@ class Grouping:
     linkage: str
     threshold: float
     existing_similarity: float
+    # Before grouping, each row moves halfway toward the mean of its `neighbours` nearest rows
+    # of the batch (0: not at all); see `neighbour_smoothed`.
+    neighbours: int = 0
+    # Ward linkage only: keywords within this average cosine distance of each other (variants
+    # of one keyword: "v60 recipe", "v60 recipe uk") count as one point, so a topic's weight in
+    # Ward's criterion does not grow with its number of variants (0: no such step).
+    variant_distance: float = 0.0
 
 
 def _tfidf(vectorizer: TfidfVectorizer, docs: Sequence[str]) -> sparse.csr_matrix:
@@ -354,43 +362,112 @@ LEXICAL = Grouping(
 )
 
 
-def _agglomerate(
-    vectors: sparse.csr_matrix, threshold: float, linkage: str = "average"
-) -> np.ndarray:
-    """Labels 0..k-1 from agglomeration cut at `threshold` (no fixed cluster count): average
-    linkage on cosine distance, or Ward linkage on euclidean distance (dense embeddings).
-    Above DIRECT_LIMIT rows, chunks are clustered on their own and their clusters merged by
-    clustering the chunk clusters' centroids."""
+def neighbour_smoothed(vectors: np.ndarray, neighbours: int, weight: float = 0.5) -> np.ndarray:
+    """Unit rows, each moved toward the mean of its `neighbours` most similar other rows
+    (cosine): x + weight x mean(neighbours). One step of neighbourhood averaging: a keyword whose
+    own vector is pulled aside by a modifier ("… review", "… vs …") is drawn back toward the
+    keywords it is closest to, which sharpens topics before linkage."""
+    n = vectors.shape[0]
+    k = min(neighbours, n - 1)
+    if k <= 0:
+        return vectors
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    moved = vectors + weight * vectors[nearest].mean(axis=1)
+    return np.asarray(l2_normalize(moved))
+
+
+def _agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
+    """Labels 0..k-1 from agglomeration cut at the grouping's threshold (no fixed cluster
+    count): average linkage on cosine distance, or Ward linkage on euclidean distance (dense
+    embeddings, after optional neighbour smoothing).
+    Above DIRECT_LIMIT rows the batch is grouped a chunk at a time, the way the engine's stage 1
+    sees batches: each chunk is grouped on its own, then each of its groups joins the closest
+    group of the earlier chunks when their centroids are at least `existing_similarity`
+    (cosine) close, and stays new otherwise."""
     n = vectors.shape[0]
     if n == 1:
         return np.zeros(1, dtype=int)
-    if n <= DIRECT_LIMIT and linkage == "ward":
-        ward = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold)
-        return np.asarray(ward.fit_predict(vectors.toarray()), dtype=int)
-    if n <= DIRECT_LIMIT:
-        distance = np.clip(1.0 - (vectors @ vectors.T).toarray(), 0.0, 2.0)
-        np.fill_diagonal(distance, 0.0)
-        model = AgglomerativeClustering(
-            n_clusters=None, distance_threshold=threshold, metric="precomputed", linkage="average"
-        )
-        return np.asarray(model.fit_predict(distance), dtype=int)
+    if n > DIRECT_LIMIT:
+        return _agglomerate_chunks(vectors, grouping)
+    if grouping.linkage != "ward":
+        return _average_linkage(vectors, grouping.threshold)
+    variants = np.arange(n)
+    points = vectors
+    if grouping.variant_distance:
+        variants = _average_linkage(vectors, grouping.variant_distance)
+        points = _centroids(vectors, variants, int(variants.max()) + 1)
+    if points.shape[0] == 1:
+        return np.zeros(n, dtype=int)
+    points = neighbour_smoothed(points.toarray(), grouping.neighbours)
+    ward = AgglomerativeClustering(n_clusters=None, distance_threshold=grouping.threshold)
+    return np.asarray(ward.fit_predict(points), dtype=int)[variants]
+
+
+def _average_linkage(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:
+    """Labels from average linkage on cosine distance, cut at `threshold`."""
+    rows = _dense_if_full(vectors)
+    gram = rows @ rows.T
+    distance = np.clip(1.0 - (gram.toarray() if sparse.issparse(gram) else gram), 0.0, 2.0)
+    np.fill_diagonal(distance, 0.0)
+    model = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=threshold, metric="precomputed", linkage="average"
+    )
+    return np.asarray(model.fit_predict(distance), dtype=int)
+
+
+def _dense_if_full(
+    vectors: sparse.csr_matrix | np.ndarray,
+) -> sparse.csr_matrix | np.ndarray:
+    """Mostly-nonzero rows (embeddings) as a dense array, whose products run on BLAS; sparse
+    rows (TF-IDF) as they are."""
+    if isinstance(vectors, np.ndarray):
+        return vectors
+    if vectors.nnz > 0.25 * vectors.shape[0] * vectors.shape[1]:
+        return vectors.toarray()
+    return vectors
+
+
+def _agglomerate_chunks(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
+    """`_agglomerate` of more than DIRECT_LIMIT rows, chunk by chunk (see there)."""
+    n = vectors.shape[0]
     labels = np.empty(n, dtype=int)
-    count = 0
+    sums: list[sparse.csr_matrix] = []  # running sum of the rows of each group so far
     for start in range(0, n, DIRECT_LIMIT):
-        part = _agglomerate(vectors[start : start + DIRECT_LIMIT], threshold, linkage)
-        labels[start : start + len(part)] = part + count
-        count += int(part.max()) + 1
-    if count == n:  # nothing merged within any chunk, so no centroids would merge either
-        return labels
-    return _agglomerate(_centroids(vectors, labels, count), threshold, linkage)[labels]
+        chunk = vectors[start : start + DIRECT_LIMIT]
+        part = _agglomerate(chunk, grouping)
+        count = int(part.max()) + 1
+        chunk_sums = _centroids(chunk, part, count, unit=False)
+        if sums:
+            known = sparse.vstack(sums, format="csr")
+            similarity = (l2_normalize(chunk_sums) @ l2_normalize(known).T).toarray()
+            best = similarity.argmax(axis=1)
+            joins = similarity[np.arange(count), best] >= grouping.existing_similarity
+        else:
+            best = np.zeros(count, dtype=int)
+            joins = np.zeros(count, dtype=bool)
+        mapping = np.empty(count, dtype=int)
+        for group in range(count):
+            if joins[group]:
+                mapping[group] = best[group]
+                sums[best[group]] = sums[best[group]] + chunk_sums[group]
+            else:
+                mapping[group] = len(sums)
+                sums.append(chunk_sums[group])
+        labels[start : start + len(part)] = mapping[part]
+    return labels
 
 
-def _centroids(vectors: sparse.csr_matrix, labels: np.ndarray, k: int) -> sparse.csr_matrix:
-    """The unit-length mean vector of each of the k labels."""
+def _centroids(
+    vectors: sparse.csr_matrix, labels: np.ndarray, k: int, *, unit: bool = True
+) -> sparse.csr_matrix:
+    """The unit-length mean vector of each of the k labels (`unit=False`: the plain sum)."""
     membership = sparse.csr_matrix(
         (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
     )
-    return l2_normalize(membership @ vectors)
+    total = sparse.csr_matrix(membership @ vectors)
+    return l2_normalize(total) if unit else total
 
 
 def _terms(phrase: str) -> dict[str, str]:
@@ -451,7 +528,11 @@ def cluster_quality(
         return None, singleton_share
     sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
     value = silhouette_score(
-        vectors, np.asarray(labels), metric="cosine", sample_size=sample, random_state=0
+        _dense_if_full(vectors),
+        np.asarray(labels),
+        metric="cosine",
+        sample_size=sample,
+        random_state=0,
     )
     return round(float(value), 4), singleton_share
 
@@ -498,9 +579,7 @@ def group_keywords_measured(
 
     batch_frequency = Counter(key for k in unique for key in _terms(k.phrase))
     groups: dict[int, list[int]] = {}
-    for index, label in enumerate(
-        _agglomerate(keyword_vectors, grouping.threshold, grouping.linkage)
-    ):
+    for index, label in enumerate(_agglomerate(keyword_vectors, grouping)):
         groups.setdefault(int(label), []).append(index)
     existing_by_name = {_collapse(c.name).lower(): c for c in existing}
     taken_names = set(existing_by_name)

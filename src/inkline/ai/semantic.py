@@ -6,12 +6,21 @@ by Ward linkage under a distance threshold. Embeddings place "v60 recipe" next t
 bloom time", which share no word, so topics are recovered where TF-IDF cannot see them; the
 cost is PyTorch and a slower call (see benchmarks/README.md). Selected with
 INKLINE_LOCAL_AI_CLUSTERER=semantic; without the packages the lexical clusterer is used.
+
+Two steps sit between the model and the linkage, both chosen on one half of the labelled
+fixture's topics and checked on the other (benchmarks/README.md has the figures):
+- search-intent and modifier words ("best", "review", "vs", "how to", …) are removed before a
+  keyword is embedded, so "ynab review" and "nike pegasus review" stop meeting on "review";
+- each embedding moves halfway toward the mean of its 8 nearest keywords of the batch
+  (`local.neighbour_smoothed`), which draws stragglers back into their topic.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,15 +29,33 @@ from scipy import sparse
 
 from inkline.ai.local import Grouping
 
-# Ward merge distance between unit embeddings under which groups merge; tuned on the
-# labelled keyword fixture (tests/quality), where 1.5–1.8 all score within 0.01 ARI.
+# Ward merge distance between unit embeddings under which groups merge. Chosen on one half of
+# the labelled fixture's topics and checked on the other: the best threshold of each half was
+# 1.64 and 1.70, and either one scores within 0.01 of the other half's own best.
 WARD_THRESHOLD = 1.7
+# Nearest keywords of the batch each embedding is drawn toward before the linkage.
+NEIGHBOURS = 8
+# Keywords within this average cosine distance are variants of one keyword: one point for Ward.
+VARIANT_DISTANCE = 0.2
 # Cosine similarity of a group's centroid to an existing cluster's above which it joins it.
 EXISTING_SIMILARITY = 0.6
 BATCH_SIZE = 256
+DIMENSIONS = 384
+# Embeddings kept in memory by phrase, so the names of existing clusters, embedded again with
+# every batch, are computed once per process (20,000 x 384 float32 = 31 MB at most).
+CACHE_SIZE = 20_000
+
+# Words that say what a searcher wants to do or which page they want, not what about: removed
+# before embedding. Phrases made only of these keep all their words.
+INTENT_RE = re.compile(
+    r"\b(?:best|top|cheap|review|reviews|vs|versus|how to|what is|guide|tips|explained"
+    r"|for beginners|near me)\b",
+    re.IGNORECASE,
+)
 
 _model: Any = None
 _lock = threading.Lock()
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 def available() -> bool:
@@ -51,15 +78,36 @@ def _load() -> Any:
         return _model
 
 
+def without_intent(phrase: str) -> str:
+    """The phrase without search-intent and modifier words ("best v60 recipe vs chemex" →
+    "v60 recipe chemex"); a phrase of nothing else is kept whole."""
+    stripped = " ".join(INTENT_RE.sub(" ", phrase).split())
+    return stripped or " ".join(phrase.split())
+
+
 def embed(phrases: Sequence[str]) -> sparse.csr_matrix:
-    """Unit-length sentence embeddings, one row per phrase (as a sparse matrix, the shape the
-    local clusterer works on)."""
+    """Unit-length sentence embeddings of the phrases without their intent words, one row per
+    phrase (as a sparse matrix, the shape the local clusterer works on). The model sorts each
+    call's phrases by length and encodes them in batches without gradients; phrases seen
+    recently come from a cache."""
     if not phrases:
-        return sparse.csr_matrix((0, 384))
-    vectors = _load().encode(
-        list(phrases), batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
-    )
-    return sparse.csr_matrix(np.asarray(vectors, dtype=np.float64))
+        return sparse.csr_matrix((0, DIMENSIONS))
+    texts = [without_intent(p) for p in phrases]
+    with _lock:
+        known = {t: _cache[t] for t in texts if t in _cache}
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        vectors = _load().encode(
+            missing, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
+        )
+        known.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+    with _lock:
+        for text in dict.fromkeys(texts):
+            _cache[text] = known[text]
+            _cache.move_to_end(text)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return sparse.csr_matrix(np.vstack([known[t] for t in texts]).astype(np.float64))
 
 
 SEMANTIC = Grouping(
@@ -68,4 +116,6 @@ SEMANTIC = Grouping(
     linkage="ward",
     threshold=WARD_THRESHOLD,
     existing_similarity=EXISTING_SIMILARITY,
+    neighbours=NEIGHBOURS,
+    variant_distance=VARIANT_DISTANCE,
 )
