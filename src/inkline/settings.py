@@ -103,7 +103,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ]
+            ],
+            # `{% url %}` with memoized lookups (same syntax and behaviour).
+            "builtins": ["inkline.web.urltags"],
         },
     }
 ]
