@@ -234,6 +234,7 @@ PUBLISHING = {
     "weekly_publish_target": "15",
     "monthly_publish_target": "50",
     "queue_limit": "100",
+    "internal_links_max": "5",
 }
 
 
@@ -252,9 +253,13 @@ def test_publishing_settings_validate_save_and_preview(owner: Client, site: Site
         "14:00",
         "18:00",
     ]
+    too_many = owner.post(url, PUBLISHING | {"internal_links_max": "21"}).content.decode()
+    assert "less than or equal to 20" in too_many
+    assert PublishingSettings.objects.get(site=site).internal_links_max == 3
     assert owner.post(url, PUBLISHING).status_code == 302
     saved = PublishingSettings.objects.get(site=site)
     assert (saved.publish_days, saved.publish_time_slots) == (["mon", "wed"], ["09:00", "14:00"])
+    assert saved.internal_links_max == 5
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC), tick=False):
         page = owner.get(url).content.decode()
         preview = owner.get(f"{url}preview/", PUBLISHING | {"publish_days": ["sat"]})

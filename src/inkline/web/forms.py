@@ -13,7 +13,7 @@ from django import forms
 from inkline.accounts.models import Publisher, Site
 from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
 from inkline.planner.models import Keyword
-from inkline.publishing.models import DAY_NAMES, PublishingSettings
+from inkline.publishing.models import DAY_NAMES, INTERNAL_LINKS_MAX_LIMIT, PublishingSettings
 from inkline.publishing.slots import parse_hhmm
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -260,6 +260,15 @@ class PublishingSettingsForm(forms.ModelForm):
         label="Publish days",
     )
     publish_time_slots = TimeSlotsField(required=False, label="Time slots")
+    internal_links_max = forms.IntegerField(
+        min_value=0,
+        max_value=INTERNAL_LINKS_MAX_LIMIT,
+        label="Links per article",
+        help_text=(
+            "When an article is published it links to the closest published articles of its "
+            f"cluster, and they to it (0–{INTERNAL_LINKS_MAX_LIMIT}; 0 turns internal links off)."
+        ),
+    )
 
     class Meta:
         model = PublishingSettings
@@ -276,6 +285,7 @@ class PublishingSettingsForm(forms.ModelForm):
             "weekly_publish_target",
             "monthly_publish_target",
             "queue_limit",
+            "internal_links_max",
         ]
         labels = {
             "auto_approval_enabled": "Automatically approve content",
