@@ -317,8 +317,8 @@ class Grouping:
     linkage: str
     threshold: float
     existing_similarity: float
-    # Before grouping, each row moves halfway toward the mean of its `neighbours` nearest rows
-    # of the batch (0: not at all); see `neighbour_smoothed`.
+    # Before grouping, each row x becomes x + 0.5 x the mean of its `neighbours` nearest rows
+    # of the batch, at unit length (0: not at all); see `neighbour_smoothed`.
     neighbours: int = 0
     # Ward linkage only: keywords within this average cosine distance of each other (variants
     # of one keyword: "v60 recipe", "v60 recipe uk") count as one point, so a topic's weight in
