@@ -90,6 +90,23 @@ def count_queries(path: str, headers: dict[str, str]) -> int:
     return len(queries.captured_queries)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its children (the server's workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        pids.extend(int(c) for c in children)
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -200,15 +217,18 @@ def main() -> None:
                 time.sleep(0.2)
         tool = "wrk" if shutil.which("wrk") else "python threads"
         load = load_wrk if shutil.which("wrk") else load_python
-        print(f"server: inkline web (gunicorn, 2 workers x 4 threads); load: {tool}, "
+        print(f"server: inkline web (gunicorn, 2 workers x 1 thread); load: {tool}, "
               f"{CLIENTS} clients, {SECONDS} s per target")  # fmt: skip
         for name, (path, header) in targets.items():
             url = f"http://127.0.0.1:{port}{path}"
             load(url, header)  # warm-up: connections, caches, the first requests' imports
+            cpu = cpu_seconds(server.pid)
             r = load(url, header)
+            cpu = cpu_seconds(server.pid) - cpu
             print(
                 f"{name}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.0f} req/s, "
-                f"{r['requests']:.0f} requests, {r['errors']:.0f} errors "
+                f"{r['requests']:.0f} requests, {r['errors']:.0f} errors, server CPU "
+                f"{cpu / max(1, r['requests']) * 1000:.2f} ms per request "
                 f"(load average {os.getloadavg()[0]:.2f})"
             )
     finally:

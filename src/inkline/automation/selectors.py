@@ -112,9 +112,15 @@ def items_remaining(site_id: int) -> dict[str, int]:
 
 
 def latest_run(site_id: int) -> AutomationRun | None:
-    """The site's newest run. At most one run of a site is active and a new one cannot start
-    while it is, so the active run, if any, is this one."""
-    return AutomationRun.objects.filter(site_id=site_id).order_by("-id").first()
+    """The site's newest run (its state only: no results or snapshots). At most one run of a
+    site is active and a new one cannot start while it is, so the active run, if any, is
+    this one."""
+    return (
+        AutomationRun.objects.filter(site_id=site_id)
+        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at")
+        .order_by("-id")
+        .first()
+    )
 
 
 def pipeline_summary(
