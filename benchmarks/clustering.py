@@ -6,8 +6,9 @@ runs; the semantic one when `inkline[semantic]` is installed.
 Also printed, for each clusterer:
 - the threshold rule checked on held-out topics: the fixture is split by topic into two halves
   (`tests.quality.labelled.halves`); the best threshold of each half is scored on the other;
-- the fixture clustered the way the engine's stage 1 does it, in batches (shuffled, 100
-  keywords each) with the clusters made so far passed in by name;
+- the fixture (in batches of 100) and 2,000 keywords (in batches of 500) clustered the way the
+  engine's stage 1 does it, shuffled, with the clusters made so far passed in with up to 20 of
+  their keywords; also with those keywords only matched by centroid, and by name only;
 - for the semantic clusterer, the model load and the encoding apart from the clustering, and
   the process's peak RSS.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 import resource
 import sys
 import time
@@ -24,12 +24,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.quality.labelled import Labelled, ari, expanded, halves, keywords_of, labelled
+from tests.quality.labelled import (
+    Labelled,
+    ari,
+    expanded,
+    halves,
+    in_batches,
+    keywords_of,
+    labelled,
+)
 
 from benchmarks.common import machine
 
 SIZES = (348, 2_000, 10_000)
 STAGE_BATCH = 100
+# Member keywords passed with each existing cluster, as stage 1 does (`CLUSTER_MEMBERS`).
+MEMBERS = 20
 
 
 def held_out(grouping: object, thresholds: list[float]) -> str:
@@ -55,29 +65,16 @@ def held_out(grouping: object, thresholds: list[float]) -> str:
     )
 
 
-def in_stage_batches(grouping: object, rows: list[Labelled]) -> str:
-    """ARI of the fixture clustered in shuffled batches, existing clusters passed by name."""
-    from inkline.ai.local import Grouping, group_keywords_measured
-    from inkline.ai.types import ExistingCluster, KeywordIn
+def in_stage_batches(
+    grouping: object, rows: list[Labelled], batch: int = STAGE_BATCH, members: int = MEMBERS
+) -> str:
+    """ARI of `rows` clustered in shuffled batches the way stage 1 does it (see
+    `tests.quality.labelled.in_batches`)."""
+    from inkline.ai.local import Grouping
 
     assert isinstance(grouping, Grouping)
-    order = list(range(len(rows)))
-    random.Random(0).shuffle(order)
-    cluster_of: dict[int, int] = {}
-    names: dict[int, str] = {}
-    for start in range(0, len(order), STAGE_BATCH):
-        batch = [KeywordIn(id=i, phrase=rows[i].phrase) for i in order[start : start + STAGE_BATCH]]
-        existing = [ExistingCluster(id=c, name=n) for c, n in names.items()]
-        for assignment in group_keywords_measured(batch, existing, grouping)[0]:
-            cluster = assignment.existing_cluster_id
-            if cluster is None:
-                cluster = len(names) + 1
-                names[cluster] = assignment.name
-            cluster_of.update((k, cluster) for k in assignment.keyword_ids)
-    from sklearn.metrics import adjusted_rand_score
-
-    score = adjusted_rand_score([r.topic for r in rows], [cluster_of[i] for i in range(len(rows))])
-    return f"ARI {score:.3f}, {len(names)} clusters"
+    score, clusters = in_batches(rows, grouping, batch=batch, members=members)
+    return f"ARI {score:.3f}, {clusters} clusters"
 
 
 def main() -> None:
@@ -128,11 +125,16 @@ def main() -> None:
             {round(base + step * (0.04 if base > 1 else 0.02), 2) for step in range(-12, 13)}
         )
         print(f"{clusterer}, held-out topics: {held_out(grouping, grid)}", flush=True)
-        print(
-            f"{clusterer}, fixture in stage-1 batches of {STAGE_BATCH}: "
-            f"{in_stage_batches(grouping, rows)}",
-            flush=True,
-        )
+        by_name = dataclasses.replace(grouping, members_in_linkage=0)
+        for sample, batch in ((rows, STAGE_BATCH), (expanded(2_000), 500)):
+            print(
+                f"{clusterer}, {len(sample)} keywords in shuffled stage-1 batches of {batch}: "
+                f"existing clusters with {MEMBERS} keywords each "
+                f"{in_stage_batches(grouping, sample, batch)}; matched by the centroid of "
+                f"their name and keywords {in_stage_batches(by_name, sample, batch)}; "
+                f"by name only {in_stage_batches(by_name, sample, batch, members=0)}",
+                flush=True,
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
 

@@ -11,12 +11,14 @@ splits it by topic for choosing a threshold on one half and checking it on the o
 from __future__ import annotations
 
 import csv
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score
 
-from inkline.ai.types import ClusterAssignment, KeywordIn
+from inkline.ai.local import Grouping, group_keywords_measured
+from inkline.ai.types import ClusterAssignment, ExistingCluster, KeywordIn
 
 FIXTURE = Path(__file__).resolve().parent / "labelled_keywords.csv"
 
@@ -105,3 +107,32 @@ def ari(
     label = {kid: n for n, a in enumerate(assignments) for kid in a.keyword_ids}
     predicted = [label[i] for i in range(1, len(rows) + 1)]
     return float(adjusted_rand_score([r.topic for r in rows], predicted))
+
+
+def in_batches(
+    rows: list[Labelled], grouping: Grouping, *, batch: int, members: int = 20
+) -> tuple[float, int]:
+    """(ARI, cluster count) of `rows` clustered the way stage 1 does it: shuffled (seed 0), in
+    batches of `batch`, each call given the clusters made so far with their first `members`
+    keywords (0: by name only)."""
+    order = list(range(len(rows)))
+    random.Random(0).shuffle(order)
+    cluster_of: dict[int, int] = {}
+    names: dict[int, str] = {}
+    joined: dict[int, list[str]] = {}
+    for start in range(0, len(order), batch):
+        keywords = [KeywordIn(id=i, phrase=rows[i].phrase) for i in order[start : start + batch]]
+        existing = [
+            ExistingCluster(id=c, name=n, keywords=tuple(joined[c][:members]))
+            for c, n in names.items()
+        ]
+        for assignment in group_keywords_measured(keywords, existing, grouping)[0]:
+            cluster = assignment.existing_cluster_id
+            if cluster is None:
+                cluster = len(names) + 1
+                names[cluster] = assignment.name
+                joined[cluster] = []
+            cluster_of.update((k, cluster) for k in assignment.keyword_ids)
+            joined[cluster].extend(rows[k].phrase for k in assignment.keyword_ids)
+    predicted = [cluster_of[i] for i in range(len(rows))]
+    return float(adjusted_rand_score([r.topic for r in rows], predicted)), len(names)
