@@ -1,6 +1,7 @@
 """Pages that poll the pipeline reuse a site's pending counts for a moment (issue #9): never
-past INKLINE_PIPELINE_CACHE_SECONDS, never across a run's progress, and never at all when
-the setting is 0."""
+past INKLINE_PIPELINE_CACHE_SECONDS, never across a run's progress or a change made through
+the services (an import, a review decision, a retry), and never at all when the setting
+is 0."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -43,7 +45,7 @@ def pending(api: APIClient, site: Site) -> dict[int, int]:
     return {row["stage"]: row["pending"] for row in response.json()["stages"]}
 
 
-def test_counts_are_reused_for_at_most_the_configured_seconds(
+def test_counts_changed_outside_the_services_are_reused_for_at_most_the_set_seconds(
     site: Site, api: APIClient, settings: Any
 ) -> None:
     settings.INKLINE_PIPELINE_CACHE_SECONDS = 2
@@ -94,3 +96,40 @@ def test_zero_seconds_turns_reuse_off(site: Site, api: APIClient, settings: Any)
         assert pending(api, site)[1] == 1
         Keyword.objects.create(site=site, phrase="moka pot ratio")
         assert pending(api, site)[1] == 2
+
+
+def test_an_import_a_review_decision_and_a_retry_are_seen_at_once(
+    site: Site, api: APIClient, settings: Any
+) -> None:
+    from inkline.automation.retry import items_retry
+    from inkline.writer.models import Content
+
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 600
+    with time_machine.travel(START, tick=False) as traveller:
+        assert pending(api, site)[1] == 0
+        csv = b"keyword\nv60 recipe\nchemex grind size\n"
+        upload = SimpleUploadedFile("k.csv", csv, content_type="text/csv")
+        imported = api.post(
+            f"/api/v1/sites/{site.pk}/keywords/import/", {"file": upload}, format="multipart"
+        )
+        assert imported.status_code == 200, imported.content
+        assert pending(api, site)[1] == 2  # the import raised the site's version
+
+        Keyword.objects.filter(site=site).update(attempts=3)  # both failed three times
+        assert pending(api, site)[1] == 2  # a write behind the services' back: reused...
+        traveller.shift(601)
+        assert pending(api, site)[1] == 0  # ...until the counts expire
+        assert items_retry(site=site, stage=1) == 2
+        assert pending(api, site)[1] == 2 == pipeline_pending(site.pk)[1]
+
+        add_tasks(site, 1)
+        only_stages(site, 4, 5, 6, 7)
+        settings.INKLINE_PIPELINE_CACHE_SECONDS = 0
+        run_now(site)
+        settings.INKLINE_PIPELINE_CACHE_SECONDS = 600
+        held = Content.objects.get(site=site)
+        Content.objects.filter(pk=held.pk).update(status=Content.Status.REVIEW)
+        assert pending(api, site)[7] == 1  # counted now, and kept for 600 s
+        rejected = api.post(f"/api/v1/content/{held.pk}/reject/", {}, format="json")
+        assert rejected.status_code == 200, rejected.content
+        assert pending(api, site)[7] == 0 == pipeline_pending(site.pk)[7]

@@ -90,6 +90,9 @@ class Site(TimeStampedModel):
     publisher = models.CharField(max_length=20, choices=Publisher.choices, default=Publisher.STATIC)
     publisher_config = models.JSONField(default=dict, blank=True)
     publisher_secrets = models.TextField(blank=True, default="", editable=False)
+    # Raised by every change of what the pipeline has pending that is made outside a run (an
+    # import, a review decision, a retry): pages that reuse recent counts key them on it.
+    pipeline_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = SiteQuerySet.as_manager()
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from inkline.accounts.models import Account, Membership, Role, Site, validate_timezone
@@ -110,3 +111,9 @@ def site_delete(*, site: Site) -> None:
             run_id=active.run_id,
         )
     site.delete()
+
+
+def site_pipeline_changed(*, site_id: int) -> None:
+    """Note a change of what the site's pipeline has pending made outside a run (imports,
+    review decisions, retries), so no page shows counts from before it."""
+    Site.objects.filter(pk=site_id).update(pipeline_version=F("pipeline_version") + 1)

@@ -188,6 +188,7 @@ class PipelineView(APIView):
             # No row: the defaults, as `billing.selectors.site_allocation` gives them.
             allocation=getattr(site, "ai_budget_allocation", None)
             or SiteAIBudgetAllocation(site_id=site.pk),
+            version=site.pipeline_version,
         )
         return Response(PipelineOut(summary).data)
 

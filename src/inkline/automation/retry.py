@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.models import Site
+from inkline.accounts.services import site_pipeline_changed
 from inkline.automation.events import event_record
 from inkline.automation.models import STAGE_NAMES
 from inkline.core.api import site_for
@@ -66,6 +67,7 @@ def items_retry(*, site: Site, stage: int, ids: list[int] | None = None) -> int:
         qs = qs.filter(pk__in=ids)
     retried = qs.update(attempts=0, last_error="")
     if retried:
+        site_pipeline_changed(site_id=site.pk)
         event_record(
             site_id=site.pk,
             stage=stage,

@@ -124,16 +124,16 @@ def latest_run(site_id: int) -> AutomationRun | None:
 
 
 def pipeline_summary(
-    site_id: int, *, config: Any = None, allocation: Any = None
+    site_id: int, *, config: Any = None, allocation: Any = None, version: int | None = None
 ) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
     limit, runs needed to clear it, and the credits that would cost; plus the active run.
-    Pass the site's config and budget allocation if they were loaded with it."""
+    Pass the site's config and budget allocation if they were loaded with it, and its
+    `pipeline_version` to let recent counts be reused (see `pending_counts`)."""
     latest = latest_run(site_id)  # read before the counts: see `pending_counts`
     active = latest if latest and latest.is_active else None
-    stages = pipeline_stages(
-        site_id, config=config, allocation=allocation, reuse=True, latest_run=latest
-    )
+    key = None if version is None else reuse_key(version=version, latest_run=latest)
+    stages = pipeline_stages(site_id, config=config, allocation=allocation, reuse_key=key)
     return {"stages": stages, "active_run": active.run_id if active else None}
 
 
@@ -142,19 +142,17 @@ def pipeline_stages(
     *,
     config: Any = None,
     allocation: Any = None,
-    reuse: bool = False,
-    latest_run: AutomationRun | None = None,
+    reuse_key: str | None = None,
 ) -> list[dict[str, Any]]:
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
-    site's `AutomationConfig` and budget allocation when the caller has them; `reuse`
-    with the site's newest run read before this call lets a polled page reuse recent
-    counts (see `pending_counts`)."""
+    site's `AutomationConfig` and budget allocation when the caller has them, and a
+    `reuse_key` to let a polled page reuse recent counts (see `pending_counts`)."""
     from inkline.automation.models import STAGE_NAMES, AutomationConfig
     from inkline.billing.estimates import pipeline_estimates
 
     if config is None:
         config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
-    pending = pending_counts(site_id, reuse=reuse, latest_run=latest_run)
+    pending = pending_counts(site_id, reuse_key=reuse_key)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
     estimates = pipeline_estimates(
@@ -177,29 +175,30 @@ def pipeline_stages(
     return stages
 
 
-def pending_counts(
-    site_id: int, *, reuse: bool = False, latest_run: AutomationRun | None = None
-) -> dict[int, int]:
-    """`pipeline_pending`, reused for a moment by pages that poll it.
+def reuse_key(*, version: int, latest_run: AutomationRun | None) -> str:
+    """What must not have changed for a site's pending counts to be reused: its
+    `pipeline_version` (raised by every change made outside runs: imports, review decisions,
+    retries) and its newest run's state (the engine updates its run in the same transaction
+    as every item it commits). Read both *before* counting."""
+    run = latest_run
+    if run is None:
+        return f"{version}:none"
+    beat = run.heartbeat_at.timestamp() if run.heartbeat_at else 0
+    return f"{version}:{run.pk}:{run.status}:{run.progress_percent}:{beat}"
+
+
+def pending_counts(site_id: int, *, reuse_key: str | None = None) -> dict[int, int]:
+    """`pipeline_pending`, reused by pages that poll it while nothing changed.
 
     Counting what a large site has pending reads every pending row's index entry, while the
-    dashboard polls every second. A caller that read the site's newest run (None: it has
-    none) *before* calling, and passes it with `reuse`, lets a web process reuse the
-    counts for up to `INKLINE_PIPELINE_CACHE_SECONDS` (default 1; 0 turns reuse off). The
-    key holds that run's state, and the engine updates its run in the same transaction as
-    every item it commits, so a run's work is seen at once; only a change made outside runs
-    (an import, an approval) can show up to that many seconds late."""
+    dashboard polls every second. With a `reuse_key` (see `reuse_key`) a web process reuses
+    the counts for the same key for up to `INKLINE_PIPELINE_CACHE_SECONDS` (default 1; 0
+    turns reuse off): a change the key does not see (made by code that does not raise the
+    site's version) shows up at most that many seconds late."""
     ttl = settings.INKLINE_PIPELINE_CACHE_SECONDS
-    if not reuse or ttl <= 0:
+    if reuse_key is None or ttl <= 0:
         return pipeline_pending(site_id)
-    run = latest_run
-    marker = (
-        f"{run.pk}:{run.status}:{run.progress_percent}:"
-        f"{run.heartbeat_at.timestamp() if run.heartbeat_at else 0}"
-        if run
-        else "none"
-    )
-    key = f"inkline:pending:{site_id}:{marker}"
+    key = f"inkline:pending:{site_id}:{reuse_key}"
     counts: dict[int, int] | None = cache.get(key)
     if counts is None:
         counts = pipeline_pending(site_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inkline.accounts.models import Site
+from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import ValidationFailed
 from inkline.planner.models import Intent, Keyword, normalize_phrase
 
@@ -146,6 +147,8 @@ def keywords_import_rows(
             batch = []
     if batch:
         report.created += len(Keyword.objects.bulk_create(batch))
+    if report.created:
+        site_pipeline_changed(site_id=site.pk)
     return report
 
 

@@ -21,6 +21,7 @@ from django.db.models import Case, DateTimeField, F, Value, When
 
 from inkline import clock
 from inkline.accounts.models import Site
+from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition, ValidationFailed
 from inkline.publishing import links, selectors
 from inkline.publishing.models import (
@@ -183,6 +184,7 @@ def content_unschedule(
             raise InvalidTransition(
                 f"Content {content.pk} is not scheduled ({current}).", status=current
             )
+        site_pipeline_changed(site_id=content.site_id)
     content.refresh_from_db()
     content_schedule(site=content.site)
     return content

@@ -57,8 +57,7 @@ def stage_cards(
     site_id: int,
     *,
     config: AutomationConfig | None = None,
-    reuse: bool = False,
-    latest_run: AutomationRun | None = None,
+    reuse_key: str | None = None,
 ) -> list[StageCard]:
     return [
         StageCard(
@@ -72,9 +71,7 @@ def stage_cards(
             runs_needed=s["runs_needed"],
             estimated_credits=s["estimated_credits"],
         )
-        for s in automation.pipeline_stages(
-            site_id, config=config, reuse=reuse, latest_run=latest_run
-        )
+        for s in automation.pipeline_stages(site_id, config=config, reuse_key=reuse_key)
     ]
 
 
@@ -98,7 +95,11 @@ def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dic
     latest = recent[0] if recent else None
     return {
         # The runs are read first: a page polled every second may reuse recent counts.
-        "cards": stage_cards(site.pk, config=config, reuse=True, latest_run=latest),
+        "cards": stage_cards(
+            site.pk,
+            config=config,
+            reuse_key=automation.reuse_key(version=site.pipeline_version, latest_run=latest),
+        ),
         "latest": run_view(latest) if latest else None,
         "recent_runs": recent,
     }

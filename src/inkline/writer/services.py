@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from inkline import clock
+from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition
 from inkline.writer.models import Content
 
@@ -20,6 +21,7 @@ def content_approve(*, content: Content, by: str = "user") -> Content:
         content.status = Content.Status.APPROVED
         content.approved_at = clock.now()
         content.save(update_fields=["status", "approved_at"])
+        site_pipeline_changed(site_id=content.site_id)
     content_schedule(site=content.site)
     content.refresh_from_db()
     return content
@@ -53,6 +55,7 @@ def content_reject(*, content: Content, by: str = "user", reason: str = "") -> C
                 "unscheduled_reason",
             ]
         )
+        site_pipeline_changed(site_id=content.site_id)
     if freed:
         content_schedule(site=content.site)
     return content

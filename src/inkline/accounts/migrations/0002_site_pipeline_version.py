@@ -1,0 +1,13 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0001_initial")]
+
+    operations = [
+        migrations.AddField(
+            model_name="site",
+            name="pipeline_version",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
+    ]
