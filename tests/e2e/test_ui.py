@@ -292,6 +292,10 @@ def test_publishing_settings_save_and_the_preview_follows(page: Any, live: Live)
     shot(page, "14-publishing-after")
 
 
+def waiting_for_review(n: int) -> str:
+    return f"{n} article{'' if n == 1 else 's'} waiting for review."
+
+
 def test_review_queue_previews_articles_with_images_and_decides(page: Any, live: Live) -> None:
     page.get_by_role("link", name="Keywords", exact=True).first.click()
     extra = "keyword\n" + "\n".join(f"milk frothing guide {i}" for i in range(6)) + "\n"
@@ -309,7 +313,7 @@ def test_review_queue_previews_articles_with_images_and_decides(page: Any, live:
     )
     assert in_review > 1
     page.get_by_role("link", name="Review").click()
-    expect(page.get_by_text(f"{in_review} articles waiting for review.")).to_be_visible()
+    expect(page.get_by_text(waiting_for_review(in_review))).to_be_visible()
     first = page.locator("article.review-item").first
     images = first.locator(".article img")
     expect(images.first).to_be_visible()
@@ -318,7 +322,7 @@ def test_review_queue_previews_articles_with_images_and_decides(page: Any, live:
     shot(page, "15-review")
     title = first.locator(".review-head h2").inner_text()
     first.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text(f"{in_review - 1} articles waiting for review.")).to_be_visible()
+    expect(page.get_by_text(waiting_for_review(in_review - 1))).to_be_visible()
     approved_row = page.locator("#approved-list tr", has_text=title)
     expect(approved_row).to_contain_text("Sat")  # placed into a Saturday slot
     second = page.locator("article.review-item").first
