@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from inkline.core.api import account_id_of, is_id, require_editor, site_for
 from inkline.publishing import links, selectors, services
-from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, PublishingSettings
+from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, SETTINGS_FIELDS, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES, parse_hhmm
 from inkline.writer.models import Content
 
@@ -44,21 +44,7 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
 
     class Meta:
         model = PublishingSettings
-        fields = [
-            "auto_approval_enabled",
-            "auto_publish_enabled",
-            "scheduling_mode",
-            "publish_days",
-            "publish_time_slots",
-            "stagger_start_time",
-            "stagger_end_time",
-            "stagger_interval_minutes",
-            "daily_publish_target",
-            "weekly_publish_target",
-            "monthly_publish_target",
-            "queue_limit",
-            "internal_links_max",
-        ]
+        fields = list(SETTINGS_FIELDS)
 
     def validate_publish_days(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):

@@ -12,6 +12,22 @@ from inkline.core.models import TimeStampedModel
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 INTERNAL_LINKS_MAX_LIMIT = 20
+# What a user changes in a site's publishing settings (the API and the settings page).
+SETTINGS_FIELDS = (
+    "auto_approval_enabled",
+    "auto_publish_enabled",
+    "scheduling_mode",
+    "publish_days",
+    "publish_time_slots",
+    "stagger_start_time",
+    "stagger_end_time",
+    "stagger_interval_minutes",
+    "daily_publish_target",
+    "weekly_publish_target",
+    "monthly_publish_target",
+    "queue_limit",
+    "internal_links_max",
+)
 
 
 def default_publish_days() -> list[str]:

@@ -13,7 +13,12 @@ from django import forms
 from inkline.accounts.models import Publisher, Site
 from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
 from inkline.planner.models import Keyword
-from inkline.publishing.models import DAY_NAMES, INTERNAL_LINKS_MAX_LIMIT, PublishingSettings
+from inkline.publishing.models import (
+    DAY_NAMES,
+    INTERNAL_LINKS_MAX_LIMIT,
+    SETTINGS_FIELDS,
+    PublishingSettings,
+)
 from inkline.publishing.slots import parse_hhmm
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -272,21 +277,7 @@ class PublishingSettingsForm(forms.ModelForm):
 
     class Meta:
         model = PublishingSettings
-        fields = [
-            "auto_approval_enabled",
-            "auto_publish_enabled",
-            "scheduling_mode",
-            "publish_days",
-            "publish_time_slots",
-            "stagger_start_time",
-            "stagger_end_time",
-            "stagger_interval_minutes",
-            "daily_publish_target",
-            "weekly_publish_target",
-            "monthly_publish_target",
-            "queue_limit",
-            "internal_links_max",
-        ]
+        fields = list(SETTINGS_FIELDS)
         labels = {
             "auto_approval_enabled": "Automatically approve content",
             "auto_publish_enabled": "Automatically publish approved content",
