@@ -55,3 +55,16 @@ def test_other_shapes_are_400_naming_publisher_config(site: Site, config: dict[s
     assert list(response.json()) == ["publisher_config"]
     site.refresh_from_db()
     assert site.publisher_config == {}
+
+
+@pytest.mark.parametrize("url", ["not an address", "ftp://wp.example.com", "javascript:alert(1)"])
+def test_a_publisher_url_must_be_an_http_address(site: Site, url: str) -> None:
+    response = owner_api().patch(
+        f"/api/v1/sites/{site.pk}/",
+        {"publisher": "wordpress", "publisher_config": {"url": url, "username": "ed"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"publisher_config": ["'url' must be an http(s) address."]}
+    site.refresh_from_db()
+    assert site.publisher_config == {}

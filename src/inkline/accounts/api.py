@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -102,6 +104,11 @@ def _check_publisher_config(value: dict[str, Any]) -> None:
             raise serializers.ValidationError(f"'{key}' is a secret and must be a string.")
         if key.endswith("_set"):
             raise serializers.ValidationError(f"'{key}' is read-only.")
+        if key == "url" and item:
+            try:
+                URLValidator(schemes=["http", "https"])(item)
+            except DjangoValidationError:
+                raise serializers.ValidationError("'url' must be an http(s) address.") from None
         if any(_unstorable(text) for text in (key, item) if isinstance(text, str)):
             raise serializers.ValidationError(f"'{key}' contains characters that cannot be stored.")
 
