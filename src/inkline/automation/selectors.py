@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
 from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationRun
+from inkline.core.prepared import PreparedRead
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
 
@@ -111,16 +112,21 @@ def items_remaining(site_id: int) -> dict[str, int]:
     return {f"stage_{stage}": n for stage, n in pipeline_pending(site_id).items()}
 
 
+_LATEST_RUN = PreparedRead(
+    lambda site_id: (
+        AutomationRun.objects.filter(site_id=site_id)
+        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at")
+        .order_by("-id")[:1]
+    ),
+    int,
+)
+
+
 def latest_run(site_id: int) -> AutomationRun | None:
     """The site's newest run (its state only: no results or snapshots). At most one run of a
     site is active and a new one cannot start while it is, so the active run, if any, is
-    this one."""
-    return (
-        AutomationRun.objects.filter(site_id=site_id)
-        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at")
-        .order_by("-id")
-        .first()
-    )
+    this one. Read by every poll of the pipeline, so prepared."""
+    return _LATEST_RUN.first(site_id)
 
 
 def pipeline_summary(

@@ -84,7 +84,7 @@ def pipeline_estimates(
     pending), `operation`, `budget` (its share of the run cap, null when uncapped),
     `affordable_items` (what that share pays for, null when unlimited) and `runs_needed`
     (null: never under the current settings, e.g. a 0% share)."""
-    rows = list(CreditCostConfig.objects.all())
+    rows = selectors.cost_rows()
     costs = {c.operation_type: c for c in rows if c.is_active}
     cap = int(config.max_credits_per_run or 0)
     shares = selectors.site_operation_budgets(

@@ -8,6 +8,7 @@ REST_FRAMEWORK settings name classes in this module, and DRF resolves them while
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rest_framework import exceptions
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 
 from inkline.accounts.models import Membership, Role, Site
 from inkline.core.errors import ApplicationError
+from inkline.core.prepared import PreparedRead
 
 
 class Pagination(PageNumberPagination):
@@ -71,13 +73,25 @@ def is_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+@functools.cache
+def _site_read(related: tuple[str, ...]) -> PreparedRead[Site]:
+    """The read of one site of an account with `related`, prepared once per process."""
+    return PreparedRead(
+        lambda account_id, pk: (
+            Site.objects.for_account(account_id).select_related(*related).filter(pk=pk)[:1]
+        ),
+        int,
+        int,
+    )
+
+
 def site_for(
     request: Request, site_id: int, *, write: bool = False, related: tuple[str, ...] = ()
 ) -> Site:
     """The caller's site `site_id`, or 404 (another account's site is never revealed);
     `related`: one-to-one relations to load with it."""
-    queryset = Site.objects.for_account(account_id_of(request)).select_related(*related)
-    site = queryset.filter(pk=site_id).first() if is_id(site_id) else None
+    account_id = account_id_of(request)
+    site = _site_read(related).first(account_id, site_id) if is_id(site_id) else None
     if site is None:
         raise exceptions.NotFound("No such site.")
     if write:

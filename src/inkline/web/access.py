@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from inkline.accounts.models import Membership, Site
 from inkline.core.errors import ApplicationError, ValidationFailed
+from inkline.core.prepared import PreparedRead
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -37,13 +38,17 @@ def require_editor(request: HttpRequest) -> None:
         raise PermissionDenied("Viewers can look but not change anything.")
 
 
+_SITES = PreparedRead(
+    lambda account_id: Site.objects.for_account(account_id).order_by("name", "id"), int
+)
+
+
 def sites_of(request: HttpRequest) -> list[Site]:
-    """The user's sites, read once per request: the page's site switcher and `site_for`
-    share the one query."""
+    """The user's sites, read once per request (prepared: every page reads them): the
+    page's site switcher and `site_for` share the one query."""
     sites: list[Site] | None = getattr(request, "_inkline_sites", None)
     if sites is None:
-        account_id = membership_of(request).account_id
-        sites = list(Site.objects.for_account(account_id).order_by("name", "id"))
+        sites = _SITES(membership_of(request).account_id)
         request._inkline_sites = sites  # type: ignore[attr-defined]
     return sites
 

@@ -15,6 +15,7 @@ from inkline.automation.models import (
     AutomationConfig,
     AutomationRun,
 )
+from inkline.core.prepared import PreparedRead
 
 # What each stage's pending count counts, in the words of the tooltip, and its unit.
 STAGE_HELP: dict[int, tuple[str, str]] = {
@@ -27,6 +28,14 @@ STAGE_HELP: dict[int, tuple[str, str]] = {
     7: ("articles", "Articles in review with every image done. Stage 7 approves them."),
 }
 RECENT_RUNS = 10
+# The dashboard's reads, made by every poll of the page: prepared (see `inkline.core.prepared`).
+_RECENT_RUNS = PreparedRead(
+    lambda site_id: AutomationRun.objects.filter(site_id=site_id).order_by("-queued_at", "-id")[
+        :RECENT_RUNS
+    ],
+    int,
+)
+_CONFIG = PreparedRead(lambda site_id: AutomationConfig.objects.filter(site_id=site_id)[:1], int)
 
 
 @dataclass(frozen=True)
@@ -89,9 +98,7 @@ def run_view(run: AutomationRun) -> RunView:
 
 def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
-    recent = list(
-        AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id")[:RECENT_RUNS]
-    )
+    recent = _RECENT_RUNS(site.pk)
     latest = recent[0] if recent else None
     return {
         # The runs are read first: a page polled every second may reuse recent counts.
@@ -106,7 +113,7 @@ def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dic
 
 
 def dashboard(site: Site) -> dict[str, Any]:
-    config = AutomationConfig.objects.filter(site=site).first()
+    config = _CONFIG.first(site.pk)
     return {**dashboard_live(site, config=config), "config": config}
 
 
