@@ -6,6 +6,7 @@ is 0."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -15,12 +16,13 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from inkline.accounts.models import Account, Site
+from inkline.accounts.models import Account, Role, Site
 from inkline.accounts.services import site_create
 from inkline.automation.models import RunStatus
 from inkline.automation.selectors import pipeline_pending
 from inkline.planner.models import Keyword
 from tests.factories import add_keywords, add_tasks, only_stages, run_now
+from tests.web.builders import member
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +83,8 @@ def test_the_dashboard_shows_the_reused_counts_then_the_database_count(
         first = web.get(f"/sites/{site.pk}/").content.decode()
         assert "<strong data-pending>1</strong>" in first
         Keyword.objects.create(site=site, phrase="moka pot ratio")
-        with django_assert_max_num_queries(7):  # the counts' query is skipped
+        # Session, user, sites, newest run: the counts, estimates and runs are skipped.
+        with django_assert_max_num_queries(4):
             again = web.get(f"/sites/{site.pk}/live/").content.decode()
         assert "<strong data-pending>1</strong>" in again
         traveller.shift(1.01)
@@ -133,3 +136,53 @@ def test_an_import_a_review_decision_and_a_retry_are_seen_at_once(
         rejected = api.post(f"/api/v1/content/{held.pk}/reject/", {}, format="json")
         assert rejected.status_code == 200, rejected.content
         assert pending(api, site)[7] == 0 == pipeline_pending(site.pk)[7]
+
+
+def _token_of(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "the live part has no form token"
+    return match.group(1)
+
+
+def test_a_reused_live_part_carries_each_sessions_own_form_token(
+    site: Site, account: Account, settings: Any
+) -> None:
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 60
+    member(account, "editor", Role.EDITOR)
+    owner, editor = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    owner.login(username="owner", password="pw")
+    editor.login(username="editor", password="pw")
+    with time_machine.travel(START, tick=False):
+        first = owner.get(f"/sites/{site.pk}/").content.decode()
+        reused = editor.get(f"/sites/{site.pk}/live/").content.decode()
+        assert _token_of(first) != _token_of(reused)
+        # The editor's form works with the token the reused HTML carries for them...
+        started = editor.post(f"/sites/{site.pk}/runs/", {"csrfmiddlewaretoken": _token_of(reused)})
+        assert started.status_code == 302
+        assert site.runs.count() == 1
+        # ...and a token meant for another session is refused.
+        refused = owner.post(f"/sites/{site.pk}/runs/", {"csrfmiddlewaretoken": _token_of(reused)})
+        assert refused.status_code == 403
+
+
+def test_settings_changes_show_at_once_and_times_in_the_sites_zone(
+    site: Site, settings: Any
+) -> None:
+    from inkline.automation.services import config_update, run_cancel, run_start
+
+    settings.INKLINE_PIPELINE_CACHE_SECONDS = 600
+    web = Client()
+    web.login(username="owner", password="pw")
+    with time_machine.travel(START, tick=False):
+        add_keywords(site, ["v60 recipe"])
+        assert "Per-run limit: unlimited" in web.get(f"/sites/{site.pk}/live/").content.decode()
+        config_update(site=site, data={"max_keywords_per_run": 7})
+        assert "Per-run limit: 7" in web.get(f"/sites/{site.pk}/live/").content.decode()
+        site.timezone = "Asia/Kolkata"
+        site.save(update_fields=["timezone"])
+        run_cancel(run=run_start(site=site, by="owner", wake=False), by="owner")
+        live = web.get(f"/sites/{site.pk}/live/").content.decode()
+        page = web.get(f"/sites/{site.pk}/").content.decode()
+        # 12:00 UTC is 17:30 in Kolkata, on the polled part as on the page.
+        assert "ended 28 Nov, 17:30" in live
+        assert "ended 28 Nov, 17:30" in page

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from inkline import clock
 from inkline.accounts.models import Site
+from inkline.accounts.services import site_pipeline_changed
 from inkline.automation import selectors
 from inkline.automation.events import event_record
 from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
@@ -60,6 +61,7 @@ def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
     if config.is_enabled and not was_enabled:
         config.consecutive_failures = 0
     config.save()
+    site_pipeline_changed(site_id=site.pk)  # limits and stages on/off: pages show them
     return config
 
 

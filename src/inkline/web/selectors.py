@@ -96,7 +96,7 @@ def run_view(run: AutomationRun) -> RunView:
     )
 
 
-def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dict[str, Any]:
+def dashboard_live(site: Site, *, config: AutomationConfig | None) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
     recent = _RECENT_RUNS(site.pk)
     latest = recent[0] if recent else None
@@ -112,9 +112,17 @@ def dashboard_live(site: Site, *, config: AutomationConfig | None = None) -> dic
     }
 
 
-def dashboard(site: Site) -> dict[str, Any]:
-    config = _CONFIG.first(site.pk)
-    return {**dashboard_live(site, config=config), "config": config}
+def dashboard_config(site: Site) -> AutomationConfig | None:
+    return _CONFIG.first(site.pk)
+
+
+def live_key(site: Site) -> str:
+    """What the dashboard's live part shows depends on: the site's pending counts (see
+    `automation.reuse_key`; settings and budget changes raise the site's pipeline version
+    too) and its time zone. One prepared read of the newest run."""
+    latest = automation.latest_run(site.pk)
+    reuse = automation.reuse_key(version=site.pipeline_version, latest_run=latest)
+    return f"{site.pk}:{site.timezone}:{reuse}"
 
 
 @dataclass(frozen=True)

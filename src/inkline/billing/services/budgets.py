@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model
 
 from inkline import clock
+from inkline.accounts.services import site_pipeline_changed
 from inkline.ai.types import OPERATIONS
 from inkline.billing import budget, selectors
 from inkline.billing.models import (
@@ -222,6 +223,7 @@ def allocation_update(
             raise ValidationFailed(errors)
     allocation.use_global_defaults = use_global_defaults
     allocation.save()
+    site_pipeline_changed(site_id=site_id)  # the pipeline's credit estimates follow the split
     return allocation
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from inkline.accounts.models import Site
 from inkline.automation import services
 from inkline.automation.events import run_log_path
-from inkline.automation.models import AutomationRun
+from inkline.automation.models import AutomationConfig, AutomationRun
 from inkline.web import selectors
 from inkline.web.access import action, back, membership_of, page, require_editor, site_for
 from inkline.web.forms import AutomationConfigForm
@@ -28,10 +35,41 @@ def _run_for(request: HttpRequest, run_id: str) -> AutomationRun:
     return run
 
 
+# Stands for the form token in a rendered live part shared by requests; each response gets
+# its own (`get_token`), so the shared HTML never carries a user's token.
+_TOKEN_SLOT = "inkline-csrf-token-slot"
+
+
+def _live(request: HttpRequest, site: Site, config: AutomationConfig | None) -> str:
+    """The dashboard's live part (the run panel, stage cards and recent runs), polled every
+    second or ten while the page is open. Its HTML is reused by this process for up to
+    INKLINE_PIPELINE_CACHE_SECONDS while nothing it shows has changed (`live_key`: the
+    site's pipeline version, raised by imports, review decisions, retries and settings
+    changes, and its newest run's state), so a polled page costs one read of the newest run
+    instead of the counts, estimates, runs and template."""
+    can_edit = membership_of(request).can_edit
+    ttl = settings.INKLINE_PIPELINE_CACHE_SECONDS
+    key = f"web:live:{can_edit:d}:{selectors.live_key(site)}" if ttl > 0 else ""
+    html = cache.get(key) if key else None
+    if html is None:
+        context = {
+            **selectors.dashboard_live(site, config=config),
+            "site": site,
+            "can_edit": can_edit,
+            "csrf_token": _TOKEN_SLOT,
+        }
+        with timezone.override(site.timezone):
+            html = render_to_string("web/partials/live.html", context)
+        if key:
+            cache.set(key, html, ttl)
+    return str(html).replace(_TOKEN_SLOT, get_token(request))
+
+
 @login_required
 def dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
     site = site_for(request, site_id)
-    context = selectors.dashboard(site)
+    config = selectors.dashboard_config(site)
+    context = {"config": config, "live": mark_safe(_live(request, site, config))}  # noqa: S308
     return page(request, "web/dashboard.html", context, site=site, section="dashboard")
 
 
@@ -39,13 +77,7 @@ def dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
 def dashboard_live(request: HttpRequest, site_id: int) -> HttpResponse:
     """The live part of the dashboard (stage cards and the active run), polled by htmx."""
     site = site_for(request, site_id)
-    context = {
-        **selectors.dashboard_live(site),
-        "site": site,
-        "can_edit": membership_of(request).can_edit,
-        "tz_name": site.timezone,
-    }
-    return render(request, "web/partials/live.html", context)
+    return HttpResponse(_live(request, site, None))  # None: the config is read on a miss
 
 
 @action
