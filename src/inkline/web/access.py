@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from inkline.accounts.models import Membership, Site
+from inkline.core.api import is_id
 from inkline.core.errors import ApplicationError, ValidationFailed
 from inkline.core.prepared import PreparedRead
 
@@ -38,24 +39,31 @@ def require_editor(request: HttpRequest) -> None:
         raise PermissionDenied("Viewers can look but not change anything.")
 
 
-_SITES = PreparedRead(
-    lambda account_id: Site.objects.for_account(account_id).order_by("name", "id"), int
+# Every page reads them, so both are prepared (see `inkline.core.prepared`).
+_SITE_NAMES = PreparedRead(
+    lambda account_id: Site.objects.for_account(account_id)
+    .only("id", "account_id", "name")
+    .order_by("name", "id"),
+    int,
+)
+_SITE = PreparedRead(
+    lambda account_id, pk: Site.objects.for_account(account_id).filter(pk=pk)[:1], int, int
 )
 
 
 def sites_of(request: HttpRequest) -> list[Site]:
-    """The user's sites, read once per request (prepared: every page reads them): the
-    page's site switcher and `site_for` share the one query."""
+    """The user's sites for the site switcher, by name: their id and name only (the other
+    fields are deferred), read once per request."""
     sites: list[Site] | None = getattr(request, "_inkline_sites", None)
     if sites is None:
-        sites = _SITES(membership_of(request).account_id)
+        sites = _SITE_NAMES(membership_of(request).account_id)
         request._inkline_sites = sites  # type: ignore[attr-defined]
     return sites
 
 
 def site_for(request: HttpRequest, site_id: int, *, write: bool = False) -> Site:
     """The user's site `site_id`, or 404; `write` also requires an owner or editor (403)."""
-    site = next((s for s in sites_of(request) if s.pk == site_id), None)
+    site = _SITE.first(membership_of(request).account_id, site_id) if is_id(site_id) else None
     if site is None:
         raise Http404("No such site.")
     if write:
