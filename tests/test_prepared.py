@@ -83,6 +83,16 @@ def test_only_and_annotations_and_converters(site: Site) -> None:
     assert got.status == run.status
 
 
+def test_a_32_bit_id_column(account: Account) -> None:
+    from django.contrib.auth import get_user_model
+
+    users = PreparedRead(lambda pk: get_user_model().objects.filter(pk=pk)[:1], int)
+    owner = get_user_model().objects.get(username="owner")
+    found = users.first(owner.pk)
+    assert found is not None and found.username == "owner"
+    assert users.first(2**31 - 1) is None
+
+
 def test_wrong_values_are_refused() -> None:
     with pytest.raises(TypeError):
         TOKEN.first(3)

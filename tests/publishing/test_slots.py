@@ -234,3 +234,32 @@ def test_immediate_slots_start_now_one_minute_apart_and_skip_occupied(
     assert not occupied & set(slots)
     assert all((b - a) >= dt.timedelta(minutes=1) for a, b in itertools.pairwise(slots))
     assert slots[0] == now + dt.timedelta(minutes=min(set(range(count + 11)) - steps))
+
+
+@pytest.mark.parametrize(
+    "zone",
+    # Clocks that change at midnight (Havana, Santiago, Beirut), by half an hour (Lord Howe),
+    # at 01:00 UTC (London) and at local 02:00 (New York).
+    ["America/Havana", "America/Santiago", "Asia/Beirut", "Australia/Lord_Howe",
+     "Europe/London", "America/New_York"],
+)  # fmt: skip
+def test_each_day_with_one_offset_gives_the_instants_of_the_exact_conversion(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    rules = SlotRules(
+        mode="stagger",
+        days=EVERY_DAY,
+        stagger_start=dt.time(0, 0),
+        stagger_end=dt.time(23, 45),
+        interval_minutes=15,
+    )
+    start = utc(2026, 1, 1, 0)
+    fast = next_slots(rules=rules, tz=tz, now=start, count=96 * 730)
+    exact = sorted(
+        {
+            local_to_utc(start.date() + dt.timedelta(days=d), t, tz)
+            for d in range(-1, 740)
+            for t in rules.day_times()
+        }
+    )
+    exact = [i for i in exact if i > start][: len(fast)]
+    assert fast == exact

@@ -31,9 +31,10 @@ from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
 
-# Placeholder values: compiled into the SQL's parameters, never sent to the database.
+# Placeholder values: compiled into the SQL's parameters, never sent to the database. An int
+# must lie in every integer column's range (out of it, the ORM compiles "matches nothing").
 _PLACEHOLDERS: dict[type, Callable[[int], object]] = {
-    int: lambda i: -7_340_032_000_000_001 - i,
+    int: lambda i: 2_147_483_000 + i,
     str: lambda i: f"\x00inkline-placeholder-{i}\x00",
 }
 

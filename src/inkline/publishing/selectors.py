@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from inkline import clock
 from inkline.accounts.models import Site
@@ -39,6 +40,40 @@ def occupied_instants(site_id: int, *, since: dt.datetime) -> set[dt.datetime]:
     """Slot instants from `since` on that an item of the site holds."""
     taken = Content.objects.filter(site_id=site_id, scheduled_publish_at__gte=since)
     return {at for at in taken.values_list("scheduled_publish_at", flat=True) if at is not None}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    waiting: list[int]  # approved content without a slot, oldest approval first
+    scheduled: int  # content scheduled, whatever its slot
+    occupied: set[dt.datetime]  # slot instants from `since` on that an item holds
+
+
+def queue_state(site_id: int, *, since: dt.datetime) -> QueueState:
+    """What scheduling needs to know of a site's content, in one query: the rows waiting for
+    a slot, scheduled or holding a slot from `since` on (`unscheduled_approved`,
+    `scheduled_count` and `occupied_instants` together)."""
+    approved, not_published = Content.Status.APPROVED, Content.SiteStatus.NOT_PUBLISHED
+    scheduled_status = Content.SiteStatus.SCHEDULED
+    waits = Q(status=approved, site_status=not_published, scheduled_publish_at__isnull=True)
+    rows = (
+        Content.objects.filter(
+            waits | Q(site_status=scheduled_status) | Q(scheduled_publish_at__gte=since),
+            site_id=site_id,
+        )
+        .order_by(F("approved_at").asc(nulls_first=True), "id")  # the waiting ones' order
+        .values_list("id", "status", "site_status", "scheduled_publish_at")
+    )
+    waiting = []
+    scheduled = 0
+    occupied = set()
+    for pk, status, site_status, at in rows:
+        if at is None and status == approved and site_status == not_published:
+            waiting.append(pk)
+        elif at is not None and at >= since:
+            occupied.add(at)
+        scheduled += site_status == scheduled_status
+    return QueueState(waiting=waiting, scheduled=scheduled, occupied=occupied)
 
 
 def sites_with_unscheduled() -> QuerySet[Site]:

@@ -11,12 +11,13 @@ written conditionally on the claim.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 
 from inkline import clock
@@ -48,8 +49,6 @@ BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=1)
 # A claim older than this is presumed dead (its worker crashed) and the item is due again.
 CLAIM_TIMEOUT = dt.timedelta(minutes=5)
-# Rows per UPDATE when placing items: bounds the statement's parameters on every database.
-UPDATE_CHUNK = 2000
 
 REASON_AUTO_PUBLISH_OFF = "Auto-publish is off for this site."
 
@@ -98,62 +97,75 @@ def content_schedule(*, site: Site, now: dt.datetime | None = None) -> ScheduleR
     item left out. A constant number of queries whatever the number of items."""
     now = now or clock.now()
     report = ScheduleReport()
-    PublishingSettings.objects.get_or_create(site=site)
     with transaction.atomic():
         # Serializes schedulers of one site (a row lock on PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialize writers).
-        settings = PublishingSettings.objects.select_for_update().get(site=site)
-        waiting = list(
-            selectors.unscheduled_approved(site.pk)
-            .order_by(F("approved_at").asc(nulls_first=True), "id")
-            .values_list("id", flat=True)
-        )
+        settings, _ = PublishingSettings.objects.select_for_update().get_or_create(site=site)
+        queue = selectors.queue_state(site.pk, since=now)
+        waiting = queue.waiting
         if not waiting:
             return report
         rules = SlotRules.from_settings(settings)
         reason = _hold_reason(site, settings, rules)
         placed: list[tuple[int, dt.datetime]] = []
         if not reason:
-            scheduled = selectors.scheduled_count(site.pk)
-            room = max(0, settings.queue_limit - scheduled)
+            room = max(0, settings.queue_limit - queue.scheduled)
             take = min(room, len(waiting))
             if take:
                 instants = next_slots(
-                    rules=rules,
-                    tz=site.tz,
-                    now=now,
-                    count=take,
-                    occupied=selectors.occupied_instants(site.pk, since=now),
+                    rules=rules, tz=site.tz, now=now, count=take, occupied=queue.occupied
                 )
                 placed = list(zip(waiting[:take], instants, strict=True))
             if take < len(waiting):
                 reason = (
-                    f"The publishing queue is full ({scheduled + take} of "
+                    f"The publishing queue is full ({queue.scheduled + take} of "
                     f"{settings.queue_limit} scheduled); it gets a slot as items are published."
                 )
-        for start in range(0, len(placed), UPDATE_CHUNK):
-            chunk = placed[start : start + UPDATE_CHUNK]
-            report.scheduled += (
-                selectors.unscheduled_approved(site.pk)
-                .filter(pk__in=[pk for pk, _ in chunk])
-                .update(
-                    site_status=Content.SiteStatus.SCHEDULED,
-                    scheduled_publish_at=Case(
-                        *(When(pk=pk, then=Value(at)) for pk, at in chunk),
-                        output_field=DateTimeField(),
-                    ),
-                    unscheduled_reason="",
-                    publish_attempts=0,
-                    publish_error="",
-                    next_publish_attempt_at=None,
-                )
-            )
+        if placed:
+            report.scheduled = _place(site.pk, placed)
         left = waiting[len(placed) :]
         if left:
             # Whatever is still waiting now is exactly what was left out (no id list needed).
             selectors.unscheduled_approved(site.pk).update(unscheduled_reason=reason[:255])
             report.unscheduled = [{"content_id": pk, "reason": reason} for pk in left]
     return report
+
+
+def _place(site_id: int, placed: list[tuple[int, dt.datetime]]) -> int:
+    """Give each item its slot in one UPDATE, whatever their number, if it is still approved
+    and waiting. The assignments travel as one JSON parameter joined to the table by id: the
+    ORM's way, a CASE with a branch per item, needs a statement per 2,000 items (parameter
+    limits) and time in n² (1.8 s for 10,000 items on SQLite)."""
+    ops = connection.ops
+    t = ops.quote_name(Content._meta.db_table)
+    if connection.vendor == "postgresql":
+        slots = {str(pk): at.isoformat() for pk, at in placed}
+        source, pk, at, keep = "jsonb_each_text(%s::jsonb)", "s.key::bigint", "s.value", ""
+        at += "::timestamptz"
+    else:
+        # Datetimes as Django stores them on SQLite: the text of the naive UTC value (what
+        # `adapt_datetimefield_value` gives, at a third of its cost). The unary + keeps SQLite
+        # from driving the join by the site's index, which would scan the JSON once per row.
+        slots = {str(pk): str(at.astimezone(dt.UTC).replace(tzinfo=None)) for pk, at in placed}
+        source, pk, at, keep = "json_each(%s)", "CAST(s.key AS INTEGER)", "s.value", "+"
+    # Identifiers from the model, every value a parameter.
+    sql = (
+        f"UPDATE {t} SET site_status = %s, scheduled_publish_at = {at}, "  # noqa: S608
+        "unscheduled_reason = '', publish_attempts = 0, publish_error = '', "
+        f"next_publish_attempt_at = NULL FROM {source} AS s WHERE {t}.id = {pk} "
+        f"AND {keep}{t}.site_id = %s AND {keep}{t}.status = %s "
+        f"AND {keep}{t}.site_status = %s AND {t}.scheduled_publish_at IS NULL"
+    )
+    params: list[str | int] = [
+        Content.SiteStatus.SCHEDULED,
+        json.dumps(slots),
+        site_id,
+        Content.Status.APPROVED,
+        Content.SiteStatus.NOT_PUBLISHED,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def sites_schedule(*, now: dt.datetime | None = None) -> int:

@@ -41,9 +41,9 @@ def require_editor(request: HttpRequest) -> None:
 
 # Every page reads them, so both are prepared (see `inkline.core.prepared`).
 _SITE_NAMES = PreparedRead(
-    lambda account_id: Site.objects.for_account(account_id)
-    .only("id", "account_id", "name")
-    .order_by("name", "id"),
+    lambda account_id: (
+        Site.objects.for_account(account_id).only("id", "account_id", "name").order_by("name", "id")
+    ),
     int,
 )
 _SITE = PreparedRead(
