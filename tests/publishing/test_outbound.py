@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-from inkline.publishing.outbound import UnsafeTarget, check_url
+import pytest
+import requests
+
+from inkline.publishing.outbound import UnsafeTarget, check_url, request
 
 
 @pytest.mark.parametrize(
@@ -50,3 +57,67 @@ def test_the_setting_is_the_default(settings: object) -> None:
         check_url("http://127.0.0.1/")
     settings.INKLINE_ALLOW_PRIVATE_TARGETS = True  # type: ignore[attr-defined]
     check_url("http://127.0.0.1/")
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hosts: list[str] = []
+
+    def do_GET(self) -> None:
+        type(self).hosts.append(self.headers["Host"])
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def local_server() -> Iterator[int]:
+    """A real HTTP server on loopback; what it was asked for is in `_Recorder.hosts`."""
+    _Recorder.hosts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _resolver(answers: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Stand in for DNS (outside our control): names under .example resolve to the next of
+    `answers` (the last one repeats); everything else resolves as usual. Returns the log of
+    names asked."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".example"):
+            asked.append(host)
+            address = answers[min(len(asked), len(answers)) - 1]
+            return real(address, port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_name_that_turns_private_after_the_check_is_refused_on_connect(
+    local_server: int, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.INKLINE_ALLOW_PRIVATE_TARGETS = False
+    asked = _resolver(["93.184.215.14", "127.0.0.1"], monkeypatch)  # rebinding
+    with pytest.raises(UnsafeTarget, match="loopback"):
+        request(requests.Session(), "GET", f"http://blog.example:{local_server}/wp-json/")
+    assert len(asked) == 2  # checked before the request, and again on connecting
+    assert _Recorder.hosts == []  # nothing reached the private address
+
+
+def test_the_connection_goes_to_the_checked_address_with_the_sites_name(
+    local_server: int, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.INKLINE_ALLOW_PRIVATE_TARGETS = True
+    _resolver(["127.0.0.1"], monkeypatch)
+    response = request(requests.Session(), "GET", f"http://blog.example:{local_server}/")
+    assert response.status_code == 200 and response.text == "ok"
+    assert _Recorder.hosts == [f"blog.example:{local_server}"]
