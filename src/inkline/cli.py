@@ -282,14 +282,10 @@ def preload_for_workers() -> None:
     spending seconds on its first slice: the AI provider's libraries (numpy, scikit-learn for
     `local`) and textstat's pronunciation dictionary. Builds no provider (a misconfigured one
     still fails the run with its reason, not the worker) and opens no database connection."""
-    import importlib
-
-    from django.conf import settings
-
+    from inkline.ai.registry import import_provider
     from inkline.writer.seo import reading_ease
 
-    local = settings.INKLINE_AI_PROVIDER.strip().lower() == "local"
-    importlib.import_module("inkline.ai.local" if local else "inkline.ai.openai_provider")
+    import_provider()
     reading_ease("Inkline loads its dictionaries once, before the workers start.")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from inkline.ai.types import AIProvider
 
 PROVIDERS = ("local", "openai")
+MODULES = {"local": "inkline.ai.local", "openai": "inkline.ai.openai_provider"}
 
 _cache: dict[tuple[object, ...], AIProvider] = {}
 _lock = threading.Lock()
@@ -22,15 +23,34 @@ def get_provider(name: str | None = None) -> AIProvider:
     """
     from django.conf import settings
 
-    name = (name or settings.INKLINE_AI_PROVIDER or "").strip().lower()
-    if name not in PROVIDERS:
-        raise ValueError(f"unknown AI provider {name!r}: choose one of {', '.join(PROVIDERS)}")
+    name = provider_name(name)
     key = (name, _settings_fingerprint(settings, name))
     with _lock:
         provider = _cache.get(key)
         if provider is None:
             provider = _cache[key] = _build(name, settings)
         return provider
+
+
+def provider_name(name: str | None = None) -> str:
+    """`name` (by default `settings.INKLINE_AI_PROVIDER`) normalized; ValueError if unknown."""
+    from django.conf import settings
+
+    name = (name or settings.INKLINE_AI_PROVIDER or "").strip().lower()
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown AI provider {name!r}: choose one of {', '.join(PROVIDERS)}")
+    return name
+
+
+def import_provider(name: str | None = None) -> None:
+    """Import the provider's module and the libraries it loads (numpy and scikit-learn for
+    `local`, the openai SDK otherwise) without building it: a worker pool's parent calls it
+    so its children inherit them. An unknown name imports nothing (the run reports it)."""
+    try:
+        name = provider_name(name)
+    except ValueError:
+        return
+    importlib.import_module(MODULES[name])
 
 
 def reset_providers() -> None:
@@ -50,7 +70,7 @@ def _build(name: str, settings: Any) -> AIProvider:
             clusterer=settings.INKLINE_LOCAL_AI_CLUSTERER,
         )
     # Imported only when chosen: the local provider must work without the openai SDK.
-    module = importlib.import_module("inkline.ai.openai_provider")
+    module = importlib.import_module(MODULES["openai"])
     provider: AIProvider = module.OpenAIProvider.from_settings()
     return provider
 
