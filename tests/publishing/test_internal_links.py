@@ -172,6 +172,33 @@ def test_at_most_the_configured_number_of_links_per_article(static_site: Site) -
     assert not LinkSync.objects.exists()
 
 
+def test_deleting_an_article_in_the_admin_takes_the_links_to_it_out_of_the_others(
+    static_site: Site, admin_client: Any
+) -> None:
+    publishing(static_site, scheduling_mode="immediate", internal_links_max=2)
+    articles = in_cluster(static_site, "Coffee", 4)
+    content_schedule(site=static_site, now=NOW)
+    for article in articles:
+        tick(slot_of(article))
+    gone = articles[2]
+    linking = [a for a in articles if address(gone) in [h for _, h in links_in(static_site, a)]]
+    assert linking  # some articles link to it before
+
+    later = slot_of(articles[-1]) + dt.timedelta(minutes=1)
+    page = f"/admin/writer/content/{gone.pk}/delete/"
+    with time_machine.travel(later, tick=False):
+        assert admin_client.post(page, {"post": "yes"}).status_code == 302
+    assert not Content.objects.filter(pk=gone.pk).exists()
+    assert set(LinkSync.objects.values_list("content_id", flat=True)) >= {a.pk for a in linking}
+    tick(later)
+    assert not LinkSync.objects.exists()
+    for article in articles:
+        if article.pk != gone.pk:
+            found = links_in(static_site, article)
+            assert address(gone) not in [href for _, href in found]
+            assert len(found) == 2  # another article of the cluster took its place
+
+
 def test_never_a_link_to_an_unpublished_article_or_another_clusters(static_site: Site) -> None:
     first, second, later = in_cluster(static_site, "Coffee", 3)
     (tea,) = in_cluster(static_site, "Tea", 1)

@@ -214,6 +214,22 @@ def content_linked(
     return changed
 
 
+def content_removed(*, content: Content, limit: int, now: dt.datetime) -> set[int]:
+    """Delete `content` (inside a transaction) and decide its cluster's links without it: the
+    published articles that linked to it, and any whose block changes, are marked for a push,
+    so none keeps a link to it. Returns the marked ids."""
+    lock_cluster(content.cluster_id)
+    linked_to = set(InternalLink.objects.filter(target=content).values_list("source_id", flat=True))
+    site_id, cluster_id, pk = content.site_id, content.cluster_id, content.pk
+    content.delete()
+    if cluster_id is None:
+        return set()
+    changed, _ = _decide(site_id=site_id, cluster_id=cluster_id, limit=limit)
+    marked = (changed | linked_to) - {pk}
+    _mark_for_sync(site_id=site_id, content_ids=marked, now=now)
+    return marked
+
+
 def links_relink_site(*, site: Site, limit: int, now: dt.datetime) -> set[int]:
     """A new `internal_links_max`: decide every cluster of the site again and mark the
     articles whose block changed for a push. Returns the marked ids."""

@@ -176,6 +176,18 @@ def sites_schedule(*, now: dt.datetime | None = None) -> int:
     return total
 
 
+def content_delete(*, content: Content, now: dt.datetime | None = None) -> set[int]:
+    """Delete an article; the other published articles of its cluster lose their link to it
+    (their blocks are pushed again on the next publish tick: the static files and the
+    WordPress posts). The article itself stays wherever it was published. Returns the ids of
+    the articles marked for a push."""
+    with transaction.atomic():
+        limit = selectors.settings_of(content.site).internal_links_max
+        marked = links.content_removed(content=content, limit=limit, now=now or clock.now())
+    site_pipeline_changed(site_id=content.site_id)
+    return marked
+
+
 def content_unschedule(
     *, content: Content, reason: str = "Taken out of the schedule by a user."
 ) -> Content:

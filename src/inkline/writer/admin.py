@@ -1,8 +1,10 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 
 from inkline.planner.admin import retry_items
+from inkline.publishing.services import content_delete
 from inkline.writer.models import Content, Image, SeoSettings, WritingTask
 from inkline.writer.quality import seo_settings_update
 
@@ -31,6 +33,14 @@ class ContentAdmin(admin.ModelAdmin):
     search_fields = ("title", "slug")
     raw_id_fields = ("task", "cluster")
     actions = [retry_items]
+
+    # Through the service, so published articles of the cluster drop their links to it.
+    def delete_model(self, request: Any, obj: Content) -> None:
+        content_delete(content=obj)
+
+    def delete_queryset(self, request: Any, queryset: QuerySet[Content]) -> None:
+        for content in queryset.select_related("site"):
+            content_delete(content=content)
 
 
 @admin.register(Image)
