@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine, setup_django  # noqa: E402
+from benchmarks.common import machine, report, setup_django, verdict  # noqa: E402
 
 GOAL = 1.10
 
@@ -97,6 +97,35 @@ def bare_call_seconds(provider: Any, calls: int = 20) -> float:
     return (time.perf_counter() - started) / calls
 
 
+def report_provider(
+    name: str, args: argparse.Namespace, rows: list[tuple[float, float, Any, Any]], call: float
+) -> None:
+    """One table row per provider: each concurrency's ratio side by side."""
+
+    def each(values: list[str]) -> str:
+        return " / ".join(values)
+
+    ratios = [ratio for ratio, _, _, _ in rows]
+    queries = [f"{result['queries'] / args.n:.1f}" for _, _, result, _ in rows]
+    main_cpu = [f"{per['main_cpu']:.1f}" for _, _, _, per in rows]
+    cs = each([f"C = {c}" for c in args.concurrency])
+    result = (
+        f"{each([f'{r:.3f}' for r in ratios])} — {verdict(max(ratios) <= GOAL)}; "
+        f"{each(queries)} queries per item; main-thread CPU per item {each(main_cpu)} ms"
+    )
+    if name != "local":
+        result += (
+            f"; one bare call {1000 * call:.0f} ms, wall ÷ (N·call/C) "
+            f"{each([f'{by_call:.3f}' for _, by_call, _, _ in rows])}"
+        )
+    report(
+        f"AI-bound run, N = {args.n} calls of L = {args.latency_ms} ms through the real engine "
+        f"(stage 4, SQLite), `{name}` provider: wall ÷ (N·L/C) at {cs} (`ai_bound.py`)",
+        f"≤ {GOAL:.2f}",
+        result,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200)
@@ -136,6 +165,7 @@ def main() -> None:
             # Warm-up (not timed): first-use loads such as the reading-level dictionary.
             measure(provider=provider, n=4, concurrency=2, label=f"{name}warm")
             call = bare_call_seconds(provider)
+            rows = []
             for c in args.concurrency:
                 ideal = args.n * latency / c
                 result = measure(provider=provider, n=args.n, concurrency=c, label=f"{name}{c}")
@@ -149,6 +179,8 @@ def main() -> None:
                     f" {result['wall'] / (args.n * call / c):>8.3f}",
                     flush=True,
                 )
+                rows.append((ratio, result["wall"] / (args.n * call / c), result, per))
+            report_provider(name, args, rows, call)
     finally:
         assert server.stdin is not None
         server.stdin.close()

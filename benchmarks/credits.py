@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine, setup_django
+from benchmarks.common import machine, report, setup_django
 
 CALLS = 500
 
@@ -57,6 +57,13 @@ def main() -> None:
         f"{connection.vendor}: {CALLS} holds + captures in {seconds:.2f} s = "
         f"{seconds / CALLS * 1000:.2f} ms per AI call, {len(queries)} queries "
         f"(transaction statements included); {machine()}"
+    )
+    report(
+        f"Credit bookkeeping per AI call on a capped run: hold + capture, {CALLS} in a row, "
+        f"{connection.vendor} (`credits.py`)",
+        "report",
+        f"{seconds / CALLS * 1000:.2f} ms per call, {len(queries)} statements per call "
+        f"(transaction statements included)",
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import machine
+from benchmarks.common import machine, report
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get(
@@ -39,6 +39,7 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("INKLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 FAIRNESS = {"sites": 20, "tasks": 30, "workers": 2, "latency_ms": 100, "slice": 2}
 THROUGHPUT = {"sites": 8, "tasks": 12, "latency_ms": 200, "slice": 5}
+WORKER_COUNTS = (1, 2, 4)  # the throughput curve
 
 
 def measure(*, sites: int, tasks: int, workers: int, timeout: float) -> dict[str, Any]:
@@ -162,26 +163,45 @@ def fairness() -> None:
         f"{r['items']} articles in {r['wall']:.1f} s, runs {', '.join(r['statuses'])}"
     )
     print(f"  load average {os.getloadavg()[0]:.2f}")
+    report(
+        f"Fairness: {s['sites']} sites × {s['tasks']} articles (stage 4, local provider at "
+        f"{s['latency_ms']} ms) started at once on {s['workers']} `inkline worker` processes, "
+        f"slices of {s['slice']} s, SQLite + filesystem broker (`workers.py`)",
+        "every site progresses; report the spread of first-article times",
+        f"spread {first[-1] - first[0]:.1f} s (first article per site: min {first[0]:.1f} s, "
+        f"median {statistics.median(first):.1f} s, max {first[-1]:.1f} s); sites finished "
+        f"before the last site's first article: {sum(t < first[-1] for t in last)}; "
+        f"{r['items']} articles in {r['wall']:.1f} s, runs {', '.join(r['statuses'])}",
+    )
 
 
 def throughput() -> None:
+    s = THROUGHPUT
+    figure = (
+        f"Throughput on PostgreSQL + Redis, {s['sites']} sites × {s['tasks']} articles, local "
+        f"provider at {s['latency_ms']} ms, one call at a time per worker, "
+        f"{' / '.join(map(str, WORKER_COUNTS))} `inkline worker` processes: steady articles "
+        f"per second (`workers.py`)"
+    )
+    goal = "near-linear speed-up"
     for port, name in ((5432, "PostgreSQL"), (6379, "Redis")):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
         except OSError:
             print(f"throughput: skipped, {name} is not running on 127.0.0.1:{port}")
+            report(figure, goal, f"not run: {name} is not running on 127.0.0.1:{port}")
             return
     import psycopg
     import redis
 
-    s = THROUGHPUT
     items = s["sites"] * s["tasks"]
     print(
         f"throughput: PostgreSQL + Redis, {s['sites']} sites x {s['tasks']} articles, "
         f"AI {s['latency_ms']} ms per call, 1 call at a time per worker"
     )
     base = None
-    for workers in (1, 2, 4):
+    curve = []
+    for workers in WORKER_COUNTS:
         name = f"inkline_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -206,6 +226,18 @@ def throughput() -> None:
             f"{rate / base:.2f} (AI-only ceiling {ideal:.0f}/s); "
             f"load average {os.getloadavg()[0]:.2f}"
         )
+        curve.append((rate, rate / base, ideal, r["wall"], min(r["first"])))
+
+    def each(i: int, spec: str) -> str:
+        return " / ".join(format(point[i], spec) for point in curve)
+
+    report(
+        figure,
+        goal,
+        f"{each(0, '.2f')} articles/s, speed-up {each(1, '.2f')} (AI-only ceiling "
+        f"{each(2, '.0f')}/s); wall from the starts {each(3, '.1f')} s, first article after "
+        f"{each(4, '.1f')} s",
+    )
 
 
 def main() -> None:
