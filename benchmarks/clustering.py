@@ -141,11 +141,18 @@ def main() -> None:
                 )
             elif size == SIZES[-1]:
                 total = seconds + encode
+                # The goal is the default (lexical) clusterer's; the optional semantic one
+                # is reported (its encoding is the accepted cost of the extra).
+                lexical = clusterer == "lexical"
                 report(
                     f"Local clustering of {size:,} keywords in one call, {clusterer} "
                     f"(`clustering.py`)",
-                    f"≤ {SECONDS_GOAL:.0f} s",
-                    f"{total:.1f} s — {verdict(total <= SECONDS_GOAL)}"
+                    f"≤ {SECONDS_GOAL:.0f} s" if lexical else "report",
+                    (
+                        f"{total:.1f} s — {verdict(total <= SECONDS_GOAL)}"
+                        if lexical
+                        else f"{total:.1f} s"
+                    )
                     + (
                         f" (encoding {encode:.1f} s of {texts} distinct texts, clustering "
                         f"{seconds:.1f} s; model load {loaded:.1f} s apart)"
