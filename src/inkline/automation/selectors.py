@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
-from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationRun
+from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationConfig, AutomationRun
 from inkline.core.prepared import PreparedRead
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
@@ -122,6 +122,15 @@ _LATEST_RUN = PreparedRead(
 )
 
 
+_CONFIG = PreparedRead(lambda site_id: AutomationConfig.objects.filter(site_id=site_id)[:1], int)
+
+
+def site_config(site_id: int) -> AutomationConfig | None:
+    """The site's automation settings (None: no row yet). Read by every poll of the
+    pipeline, so prepared."""
+    return _CONFIG.first(site_id)
+
+
 def latest_run(site_id: int) -> AutomationRun | None:
     """The site's newest run (its state only: no results or snapshots). At most one run of a
     site is active and a new one cannot start while it is, so the active run, if any, is
@@ -153,11 +162,11 @@ def pipeline_stages(
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
     site's `AutomationConfig` and budget allocation when the caller has them, and a
     `reuse_key` to let a polled page reuse recent counts (see `pending_counts`)."""
-    from inkline.automation.models import STAGE_NAMES, AutomationConfig
+    from inkline.automation.models import STAGE_NAMES
     from inkline.billing.estimates import pipeline_estimates
 
     if config is None:
-        config = AutomationConfig.objects.filter(site_id=site_id).first() or AutomationConfig()
+        config = site_config(site_id) or AutomationConfig()
     pending = pending_counts(site_id, reuse_key=reuse_key)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.

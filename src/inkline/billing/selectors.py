@@ -43,7 +43,7 @@ def transactions_of(
 
 def cost_configs() -> list[CreditCostConfig]:
     """One row per operation, in pipeline order."""
-    rows = {c.operation_type: c for c in CreditCostConfig.objects.all()}
+    rows = {c.operation_type: c for c in cost_rows()}
     return [rows[op] for op in OPERATIONS if op in rows]
 
 

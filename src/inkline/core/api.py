@@ -8,7 +8,6 @@ REST_FRAMEWORK settings name classes in this module, and DRF resolves them while
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from rest_framework import exceptions
@@ -17,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inkline.accounts.models import Membership, Role, Site
+from inkline.accounts.selectors import account_site
 from inkline.core.errors import ApplicationError
-from inkline.core.prepared import PreparedRead
 
 
 class Pagination(PageNumberPagination):
@@ -73,25 +72,13 @@ def is_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
-@functools.cache
-def _site_read(related: tuple[str, ...]) -> PreparedRead[Site]:
-    """The read of one site of an account with `related`, prepared once per process."""
-    return PreparedRead(
-        lambda account_id, pk: (
-            Site.objects.for_account(account_id).select_related(*related).filter(pk=pk)[:1]
-        ),
-        int,
-        int,
-    )
-
-
 def site_for(
     request: Request, site_id: int, *, write: bool = False, related: tuple[str, ...] = ()
 ) -> Site:
     """The caller's site `site_id`, or 404 (another account's site is never revealed);
     `related`: one-to-one relations to load with it."""
     account_id = account_id_of(request)
-    site = _site_read(related).first(account_id, site_id) if is_id(site_id) else None
+    site = account_site(account_id, site_id, related=related) if is_id(site_id) else None
     if site is None:
         raise exceptions.NotFound("No such site.")
     if write:

@@ -14,7 +14,7 @@ logging see them.
 Only parameters whose SQL does not depend on the value are allowed: `int` and `str` values
 in equality filters (`None` or a list would change the SQL). Compiling checks that every
 placeholder reached the SQL's parameters, so a parameter used some other way fails loudly
-the first time, not silently later. `tests/core/test_prepared.py` checks the reads against
+the first time, not silently later. `tests/test_prepared.py` checks the reads against
 the plain ORM on SQLite and PostgreSQL.
 """
 

@@ -22,14 +22,19 @@ def settings_of(site: Site) -> PublishingSettings:
     return PublishingSettings.objects.filter(site=site).first() or PublishingSettings(site=site)
 
 
-def unscheduled_approved(site_id: int) -> QuerySet[Content]:
-    """Approved content waiting for a slot."""
-    return Content.objects.filter(
-        site_id=site_id,
+def waiting_q() -> Q:
+    """Approved content waiting for a slot (`_place` in services writes the same condition
+    in SQL)."""
+    return Q(
         status=Content.Status.APPROVED,
         site_status=Content.SiteStatus.NOT_PUBLISHED,
         scheduled_publish_at__isnull=True,
     )
+
+
+def unscheduled_approved(site_id: int) -> QuerySet[Content]:
+    """Approved content waiting for a slot."""
+    return Content.objects.filter(waiting_q(), site_id=site_id)
 
 
 def scheduled_count(site_id: int) -> int:
@@ -55,10 +60,9 @@ def queue_state(site_id: int, *, since: dt.datetime) -> QueueState:
     `scheduled_count` and `occupied_instants` together)."""
     approved, not_published = Content.Status.APPROVED, Content.SiteStatus.NOT_PUBLISHED
     scheduled_status = Content.SiteStatus.SCHEDULED
-    waits = Q(status=approved, site_status=not_published, scheduled_publish_at__isnull=True)
     rows = (
         Content.objects.filter(
-            waits | Q(site_status=scheduled_status) | Q(scheduled_publish_at__gte=since),
+            waiting_q() | Q(site_status=scheduled_status) | Q(scheduled_publish_at__gte=since),
             site_id=site_id,
         )
         .order_by(F("approved_at").asc(nulls_first=True), "id")  # the waiting ones' order
@@ -77,13 +81,7 @@ def queue_state(site_id: int, *, since: dt.datetime) -> QueueState:
 
 
 def sites_with_unscheduled() -> QuerySet[Site]:
-    return Site.objects.filter(
-        pk__in=Content.objects.filter(
-            status=Content.Status.APPROVED,
-            site_status=Content.SiteStatus.NOT_PUBLISHED,
-            scheduled_publish_at__isnull=True,
-        ).values("site_id")
-    )
+    return Site.objects.filter(pk__in=Content.objects.filter(waiting_q()).values("site_id"))
 
 
 def due_q(now: dt.datetime) -> Q:

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from inkline.accounts.models import Membership, Site
+from inkline.accounts.selectors import account_site
 from inkline.core.api import is_id
 from inkline.core.errors import ApplicationError, ValidationFailed
 from inkline.core.prepared import PreparedRead
@@ -39,15 +40,12 @@ def require_editor(request: HttpRequest) -> None:
         raise PermissionDenied("Viewers can look but not change anything.")
 
 
-# Every page reads them, so both are prepared (see `inkline.core.prepared`).
+# Every page reads them, so they are prepared (see `inkline.core.prepared`).
 _SITE_NAMES = PreparedRead(
     lambda account_id: (
         Site.objects.for_account(account_id).only("id", "account_id", "name").order_by("name", "id")
     ),
     int,
-)
-_SITE = PreparedRead(
-    lambda account_id, pk: Site.objects.for_account(account_id).filter(pk=pk)[:1], int, int
 )
 
 
@@ -63,7 +61,8 @@ def sites_of(request: HttpRequest) -> list[Site]:
 
 def site_for(request: HttpRequest, site_id: int, *, write: bool = False) -> Site:
     """The user's site `site_id`, or 404; `write` also requires an owner or editor (403)."""
-    site = _SITE.first(membership_of(request).account_id, site_id) if is_id(site_id) else None
+    account_id = membership_of(request).account_id
+    site = account_site(account_id, site_id) if is_id(site_id) else None
     if site is None:
         raise Http404("No such site.")
     if write:

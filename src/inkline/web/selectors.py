@@ -35,7 +35,6 @@ _RECENT_RUNS = PreparedRead(
     ],
     int,
 )
-_CONFIG = PreparedRead(lambda site_id: AutomationConfig.objects.filter(site_id=site_id)[:1], int)
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,6 @@ def dashboard_live(site: Site, *, config: AutomationConfig | None) -> dict[str, 
         "latest": run_view(latest) if latest else None,
         "recent_runs": recent,
     }
-
-
-def dashboard_config(site: Site) -> AutomationConfig | None:
-    return _CONFIG.first(site.pk)
 
 
 def live_key(site: Site) -> str:

@@ -19,6 +19,7 @@ from inkline.accounts.models import Site
 from inkline.automation import services
 from inkline.automation.events import run_log_path
 from inkline.automation.models import AutomationConfig, AutomationRun
+from inkline.automation.selectors import site_config
 from inkline.web import selectors
 from inkline.web.access import action, back, membership_of, page, require_editor, site_for
 from inkline.web.forms import AutomationConfigForm
@@ -68,7 +69,7 @@ def _live(request: HttpRequest, site: Site, config: AutomationConfig | None) -> 
 @login_required
 def dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
     site = site_for(request, site_id)
-    config = selectors.dashboard_config(site)
+    config = site_config(site.pk)
     context = {"config": config, "live": mark_safe(_live(request, site, config))}  # noqa: S308
     return page(request, "web/dashboard.html", context, site=site, section="dashboard")
 
