@@ -47,9 +47,9 @@ def measure(*, provider: Any, n: int, concurrency: int, label: str) -> dict[str,
     from django.test import override_settings
     from tests.factories import add_tasks, only_stages
 
-    from inkline.accounts.services import account_create, site_create
     from inkline.automation import engine
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
 
     account, _ = account_create(
         name=label, username=label, password="x", credits=10**9

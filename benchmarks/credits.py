@@ -23,9 +23,10 @@ def main() -> None:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.events import RunEventAlerts
     from inkline.automation.models import AutomationConfig
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
     from inkline.billing.services import credit_capture, credit_reserve
 
     account, _ = account_create(
@@ -34,6 +35,7 @@ def main() -> None:
     site = site_create(account=account, name="bench")
     AutomationConfig.objects.filter(site=site).update(max_credits_per_run=10**8)
     run = run_start(site=site, wake=False)
+    alerts = RunEventAlerts(run.pk)
 
     def one(i: int) -> None:
         hold = credit_reserve(
@@ -42,9 +44,13 @@ def main() -> None:
             operation_type="content_generation",
             site_id=site.pk,
             run_id=run.pk,
+            run_cap=10**8,
+            alerts=alerts,
         )
         with transaction.atomic():
-            credit_capture(hold=hold, amount=9, key=f"{run.run_id}:{i}", description="bench")
+            credit_capture(
+                hold=hold, amount=9, key=f"{run.run_id}:{i}", description="bench", alerts=alerts
+            )
 
     one(-1)  # fixes the run's budget
     with CaptureQueriesContext(connection) as queries:

@@ -24,10 +24,10 @@ def main() -> None:
     setup_django()
     from django.db import connection
 
-    from inkline.accounts.services import account_create, site_create
     from inkline.ai.local import LocalProvider
     from inkline.automation import engine
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
     from inkline.automation.stages import STAGE_CLASSES
     from inkline.demo import demo_keywords_csv
     from inkline.planner.services import keywords_import_csv

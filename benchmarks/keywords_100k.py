@@ -73,10 +73,10 @@ def main() -> None:
     data_dir = setup_django()
     from django.db import connection
 
-    from inkline.accounts.services import account_create, site_create
     from inkline.automation import engine
     from inkline.automation.models import AutomationConfig
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
     from inkline.planner.models import Cluster, Keyword
     from inkline.planner.services import keywords_import_csv
 

@@ -29,7 +29,7 @@ def main() -> None:
     setup_django()
     from django.db import connection
 
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.sites import account_create, site_create
     from inkline.publishing.models import PublishingSettings
     from inkline.publishing.services import content_schedule
     from inkline.publishing.slots import SlotRules, next_slots

@@ -49,7 +49,7 @@ def populate() -> tuple[int, int, str, str]:
     from django.conf import settings
     from django.test import Client
 
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.sites import account_create, site_create
     from inkline.planner.models import Cluster, Keyword
 
     account, token = account_create(name="Bench", username="bench", password="x", credits=10)

@@ -51,9 +51,9 @@ def measure(*, sites: int, tasks: int, workers: int, timeout: float) -> dict[str
     data_dir = setup_django(data_dir=os.environ["INKLINE_DATA_DIR"])
     from tests.factories import add_tasks, only_stages
 
-    from inkline.accounts.services import account_create, site_create
     from inkline.automation.models import AutomationRun
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
     from inkline.writer.models import Content
 
     account, _ = account_create(name="Bench", username="bench", password="x", credits=10**9)

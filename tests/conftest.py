@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
+from inkline.automation.sites import account_create, site_create
 
 IN_CI = os.environ.get("CI") == "true"
 

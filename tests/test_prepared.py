@@ -10,8 +10,8 @@ from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
 from inkline.automation.models import AutomationRun
+from inkline.automation.sites import site_create
 from inkline.core.prepared import PreparedRead
 
 pytestmark = pytest.mark.django_db

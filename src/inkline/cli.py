@@ -71,7 +71,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_create_account(args: argparse.Namespace) -> int:
-    from inkline.accounts.services import account_create
+    from inkline.automation.sites import account_create
     from inkline.core.errors import ApplicationError
 
     if args.credits < 0:

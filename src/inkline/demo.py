@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from inkline.accounts.models import Site
-from inkline.accounts.services import account_create, site_create
+from inkline.automation.sites import account_create, site_create
 from inkline.planner.services import keywords_import_csv
 
 DEMO_USERNAME = "demo"

@@ -17,8 +17,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Membership, Role, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.automation.models import AutomationRun
+from inkline.automation.sites import account_create, site_create
 from inkline.writer.models import Content
 from tests.factories import COFFEE, add_keywords, run_now
 

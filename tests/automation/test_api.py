@@ -12,11 +12,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Membership, Role, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.automation import services
 from inkline.automation.events import event_record
 from inkline.automation.models import AutomationConfig
 from inkline.automation.selectors import pending_queryset
+from inkline.automation.sites import account_create, site_create
 from tests.factories import add_keywords, add_tasks
 
 pytestmark = pytest.mark.django_db

@@ -10,13 +10,13 @@ from django.conf import settings
 from django.db.models import Sum
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import AIError, ArticleIn, ArticleResult
 from inkline.automation import engine
 from inkline.automation.models import AutomationRun, RunEvent
 from inkline.automation.selectors import pipeline_pending
 from inkline.automation.services import run_start
+from inkline.automation.sites import account_create, site_create
 from inkline.automation.stages import STAGE_CLASSES
 from inkline.billing.models import CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword

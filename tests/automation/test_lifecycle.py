@@ -22,13 +22,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import ArticleIn, ArticleResult
 from inkline.automation import engine, scheduler, services
-from inkline.automation.events import run_log_path
+from inkline.automation.events import RunEventAlerts, run_log_path
 from inkline.automation.models import AutomationConfig, AutomationRun
 from inkline.automation.scheduler import automation_tick
+from inkline.automation.sites import site_create
 from inkline.billing.models import CreditHold, CreditTransaction
 from inkline.billing.services import credit_reserve
 from inkline.writer.models import Content, WritingTask
@@ -371,7 +371,13 @@ def test_the_reconciler_recovers_a_dead_workers_run_then_gives_up_with_a_reason(
             lease = engine.lease_acquire(run_id=run.run_id, owner=f"dead-{attempt}")
             assert lease is not None and lease.epoch == attempt
             credit_reserve(
-                account_id=account.pk, amount=7, operation_type="content_generation", run_id=run.pk
+                account_id=account.pk,
+                amount=7,
+                operation_type="content_generation",
+                site_id=site.pk,
+                run_id=run.pk,
+                run_cap=0,
+                alerts=RunEventAlerts(run.pk),
             )
             assert automation_tick(wake=False).recovered == []  # the lease is still live
             t.shift(dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS + 1))

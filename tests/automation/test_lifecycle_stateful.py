@@ -35,12 +35,12 @@ from hypothesis.stateful import (
 )
 
 from inkline.accounts.models import Account
-from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import ArticleIn, ArticleResult
 from inkline.automation import engine, services
 from inkline.automation.models import ACTIVE_STATUSES, AutomationRun, RunStatus
 from inkline.automation.scheduler import automation_tick
+from inkline.automation.sites import account_create, site_create
 from inkline.billing.models import CreditHold, CreditTransaction
 from inkline.core.errors import InvalidTransition, RunActive
 from inkline.writer.models import Content

@@ -13,13 +13,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Membership, Role, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.registry import reset_providers
 from inkline.ai.types import AIError, ArticleIn, ArticleResult
 from inkline.automation.models import RunEvent
 from inkline.automation.retry import items_retry
 from inkline.automation.selectors import pipeline_pending
+from inkline.automation.sites import account_create, site_create
 from inkline.billing.models import CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 
 from inkline.accounts.models import Site
-from inkline.accounts.services import site_update
 from inkline.automation.models import AutomationConfig
 from inkline.automation.services import config_update
+from inkline.automation.sites import site_update
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC

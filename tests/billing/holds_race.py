@@ -29,6 +29,8 @@ def work(args: tuple[int, int, int, int], gate: Any, results: Any) -> None:
     _setup()
     from django.db import connections
 
+    from inkline.automation.events import RunEventAlerts
+    from inkline.automation.selectors import run_cap
     from inkline.billing.services import credit_capture, credit_release, credit_reserve
     from inkline.core.errors import BudgetExhausted
 
@@ -45,6 +47,8 @@ def work(args: tuple[int, int, int, int], gate: Any, results: Any) -> None:
                     operation_type=op,
                     site_id=site_id,
                     run_id=run_pk,
+                    run_cap=run_cap(site_id),
+                    alerts=RunEventAlerts(run_pk),
                 )
             except BudgetExhausted:
                 counts["refused"] += 1
@@ -62,6 +66,7 @@ def work(args: tuple[int, int, int, int], gate: Any, results: Any) -> None:
                     amount=rng.randint(1, 20),
                     key=f"race:{seed}:{n}",
                     description="racing capture",
+                    alerts=RunEventAlerts(run_pk),
                 )
                 counts["captured"] += 1
     finally:
@@ -76,9 +81,9 @@ def main(processes: int) -> dict[str, Any]:
     from django.db.models import Sum
 
     from inkline.accounts.models import Account
-    from inkline.accounts.services import account_create, site_create
     from inkline.automation.models import AutomationConfig
     from inkline.automation.services import run_start
+    from inkline.automation.sites import account_create, site_create
     from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 
     call_command("migrate", verbosity=0)

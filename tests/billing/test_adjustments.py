@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import account_create
+from inkline.automation.sites import account_create
 from inkline.billing.models import CreditTransaction
 from inkline.billing.services import credit_reserve, credits_adjust
 from inkline.core.errors import Conflict, InsufficientCredits, ValidationFailed

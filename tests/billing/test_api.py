@@ -12,8 +12,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Membership, Role, Site
-from inkline.accounts.services import account_create, site_create
+from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import AutomationConfig
+from inkline.automation.sites import account_create, site_create
 from inkline.billing.models import CreditCostConfig, SiteAIBudgetAllocation
 from inkline.billing.services import credit_capture, credit_reserve
 from tests.billing.helpers import capped_run, ledger_sum
@@ -59,8 +60,16 @@ def spend(site: Site, amount: int, key: str) -> None:
         operation_type="content_generation",
         site_id=site.pk,
         run_id=run.pk,
+        run_cap=0,
+        alerts=RunEventAlerts(run.pk),
     )
-    credit_capture(hold=hold, amount=amount, key=key, description=f"article {key}")
+    credit_capture(
+        hold=hold,
+        amount=amount,
+        key=key,
+        description=f"article {key}",
+        alerts=RunEventAlerts(run.pk),
+    )
     run.delete()
 
 
@@ -87,8 +96,12 @@ def test_transactions_newest_first_filtered_by_site_and_run(
         operation_type="image_generation",
         site_id=site.pk,
         run_id=run.pk,
+        run_cap=0,
+        alerts=RunEventAlerts(run.pk),
     )
-    credit_capture(hold=hold, amount=9, key="k", description="image 1")
+    credit_capture(
+        hold=hold, amount=9, key="k", description="image 1", alerts=RunEventAlerts(run.pk)
+    )
     spend(second_site, 5, "b")
 
     rows = owner.get("/api/v1/billing/transactions/").json()["results"]

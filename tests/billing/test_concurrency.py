@@ -18,8 +18,10 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import account_create, site_create
+from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import AutomationRun
+from inkline.automation.selectors import run_cap
+from inkline.automation.sites import account_create, site_create
 from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.billing.services import credit_capture, credit_release, credit_reserve
 from inkline.core.errors import BudgetExhausted, InsufficientCredits
@@ -68,6 +70,8 @@ def hold_for(run: AutomationRun, amount: int, op: str = "content_generation") ->
         operation_type=op,
         site_id=run.site_id,
         run_id=run.pk,
+        run_cap=run_cap(run.site_id),
+        alerts=RunEventAlerts(run.pk),
     )
 
 
@@ -121,6 +125,7 @@ def test_concurrent_holds_captures_and_releases_keep_every_invariant(on_postgres
                     amount=rng.randint(1, 20),
                     key=f"{run.run_id}:{i}:{n}",
                     description="concurrent capture",
+                    alerts=RunEventAlerts(run.pk),
                 )
 
     assert in_threads(work) == []

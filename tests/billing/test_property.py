@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inkline.accounts.models import Account
-from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import OPERATIONS
 from inkline.automation import engine
+from inkline.automation.sites import account_create, site_create
 from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.writer.models import WritingTask
 from tests.billing.helpers import assert_books_balance, capped_run, set_cost

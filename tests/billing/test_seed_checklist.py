@@ -11,7 +11,7 @@ import pytest
 from inkline.accounts.models import Site
 from inkline.ai.local import LocalProvider
 from inkline.automation import engine
-from inkline.automation.selectors import pipeline_summary
+from inkline.automation.selectors import pipeline_summary, run_cap
 from inkline.billing import selectors
 from inkline.billing.models import CreditCostConfig, RunBudget
 from inkline.billing.services import allocation_update, credit_costs_update
@@ -38,7 +38,7 @@ def test_budget_allocation_calculates_correctly(site: Site, provider: LocalProvi
         "image_generation": 600,
     }
     # floors, never more than the cap in total
-    assert selectors.site_operation_budgets(site.pk) == {
+    assert selectors.site_operation_budgets(site.pk, cap=run_cap(site.pk)) == {
         "clustering": 300,
         "idea_generation": 200,
         "content_generation": 800,
@@ -46,7 +46,7 @@ def test_budget_allocation_calculates_correctly(site: Site, provider: LocalProvi
         "image_generation": 600,
     }
     only_stages(site, 4, max_credits_per_run=333)
-    shares = selectors.site_operation_budgets(site.pk)
+    shares = selectors.site_operation_budgets(site.pk, cap=run_cap(site.pk))
     assert shares == {
         "clustering": 49,
         "idea_generation": 33,

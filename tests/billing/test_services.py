@@ -12,7 +12,9 @@ from django.db import IntegrityError, transaction
 
 from inkline import clock
 from inkline.accounts.models import Account, Site
+from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
+from inkline.automation.selectors import run_cap
 from inkline.billing import selectors
 from inkline.billing.models import CreditCostConfig, CreditHold, RunBudget
 from inkline.billing.services import (
@@ -39,12 +41,17 @@ def reserve(run: AutomationRun, amount: int, op: str = CONTENT) -> Hold:
         operation_type=op,
         site_id=run.site_id,
         run_id=run.pk,
+        run_cap=run_cap(run.site_id),
+        alerts=RunEventAlerts(run.pk),
     )
 
 
 def capture(hold: Hold, amount: int, key: str) -> int:
+    alerts = RunEventAlerts(hold.run_id) if hold.run_id is not None else None
     with transaction.atomic():
-        return credit_capture(hold=hold, amount=amount, key=key, description=f"test {key}")
+        return credit_capture(
+            hold=hold, amount=amount, key=key, description=f"test {key}", alerts=alerts
+        )
 
 
 def test_hold_capture_release_and_the_ledger_explains_the_balance(
@@ -192,7 +199,7 @@ def test_the_run_budget_is_fixed_when_the_run_first_spends(site: Site) -> None:
     reserve(run, 10)
     AutomationConfig.objects.filter(site=site).update(max_credits_per_run=10_000)
     CreditCostConfig.objects.filter(operation_type=CONTENT).update(budget_percentage=90)
-    row = run_budget_for(run_pk=run.pk)
+    row = run_budget_for(run_pk=run.pk, site_id=site.pk, cap=10_000)
     assert row.cap == 100
     assert row.lines.get(operation_type=CONTENT).limit == 40
     assert row.percentages[CONTENT] == "40.00"
@@ -268,4 +275,4 @@ def test_a_hold_and_its_capture_cost_a_bounded_number_of_queries(
     with django_assert_max_num_queries(8 + 2):  # + the savepoint of the test's transaction
         hold = reserve(run, 5)
     with transaction.atomic(), django_assert_max_num_queries(8):
-        credit_capture(hold=hold, amount=4, key="q", description="q")
+        credit_capture(hold=hold, amount=4, key="q", description="q", alerts=RunEventAlerts(run.pk))

@@ -7,6 +7,7 @@ import time_machine
 
 from inkline import clock
 from inkline.accounts.models import Account, Site
+from inkline.automation.events import RunEventAlerts
 from inkline.billing.models import CreditHold
 from inkline.billing.services import HOLD_TTL, credit_reserve
 from inkline.billing.tasks import sweep_holds
@@ -31,6 +32,8 @@ def test_the_sweeper_task_releases_holds_left_by_a_dead_worker(
         operation_type="content_generation",
         site_id=site.pk,
         run_id=run.pk,
+        run_cap=50,
+        alerts=RunEventAlerts(run.pk),
     )
     assert sweep_holds.apply().get() == 0  # not expired yet
     with time_machine.travel(clock.now() + HOLD_TTL * 2, tick=False):

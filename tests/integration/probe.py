@@ -19,7 +19,7 @@ from typing import Any
 
 
 def setup(args: argparse.Namespace) -> dict[str, Any]:
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.sites import account_create, site_create
     from tests.factories import add_tasks, only_stages
 
     account, token = account_create(

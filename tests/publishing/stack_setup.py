@@ -12,7 +12,7 @@ import django
 def main(count: int) -> None:
     django.setup()
     from inkline import clock
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.sites import account_create, site_create
     from inkline.publishing.models import PublishingSettings
     from inkline.writer.models import Content
 

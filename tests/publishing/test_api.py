@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Membership, Site
-from inkline.accounts.services import account_create, site_create
+from inkline.automation.sites import account_create, site_create
 from inkline.publishing.models import PublishingSettings
 from inkline.writer.models import Content
 from tests.publishing.builders import approved, publishing

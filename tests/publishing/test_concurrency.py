@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from inkline.accounts.models import Account
-from inkline.accounts.services import site_create
+from inkline.automation.sites import site_create
 from inkline.publishing.services import content_publish_due, content_schedule
 from inkline.writer.models import Content
 from tests.publishing.builders import approved, publishing

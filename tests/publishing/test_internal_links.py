@@ -21,13 +21,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
+from inkline.automation.sites import site_create
 from inkline.planner.models import Cluster
+from inkline.publishing.delivery import backoff
 from inkline.publishing.links import MAX_SYNC_ATTEMPTS, links_relink_site
 from inkline.publishing.linkset import RELATED_START
 from inkline.publishing.models import InternalLink, LinkSync
 from inkline.publishing.publishers import Article, Published, get_publisher
-from inkline.publishing.services import backoff, content_publish, content_schedule
+from inkline.publishing.services import content_publish, content_schedule
 from inkline.publishing.tasks import publish_due
 from inkline.writer.models import Content
 from tests.publishing.builders import publishing
@@ -394,7 +395,7 @@ def test_a_failed_wordpress_update_is_retried_later_without_a_duplicate_link(
 
 
 def test_the_internal_links_endpoint_is_scoped_to_the_account(static_site: Site) -> None:
-    from inkline.accounts.services import account_create
+    from inkline.automation.sites import account_create
 
     (article,) = in_cluster(static_site, "Coffee", 1)
     _, token = account_create(name="Other", username="other", password="pw")

@@ -14,9 +14,9 @@ from django.conf import settings
 
 from inkline import cli
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
 from inkline.ai.local import LocalProvider
 from inkline.automation.models import RunEvent
+from inkline.automation.sites import site_create
 from inkline.publishing import selectors
 from inkline.publishing.services import (
     MAX_PUBLISH_ATTEMPTS,
@@ -112,7 +112,7 @@ def selectors_days() -> tuple[str, ...]:
 def test_immediate_mode_publishes_right_away(site: Site) -> None:
     publishing(site, scheduling_mode="immediate")
     content = Content.objects.create(site=site, title="Now", slug="now", status="review")
-    from inkline.writer.services import content_approve
+    from inkline.publishing.services import content_approve
 
     with time_machine.travel(NOW, tick=False):
         content = content_approve(content=content)

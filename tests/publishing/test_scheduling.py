@@ -12,12 +12,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
+from inkline.automation.sites import site_create
 from inkline.core.errors import InvalidTransition
 from inkline.publishing import selectors
-from inkline.publishing.services import content_schedule, content_unschedule, sites_schedule
+from inkline.publishing.services import (
+    content_approve,
+    content_reject,
+    content_schedule,
+    content_unschedule,
+    sites_schedule,
+)
 from inkline.writer.models import Content
-from inkline.writer.services import content_approve, content_reject
 from tests.publishing.builders import approved, publishing
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,10 @@ import pytest
 import time_machine
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import site_create
 from inkline.ai.local import LocalProvider
-from inkline.publishing.services import backoff, content_schedule
+from inkline.automation.sites import site_create
+from inkline.publishing.delivery import backoff
+from inkline.publishing.services import content_schedule
 from inkline.publishing.tasks import publish_due
 from inkline.writer.models import Content
 from tests.factories import add_tasks, only_stages, run_now

@@ -12,9 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from inkline.accounts.models import Account, Site
-from inkline.accounts.services import account_create, site_create
 from inkline.automation.models import AutomationRun
 from inkline.automation.services import run_start
+from inkline.automation.sites import account_create, site_create
 from inkline.writer.models import Content
 from tests.web.builders import member, populate
 

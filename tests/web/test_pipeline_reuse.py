@@ -17,9 +17,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Role, Site
-from inkline.accounts.services import site_create
 from inkline.automation.models import RunStatus
 from inkline.automation.selectors import pipeline_pending
+from inkline.automation.sites import site_create
 from inkline.planner.models import Keyword
 from tests.factories import add_keywords, add_tasks, only_stages, run_now
 from tests.web.builders import member

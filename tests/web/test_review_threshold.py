@@ -91,7 +91,7 @@ def test_a_viewer_sees_the_threshold_but_cannot_change_it(
 
 
 def test_another_accounts_site_is_404(owner: Client) -> None:
-    from inkline.accounts.services import account_create, site_create
+    from inkline.automation.sites import account_create, site_create
 
     other, _ = account_create(name="Other", username="mallory", password="pw")
     theirs = site_create(account=other, name="theirs")

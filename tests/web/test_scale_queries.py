@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account
-from inkline.accounts.services import site_create
+from inkline.automation.sites import site_create
 from tests.web.builders import populate
 
 pytestmark = pytest.mark.django_db

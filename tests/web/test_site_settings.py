@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from inkline.accounts.models import Account, Role, Site
-from inkline.accounts.services import account_create, site_create, site_update
+from inkline.automation.sites import account_create, site_create, site_update
 from tests.web.builders import member
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Role, Site
-from inkline.accounts.services import account_create, site_create
+from inkline.automation.sites import account_create, site_create
 from inkline.writer.models import Content, SeoSettings
 from tests.web.builders import member
 

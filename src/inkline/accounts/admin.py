@@ -1,16 +1,9 @@
+"""Memberships and sites. Accounts are registered by billing's admin, which owns their
+balance (changed only through the ledger)."""
+
 from django.contrib import admin
 
-from inkline.accounts.models import Account, Membership, Site
-from inkline.billing.admin import adjust_credits
-
-
-@admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "credits", "credits_held", "low_balance_threshold", "created_at")
-    search_fields = ("name",)
-    # The balance changes only through the ledger: "Adjust credits…" writes an adjustment row.
-    readonly_fields = ("credits", "credits_held")
-    actions = [adjust_credits]
+from inkline.accounts.models import Membership, Site
 
 
 @admin.register(Membership)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -17,11 +17,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from inkline.accounts import services
 from inkline.accounts.models import SECRET_CONFIG_KEYS, Publisher, Site, validate_timezone
-from inkline.core.api import membership_of, require_editor, require_owner, site_for
 from inkline.core.openapi import ERROR
-from inkline.core.views import AccountListView
 
 MAX_CONFIG_KEYS = 50
 MAX_CONFIG_VALUE = 2000
@@ -143,50 +140,6 @@ class SiteOut(serializers.ModelSerializer[Site]):
         return site.public_publisher_config()
 
 
-class SiteListView(AccountListView):
-    """The caller's sites (GET) and a new site (POST)."""
-
-    model = Site
-    serializer_class = SiteOut
-    ordering = ("name", "id")
-
-    @extend_schema(request=SiteIn, responses={201: SiteOut}, summary="Create a site")
-    def post(self, request: Request) -> Response:
-        require_editor(request)
-        data = SiteIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        site = services.site_create(account=membership_of(request).account, **data.validated_data)
-        return Response(SiteOut(site).data, status=status.HTTP_201_CREATED)
-
-
-class SiteDetailView(APIView):
-    @extend_schema(responses={200: SiteOut}, summary="A site")
-    def get(self, request: Request, site_id: int) -> Response:
-        return Response(SiteOut(site_for(request, site_id)).data)
-
-    @extend_schema(request=SiteIn(partial=True), responses={200: SiteOut}, summary="Change a site")
-    def patch(self, request: Request, site_id: int) -> Response:
-        site = site_for(request, site_id, write=True)
-        data = SiteIn(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        return Response(SiteOut(services.site_update(site=site, **data.validated_data)).data)
-
-    @extend_schema(
-        responses={
-            204: None,
-            409: OpenApiResponse(response=ERROR, description="The site has an active run"),
-        },
-        summary="Delete a site and all its data (owners only)",
-    )
-    def delete(self, request: Request, site_id: int) -> Response:
-        site = site_for(request, site_id, write=True)
-        require_owner(request)
-        services.site_delete(site=site)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
 urlpatterns: list[URLPattern] = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
-    path("sites/", SiteListView.as_view(), name="site-list"),
-    path("sites/<int:site_id>/", SiteDetailView.as_view(), name="site-detail"),
 ]

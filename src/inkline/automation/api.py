@@ -12,16 +12,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.automation import selectors, services
+from inkline.accounts.api import SiteIn, SiteOut
+from inkline.accounts.models import Site
+from inkline.accounts.scoping import (
+    AccountListView,
+    account_id_of,
+    membership_of,
+    require_editor,
+    require_owner,
+    site_for,
+)
+from inkline.automation import selectors, services, sites
 from inkline.automation.models import (
     STAGE_LIMIT_FIELDS,
     AutomationConfig,
     AutomationRun,
     RunEvent,
 )
+from inkline.billing import budget
+from inkline.billing import selectors as billing_selectors
+from inkline.billing import services as billing_services
+from inkline.billing.api import AIBudgetIn, AIBudgetOut
 from inkline.billing.models import SiteAIBudgetAllocation
-from inkline.core.api import account_id_of, require_editor, site_for
 from inkline.core.errors import NotFound
+from inkline.core.openapi import ERROR
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -300,8 +314,101 @@ class RunEventsView(APIView):
         return Response(EventOut(events, many=True).data)
 
 
+# --- sites: created and changed with everything they need to run (`automation.sites`) ---
+class SiteListView(AccountListView):
+    """The caller's sites (GET) and a new site (POST)."""
+
+    model = Site
+    serializer_class = SiteOut
+    ordering = ("name", "id")
+
+    @extend_schema(request=SiteIn, responses={201: SiteOut}, summary="Create a site")
+    def post(self, request: Request) -> Response:
+        require_editor(request)
+        data = SiteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        site = sites.site_create(account=membership_of(request).account, **data.validated_data)
+        return Response(SiteOut(site).data, status=status.HTTP_201_CREATED)
+
+
+class SiteDetailView(APIView):
+    @extend_schema(responses={200: SiteOut}, summary="A site")
+    def get(self, request: Request, site_id: int) -> Response:
+        return Response(SiteOut(site_for(request, site_id)).data)
+
+    @extend_schema(request=SiteIn(partial=True), responses={200: SiteOut}, summary="Change a site")
+    def patch(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = SiteIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(SiteOut(sites.site_update(site=site, **data.validated_data)).data)
+
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(response=ERROR, description="The site has an active run"),
+        },
+        summary="Delete a site and all its data (owners only)",
+    )
+    def delete(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        require_owner(request)
+        sites.site_delete(site=site)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- a site's split of the run budget: billing's percentages under automation's cap ----
+def _ai_budget(site_id: int) -> dict[str, Any]:
+    allocation = billing_selectors.site_allocation(site_id)
+    body: dict[str, Any] = {"use_global_defaults": allocation.use_global_defaults}
+    for field in budget.PERCENTAGE_FIELDS.values():
+        body[field] = getattr(allocation, field)
+    body["effective"] = billing_selectors.effective_percentages(site_id)
+    cap = body["max_credits_per_run"] = selectors.run_cap(site_id)
+    body["budgets"] = billing_selectors.site_operation_budgets(site_id, cap=cap)
+    return AIBudgetOut(body).data
+
+
+class AIBudgetView(APIView):
+    @extend_schema(responses={200: AIBudgetOut}, summary="A site's split of the run budget")
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(_ai_budget(site.pk))
+
+    @extend_schema(
+        request=AIBudgetIn,
+        responses={200: AIBudgetOut},
+        summary="Set a site's split of the run budget",
+        description="With `use_global_defaults` false, the five percentages must each be "
+        "0–100 and sum to exactly 100 (400 naming the fields otherwise). Percentages left "
+        "out keep their stored values.",
+    )
+    def put(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = AIBudgetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        billing_services.allocation_update(
+            site_id=site.pk,
+            use_global_defaults=values["use_global_defaults"],
+            percentages={
+                op: values[field]
+                for op, field in budget.PERCENTAGE_FIELDS.items()
+                if field in values
+            },
+        )
+        return Response(_ai_budget(site.pk))
+
+
 urlpatterns: list[URLPattern] = [
+    path("sites/", SiteListView.as_view(), name="site-list"),
+    path("sites/<int:site_id>/", SiteDetailView.as_view(), name="site-detail"),
     path("sites/<int:site_id>/automation/config/", ConfigView.as_view()),
+    path(
+        "billing/sites/<int:site_id>/ai-budget/",
+        AIBudgetView.as_view(),
+        name="billing-ai-budget",
+    ),
     path("sites/<int:site_id>/automation/pipeline/", PipelineView.as_view()),
     path("sites/<int:site_id>/automation/runs/", SiteRunsView.as_view()),
     path("sites/<int:site_id>/automation/events/", SiteEventsView.as_view()),

@@ -30,7 +30,7 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.ai.registry import get_provider
 from inkline.ai.types import AIError, AIProvider
-from inkline.automation.events import event_record
+from inkline.automation.events import RunEventAlerts, event_record
 from inkline.automation.models import (
     STAGE_NAMES,
     STAGES,
@@ -507,6 +507,8 @@ def _reserve(ctx: RunContext, stage: Stage, item: WorkItem) -> billing.Hold | No
             operation_type=stage.operation,
             site_id=ctx.site.pk,
             run_id=ctx.run.pk,
+            run_cap=ctx.config.max_credits_per_run,
+            alerts=RunEventAlerts(ctx.run.pk),
             description=f"Hold for {stage.operation} of {item.label} (run {ctx.run.run_id})",
         )
     except BudgetExhausted as exc:
@@ -544,6 +546,7 @@ def _settle(
                     key=key,
                     site_id=ctx.site.pk,
                     run_id=ctx.run.pk,
+                    alerts=RunEventAlerts(ctx.run.pk),
                     description=f"{stage.operation} of {item.label} (run {ctx.run.run_id})",
                 )
             result["processed"] += item.size

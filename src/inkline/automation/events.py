@@ -34,3 +34,29 @@ def event_record(
         with path.open("a", encoding="utf-8") as fh:
             fh.write(f"{at.isoformat()} {level.upper()}{stage_part} {message}\n")
     return event
+
+
+class RunEventAlerts:
+    """A run's budget alerts (`inkline.billing.services.alerts.RunAlerts`): each is a warning
+    event on the run's timeline, and its code is kept in `AutomationRun.alerts` so it is sent
+    once per run. Billing calls it with the run's budget row locked."""
+
+    def __init__(self, run_pk: int) -> None:
+        self.run_pk = run_pk
+
+    def sent(self) -> list[str]:
+        return list(
+            AutomationRun.objects.values_list("alerts", flat=True).get(pk=self.run_pk) or []
+        )
+
+    def send(self, code: str, message: str) -> None:
+        run = AutomationRun.objects.get(pk=self.run_pk)
+        event_record(
+            site_id=run.site_id,
+            run=run,
+            stage=run.current_stage if run.current_stage <= 7 else None,
+            level=RunEvent.Level.WARNING,
+            code=code,
+            message=message,
+        )
+        AutomationRun.objects.filter(pk=self.run_pk).update(alerts=[*(run.alerts or []), code])

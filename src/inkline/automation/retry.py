@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.models import Site
+from inkline.accounts.scoping import site_for
 from inkline.accounts.services import site_pipeline_changed
 from inkline.automation.events import event_record
 from inkline.automation.models import STAGE_NAMES
-from inkline.core.api import site_for
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
 

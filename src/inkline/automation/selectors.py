@@ -131,6 +131,12 @@ def site_config(site_id: int) -> AutomationConfig | None:
     return _CONFIG.first(site_id)
 
 
+def run_cap(site_id: int) -> int:
+    """The site's per-run credit cap (0 = unlimited)."""
+    config = site_config(site_id)
+    return int(config.max_credits_per_run) if config is not None else 0
+
+
 def latest_run(site_id: int) -> AutomationRun | None:
     """The site's newest run (its state only: no results or snapshots). At most one run of a
     site is active and a new one cannot start while it is, so the active run, if any, is

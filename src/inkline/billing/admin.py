@@ -75,6 +75,15 @@ def adjust_credits(
     return TemplateResponse(request, "admin/billing/adjust_credits.html", context)
 
 
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "credits", "credits_held", "low_balance_threshold", "created_at")
+    search_fields = ("name",)
+    # The balance changes only through the ledger: "Adjust credits…" writes an adjustment row.
+    readonly_fields = ("credits", "credits_held")
+    actions = [adjust_credits]
+
+
 @admin.register(CreditCostConfig)
 class CreditCostConfigAdmin(admin.ModelAdmin):
     list_display = (

@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.models import Account
+from inkline.accounts.scoping import AccountListView, account_id_of, membership_of, site_for
 from inkline.ai.types import OPERATIONS
-from inkline.billing import budget, selectors, services
+from inkline.billing import selectors, services
 from inkline.billing.models import CostUnit, CreditCostConfig, CreditTransaction
 from inkline.billing.services.adjustments import MAX_ADJUSTMENT, MAX_KEY, MAX_REASON
-from inkline.core.api import MAX_ID, account_id_of, membership_of, site_for
+from inkline.core.api import MAX_ID
 from inkline.core.openapi import ERROR
-from inkline.core.views import AccountListView
 
 
 def _percent(**kwargs: Any) -> serializers.DecimalField:
@@ -302,56 +302,9 @@ class AIBudgetOut(serializers.Serializer[Any]):
     )
 
 
-def _ai_budget(site_id: int) -> dict[str, Any]:
-    allocation = selectors.site_allocation(site_id)
-    body: dict[str, Any] = {"use_global_defaults": allocation.use_global_defaults}
-    for field in budget.PERCENTAGE_FIELDS.values():
-        body[field] = getattr(allocation, field)
-    body["effective"] = selectors.effective_percentages(site_id)
-    body["max_credits_per_run"] = selectors.run_cap(site_id)
-    body["budgets"] = selectors.site_operation_budgets(site_id)
-    return AIBudgetOut(body).data
-
-
-class AIBudgetView(APIView):
-    @extend_schema(responses={200: AIBudgetOut}, summary="A site's split of the run budget")
-    def get(self, request: Request, site_id: int) -> Response:
-        site = site_for(request, site_id)
-        return Response(_ai_budget(site.pk))
-
-    @extend_schema(
-        request=AIBudgetIn,
-        responses={200: AIBudgetOut},
-        summary="Set a site's split of the run budget",
-        description="With `use_global_defaults` false, the five percentages must each be "
-        "0–100 and sum to exactly 100 (400 naming the fields otherwise). Percentages left "
-        "out keep their stored values.",
-    )
-    def put(self, request: Request, site_id: int) -> Response:
-        site = site_for(request, site_id, write=True)
-        data = AIBudgetIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        services.allocation_update(
-            site_id=site.pk,
-            use_global_defaults=values["use_global_defaults"],
-            percentages={
-                op: values[field]
-                for op, field in budget.PERCENTAGE_FIELDS.items()
-                if field in values
-            },
-        )
-        return Response(_ai_budget(site.pk))
-
-
 urlpatterns: list[URLPattern] = [
     path("billing/balance/", BalanceView.as_view(), name="billing-balance"),
     path("billing/transactions/", TransactionListView.as_view(), name="billing-transactions"),
     path("billing/credit-costs/", CreditCostsView.as_view(), name="billing-credit-costs"),
     path("billing/adjustments/", AdjustmentView.as_view(), name="billing-adjustments"),
-    path(
-        "billing/sites/<int:site_id>/ai-budget/",
-        AIBudgetView.as_view(),
-        name="billing-ai-budget",
-    ),
 ]

@@ -90,28 +90,16 @@ def effective_percentages(
     )
 
 
-def run_cap(site_id: int) -> int:
-    """The site's per-run credit cap (0 = unlimited)."""
-    from inkline.automation.models import AutomationConfig
-
-    cap = (
-        AutomationConfig.objects.filter(site_id=site_id)
-        .values_list("max_credits_per_run", flat=True)
-        .first()
-    )
-    return int(cap or 0)
-
-
 def site_operation_budgets(
     site_id: int,
     *,
-    cap: int | None = None,
+    cap: int,
     cost_rows: list[CreditCostConfig] | None = None,
     allocation: SiteAIBudgetAllocation | None = None,
 ) -> dict[str, int] | None:
-    """What each operation may spend in one run of the site now (None: uncapped). A caller
-    that already read the run cap, every cost row or the allocation passes them."""
-    cap = run_cap(site_id) if cap is None else cap
+    """What each operation may spend in one run of the site now under the per-run `cap`
+    (its automation settings'; None: uncapped). A caller that already read every cost row
+    or the allocation passes them."""
     shares = effective_percentages(site_id, cost_rows=cost_rows, allocation=allocation)
     return budget.operation_budgets(cap, shares)
 

@@ -1,4 +1,5 @@
-"""API view bases: the one place list endpoints scope their rows to the caller's account.
+"""API view bases (scoped to the caller's account in `inkline.accounts.scoping`) and the
+JSON answers to requests no view takes.
 
 Kept apart from `inkline.core.api`, which REST_FRAMEWORK settings import while DRF's views
 module is still loading.
@@ -8,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from rest_framework import generics, serializers
-
-from inkline.core.api import account_id_of, site_for
 
 
 class ScopedListView(generics.ListAPIView):
@@ -40,33 +39,6 @@ class ScopedListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.scoped_queryset().filter(**self.filters()).order_by(*self.ordering)
-
-
-class AccountListView(ScopedListView):
-    """Rows of `model` whose `account_path` (e.g. `site__account`) is the caller's account."""
-
-    model: type[Model]
-    account_path = "account"
-
-    def scoped_queryset(self) -> QuerySet[Any]:
-        return self.model._default_manager.filter(
-            **{self.account_path: account_id_of(self.request)}
-        )
-
-
-class SiteListView(ScopedListView):
-    """Rows of `model` belonging to the caller's site `site_id` (another account's site: 404)."""
-
-    model: type[Model]
-
-    def scoped_queryset(self) -> QuerySet[Any]:
-        site = site_for(self.request, self.kwargs["site_id"])
-        return self.model._default_manager.filter(site=site)
-
-
-def account_objects(request: Any, model: type[Model], path: str = "site__account") -> QuerySet[Any]:
-    """`model` rows of the caller's account, for detail views (`get_object_or_404` on it)."""
-    return model._default_manager.filter(**{path: account_id_of(request)})
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

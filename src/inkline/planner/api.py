@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import MAX_ID, PayloadTooLarge, site_for
+from inkline.accounts.scoping import SiteListView, site_for
+from inkline.core.api import MAX_ID, PayloadTooLarge
 from inkline.core.openapi import ERROR
-from inkline.core.views import SiteListView
 from inkline.planner import services
 from inkline.planner.models import Cluster, ContentIdea, Intent, Keyword
 

@@ -101,12 +101,9 @@ def _row_to_keyword(site: Site, row: Any) -> Keyword:
 
 
 def _published_primary_keywords(site: Site) -> dict[str, str]:
-    """Normalized primary keyword → title, for the site's published content."""
-    from inkline.writer.models import Content
-
-    rows = Content.objects.filter(site=site, status=Content.Status.PUBLISHED).exclude(
-        primary_keyword=""
-    )
+    """Normalized primary keyword → title, for the site's published content. Read through
+    the site's `contents` relation: planner sits below writer and imports none of it."""
+    rows = site.contents.filter(status="published").exclude(primary_keyword="")
     return {
         normalize_phrase(keyword): title
         for keyword, title in rows.order_by("-id").values_list("primary_keyword", "title")

@@ -16,10 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import account_id_of, is_id, require_editor, site_for
+from inkline.accounts.scoping import account_id_of, require_editor, site_for
+from inkline.core.api import is_id
+from inkline.core.openapi import ERROR
 from inkline.publishing import links, selectors, services
 from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, SETTINGS_FIELDS, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES, parse_hhmm
+from inkline.writer.api import ContentOut, content_answer, content_of
 from inkline.writer.models import Content
 
 
@@ -299,11 +302,50 @@ class InternalLinksView(APIView):
         return Response(InternalLinksSerializer(links.internal_links_of(content)).data)
 
 
+# --- review decisions (approval places the article in the schedule) ---------------------
+TRANSITION_REFUSED = OpenApiResponse(
+    response=ERROR, description="Not allowed from the content's status (`invalid_transition`)"
+)
+
+
+class RejectIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ContentApproveView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: ContentOut, 409: TRANSITION_REFUSED},
+        summary="Approve an article (review or rejected → approved)",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = content_of(request, content_id)
+        require_editor(request)
+        return content_answer(request, services.content_approve(content=content, by="user"))
+
+
+class ContentRejectView(APIView):
+    @extend_schema(
+        request=RejectIn,
+        responses={200: ContentOut, 409: TRANSITION_REFUSED},
+        summary="Reject an article (review or approved → rejected); frees its slot",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = content_of(request, content_id)
+        require_editor(request)
+        data = RejectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reason = data.validated_data.get("reason", "")
+        return content_answer(request, services.content_reject(content=content, reason=reason))
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/publishing/settings/", SettingsView.as_view()),
     path("sites/<int:site_id>/publishing/preview/", PreviewView.as_view()),
     path("sites/<int:site_id>/publishing/schedule/", ScheduleView.as_view()),
     path("sites/<int:site_id>/publishing/queue/", QueueView.as_view()),
+    path("content/<int:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
+    path("content/<int:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
     path("content/<int:content_id>/unschedule/", UnscheduleView.as_view()),
     path("content/<int:content_id>/publish-retry/", PublishRetryView.as_view()),
     path("content/<int:content_id>/internal-links/", InternalLinksView.as_view()),

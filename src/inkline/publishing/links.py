@@ -35,6 +35,7 @@ from django.db.models import F, QuerySet
 
 from inkline.accounts.models import Site
 from inkline.planner.models import Cluster
+from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.linkset import choose_links, related_block, with_related
 from inkline.publishing.models import InternalLink, LinkSync
 from inkline.publishing.publishers import Publisher, PublishError, RelatedLink, get_publisher
@@ -250,7 +251,6 @@ def link_sync(*, content_id: int, now: dt.datetime, publisher: Publisher | None 
     """Push one article's block. Returns "updated", "retry" (due again after a backoff),
     "failed" (gave up until its links change again), "dropped" (not published: nothing to
     push) or "skipped" (not due, or claimed by another worker)."""
-    from inkline.publishing.services import CLAIM_TIMEOUT, article_of, backoff
 
     claimed = LinkSync.objects.filter(pk=content_id, due_at__lte=now).update(
         due_at=now + CLAIM_TIMEOUT, attempts=F("attempts") + 1

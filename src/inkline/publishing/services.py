@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,30 +24,24 @@ from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition, ValidationFailed
 from inkline.publishing import links, selectors
+from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.models import (
     INTERNAL_LINKS_MAX_LIMIT,
     PublishingSettings,
     SchedulingMode,
 )
 from inkline.publishing.publishers import (
-    Article,
-    ArticleImage,
     Publisher,
     PublishError,
-    RelatedLink,
     get_publisher,
     publisher_problem,
 )
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
-from inkline.writer.models import Content, Image
+from inkline.writer.models import Content
 
 log = logging.getLogger(__name__)
 
 MAX_PUBLISH_ATTEMPTS = 5
-BACKOFF_BASE = dt.timedelta(minutes=1)
-BACKOFF_MAX = dt.timedelta(hours=1)
-# A claim older than this is presumed dead (its worker crashed) and the item is due again.
-CLAIM_TIMEOUT = dt.timedelta(minutes=5)
 
 REASON_AUTO_PUBLISH_OFF = "Auto-publish is off for this site."
 
@@ -70,11 +63,6 @@ class ScheduleReport:
             + f"; {len(self.unscheduled)} not scheduled: "
             + " ".join(f"{n} × {reason}" for reason, n in reasons.items())
         )
-
-
-def backoff(attempt: int) -> dt.timedelta:
-    """Delay before attempt `attempt + 1`: 1, 2, 4, 8 … minutes, at most an hour."""
-    return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
 
 
 # --- scheduling ----------------------------------------------------------------------------
@@ -236,39 +224,55 @@ def content_publish_retry(*, content: Content) -> Content:
     return content
 
 
-# --- publishing ----------------------------------------------------------------------------
-def article_of(content: Content, *, related: tuple[RelatedLink, ...] = ()) -> Article:
-    images = list(Image.objects.filter(content=content, status=Image.Status.DONE))
+# --- review decisions: approval places the article in the schedule ------------------
+def content_approve(*, content: Content, by: str = "user") -> Content:
+    """review/rejected → approved, then placed into a publishing slot right away (or given
+    the reason it cannot be)."""
+    with transaction.atomic():
+        content = Content.objects.select_for_update().get(pk=content.pk)
+        content.check_transition(Content.Status.APPROVED)
+        content.status = Content.Status.APPROVED
+        content.approved_at = clock.now()
+        content.save(update_fields=["status", "approved_at"])
+        site_pipeline_changed(site_id=content.site_id)
+    content_schedule(site=content.site)
+    content.refresh_from_db()
+    return content
 
-    def as_image(image: Image, name: str) -> ArticleImage:
-        path = Path(image.file.path)
-        suffix = path.suffix.lower() or ".png"
-        kind = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
-        return ArticleImage(
-            path=path,
-            name=f"{name}{suffix}",
-            alt=image.alt_text or content.title,
-            content_type=kind.get(suffix, "image/png"),
+
+def content_reject(*, content: Content, by: str = "user", reason: str = "") -> Content:
+    """review/approved → rejected. A scheduled item gives its slot back, to the next item
+    waiting for one; an item being published right now cannot be rejected."""
+    with transaction.atomic():
+        content = Content.objects.select_for_update().get(pk=content.pk)
+        content.check_transition(Content.Status.REJECTED)
+        if content.site_status == Content.SiteStatus.PUBLISHING:
+            raise InvalidTransition(
+                f"Content {content.pk} is being published right now.", status=content.status
+            )
+        freed = content.site_status == Content.SiteStatus.SCHEDULED
+        content.status = Content.Status.REJECTED
+        content.last_error = reason
+        if freed:
+            content.site_status = Content.SiteStatus.NOT_PUBLISHED
+            content.scheduled_publish_at = None
+        content.unscheduled_reason = ""
+        content.save(
+            update_fields=[
+                "status",
+                "last_error",
+                "site_status",
+                "scheduled_publish_at",
+                "unscheduled_reason",
+            ]
         )
-
-    featured = next((i for i in images if i.kind == Image.Kind.FEATURED and i.file), None)
-    inline = [i for i in images if i.kind == Image.Kind.IN_ARTICLE and i.file]
-    assert content.scheduled_publish_at is not None
-    return Article(
-        content_id=content.pk,
-        title=content.title,
-        slug=content.slug,
-        html=content.html,
-        description=content.meta_description,
-        date=content.scheduled_publish_at,
-        tags=tuple(t for t in (content.primary_keyword,) if t),
-        categories=tuple(c for c in (content.cluster.name if content.cluster else "",) if c),
-        featured_image=as_image(featured, f"{content.slug}-featured") if featured else None,
-        images=tuple(as_image(img, f"{content.slug}-{n}") for n, img in enumerate(inline, 1)),
-        related=related,
-    )
+        site_pipeline_changed(site_id=content.site_id)
+    if freed:
+        content_schedule(site=content.site)
+    return content
 
 
+# --- publishing ----------------------------------------------------------------------------
 def content_publish(
     *, content_id: int, now: dt.datetime | None = None, publisher: Publisher | None = None
 ) -> str:

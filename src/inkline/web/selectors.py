@@ -4,8 +4,13 @@ the amount of data (asserted in tests/web)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+
+from inkline import clock
 from inkline.accounts.models import Site
 from inkline.automation import selectors as automation
 from inkline.automation.models import (
@@ -15,7 +20,15 @@ from inkline.automation.models import (
     AutomationConfig,
     AutomationRun,
 )
+from inkline.billing import budget, estimates
+from inkline.billing import selectors as billing
+from inkline.billing.models import CreditTransaction, Operation
 from inkline.core.prepared import PreparedRead
+from inkline.publishing import selectors as publishing
+from inkline.publishing.models import PublishingSettings
+from inkline.publishing.slots import NoSlots, SlotRules, next_slots
+from inkline.web.charts import OPERATION_COLOURS, pie, stacked_bars
+from inkline.writer.models import Content
 
 # What each stage's pending count counts, in the words of the tooltip, and its unit.
 STAGE_HELP: dict[int, tuple[str, str]] = {
@@ -164,8 +177,6 @@ class LimitRow:
 
 def automation_settings(site: Site, form: Any) -> dict[str, Any]:
     """The per-run limits panel: each stage's limit, pending count, runs needed and tips."""
-    from inkline.publishing.models import PublishingSettings
-    from inkline.writer.models import Content
 
     publishing = PublishingSettings.objects.filter(site=site).first()
     scheduled = Content.objects.filter(site=site, site_status=Content.SiteStatus.SCHEDULED).count()
@@ -197,9 +208,6 @@ PREVIEW_COUNT = 10
 
 def preview_slots(site: Site, settings: Any) -> list[Any]:
     """The next free slots under `settings` (saved or not), writing nothing."""
-    from inkline import clock
-    from inkline.publishing import selectors as publishing
-    from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 
     now = clock.now()
     try:
@@ -216,10 +224,6 @@ def preview_slots(site: Site, settings: Any) -> list[Any]:
 
 def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
     """Queue status, upcoming publications by local day, unscheduled items with reasons."""
-    from itertools import groupby
-
-    from inkline.publishing import selectors as publishing
-    from inkline.writer.models import Content
 
     queue = publishing.publishing_queue(site)
     titles = dict(
@@ -267,10 +271,6 @@ OPERATION_UNITS = {
 
 def budget_page(site: Site) -> dict[str, Any]:
     """The allocation in force, its pie, and what each share affords under the run cap."""
-    from inkline.billing import budget, estimates
-    from inkline.billing import selectors as billing
-    from inkline.billing.models import Operation
-    from inkline.web.charts import OPERATION_COLOURS, pie
 
     allocation = billing.site_allocation(site.pk)
     global_defaults = billing.global_percentages()
@@ -279,7 +279,7 @@ def budget_page(site: Site) -> dict[str, Any]:
         custom=billing.allocation_percentages(allocation),
         global_defaults=global_defaults,
     )
-    cap = billing.run_cap(site.pk)
+    cap = automation.run_cap(site.pk)
     shares = budget.operation_budgets(cap, effective)
     costs = {c.operation_type: c for c in billing.cost_configs()}
     stage_of = {op: stage for stage, (op, _) in estimates.STAGE_OPERATIONS.items()}
@@ -307,14 +307,6 @@ USAGE_DAYS = 14
 def credits_page(account_id: int) -> dict[str, Any]:
     """Balance, and credits captured per operation per day over the last two weeks."""
     import datetime as dt
-
-    from django.db.models import Sum
-    from django.db.models.functions import TruncDate
-
-    from inkline import clock
-    from inkline.billing import selectors as billing
-    from inkline.billing.models import CreditTransaction, Operation
-    from inkline.web.charts import OPERATION_COLOURS, stacked_bars
 
     today = clock.now().astimezone(dt.UTC).date()
     days = [today - dt.timedelta(days=n) for n in range(USAGE_DAYS - 1, -1, -1)]

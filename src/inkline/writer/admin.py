@@ -1,11 +1,12 @@
+"""Writing tasks, images and SEO settings. Articles are registered by publishing's admin:
+deleting one goes through publishing (links of published articles are decided again)."""
+
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
 
 from inkline.planner.admin import retry_items
-from inkline.publishing.services import content_delete
-from inkline.writer.models import Content, Image, SeoSettings, WritingTask
+from inkline.writer.models import Image, SeoSettings, WritingTask
 from inkline.writer.quality import seo_settings_update
 
 
@@ -16,31 +17,6 @@ class WritingTaskAdmin(admin.ModelAdmin):
     search_fields = ("title",)
     raw_id_fields = ("idea", "cluster")
     actions = [retry_items]
-
-
-@admin.register(Content)
-class ContentAdmin(admin.ModelAdmin):
-    list_display = (
-        "title",
-        "site",
-        "status",
-        "site_status",
-        "scheduled_publish_at",
-        "word_count",
-        "seo_score",
-    )
-    list_filter = ("status", "site_status")
-    search_fields = ("title", "slug")
-    raw_id_fields = ("task", "cluster")
-    actions = [retry_items]
-
-    # Through the service, so published articles of the cluster drop their links to it.
-    def delete_model(self, request: Any, obj: Content) -> None:
-        content_delete(content=obj)
-
-    def delete_queryset(self, request: Any, queryset: QuerySet[Content]) -> None:
-        for content in queryset.select_related("site"):
-            content_delete(content=content)
 
 
 @admin.register(Image)

@@ -6,17 +6,16 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inkline.core.api import MAX_ID, is_id, require_editor, site_for
-from inkline.core.openapi import ERROR
-from inkline.core.views import SiteListView, account_objects
-from inkline.writer import quality, services
+from inkline.accounts.scoping import SiteListView, account_objects, site_for
+from inkline.core.api import MAX_ID, is_id
+from inkline.writer import quality
 from inkline.writer.models import Content, Image, WritingTask
 
 
@@ -173,57 +172,21 @@ class ContentListView(SiteListView):
     filter_serializer_class = ContentFilter
 
 
-def _content(request: Request, content_id: int) -> Content:
+def content_of(request: Request, content_id: int) -> Content:
     if not is_id(content_id):
         raise NotFound("No such content.")
     queryset = account_objects(request, Content).prefetch_related("images")
     return get_object_or_404(queryset, pk=content_id)
 
 
-def _content_out(request: Request, content: Content) -> Response:
-    return Response(ContentOut(_content(request, content.pk), context={"request": request}).data)
+def content_answer(request: Request, content: Content) -> Response:
+    return Response(ContentOut(content_of(request, content.pk), context={"request": request}).data)
 
 
 class ContentDetailView(APIView):
     @extend_schema(responses={200: ContentOut}, summary="An article with its images")
     def get(self, request: Request, content_id: int) -> Response:
-        return _content_out(request, _content(request, content_id))
-
-
-TRANSITION_REFUSED = OpenApiResponse(
-    response=ERROR, description="Not allowed from the content's status (`invalid_transition`)"
-)
-
-
-class RejectIn(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-
-
-class ContentApproveView(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: ContentOut, 409: TRANSITION_REFUSED},
-        summary="Approve an article (review or rejected → approved)",
-    )
-    def post(self, request: Request, content_id: int) -> Response:
-        content = _content(request, content_id)
-        require_editor(request)
-        return _content_out(request, services.content_approve(content=content, by="user"))
-
-
-class ContentRejectView(APIView):
-    @extend_schema(
-        request=RejectIn,
-        responses={200: ContentOut, 409: TRANSITION_REFUSED},
-        summary="Reject an article (review or approved → rejected); frees its slot",
-    )
-    def post(self, request: Request, content_id: int) -> Response:
-        content = _content(request, content_id)
-        require_editor(request)
-        data = RejectIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        reason = data.validated_data.get("reason", "")
-        return _content_out(request, services.content_reject(content=content, reason=reason))
+        return content_answer(request, content_of(request, content_id))
 
 
 class SeoSettingsSerializer(serializers.Serializer[Any]):
@@ -273,6 +236,4 @@ urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/content/", ContentListView.as_view(), name="content-list"),
     path("sites/<int:site_id>/images/", ImageListView.as_view(), name="image-list"),
     path("content/<int:content_id>/", ContentDetailView.as_view(), name="content-detail"),
-    path("content/<int:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
-    path("content/<int:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
 ]

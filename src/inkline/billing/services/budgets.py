@@ -42,15 +42,13 @@ def update_returning(model: type[Model], sql: str, params: list[Any]) -> tuple[A
     return tuple(row) if row is not None else None
 
 
-def run_budget_for(*, run_pk: int) -> RunBudget:
-    """The run's budget, fixed from the site's settings the first time it is asked for."""
+def run_budget_for(*, run_pk: int, site_id: int, cap: int) -> RunBudget:
+    """The run's budget, fixed the first time it is asked for: `cap` is the site's per-run
+    cap (0 = unlimited, read by the caller from the site's automation settings), split by
+    the site's percentages in force."""
     existing = RunBudget.objects.filter(pk=run_pk).first()
     if existing is not None:
         return existing
-    from inkline.automation.models import AutomationRun
-
-    site_id = AutomationRun.objects.values_list("site_id", flat=True).get(pk=run_pk)
-    cap = selectors.run_cap(site_id)
     percentages = selectors.effective_percentages(site_id)
     try:
         with transaction.atomic():
@@ -84,17 +82,22 @@ def _locked(run_pk: int, operation_type: str) -> tuple[RunBudget | None, RunBudg
     return row, line
 
 
-def run_budget_take(*, run_pk: int, operation_type: str, amount: int) -> int:
+def run_budget_take(
+    *, run_pk: int, site_id: int, cap: int | None, operation_type: str, amount: int
+) -> int:
     """Count a new hold of up to `amount` against the run's budget and return what was held:
     `amount`, or what is left of the operation's share or of the cap when that is less (the
     last call of an operation in a run; its capture charges at most what was held). Raises
     BudgetExhausted when nothing is left: scope "operation" for the operation's share, "run"
-    for the whole cap. Call inside the hold's transaction."""
+    for the whole cap. Call inside the hold's transaction. The run's first hold fixes its
+    budget from `cap` (see `run_budget_for`); later ones may pass None."""
     if _take_whole(run_pk, operation_type, amount):
         return amount
     row, line = _locked(run_pk, operation_type)
     if row is None:
-        run_budget_for(run_pk=run_pk)
+        if cap is None:
+            raise ValueError(f"run {run_pk} has no budget yet: its first hold must give the cap")
+        run_budget_for(run_pk=run_pk, site_id=site_id, cap=cap)
         row, line = _locked(run_pk, operation_type)
         assert row is not None
     if row.cap == 0:

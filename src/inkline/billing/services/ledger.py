@@ -18,7 +18,7 @@ from inkline import clock
 from inkline.accounts.models import Account
 from inkline.billing import budget
 from inkline.billing.models import CreditHold, CreditTransaction
-from inkline.billing.services import alerts
+from inkline.billing.services import alerts as alerts_
 from inkline.billing.services.budgets import (
     run_budget_apply,
     run_budget_apply_uncapped,
@@ -111,18 +111,28 @@ def credit_reserve(
     operation_type: str,
     site_id: int | None = None,
     run_id: int | None = None,
+    run_cap: int | None = None,
+    alerts: alerts_.RunAlerts | None = None,
     description: str = "",
 ) -> Hold:
     """Hold `amount` credits before an AI call. With a run, the hold also counts against the
     run's budget: when less than `amount` is left of the operation's share (or of the cap)
     the hold is what is left, so the share can be spent to the last credit; BudgetExhausted
-    when nothing is left. InsufficientCredits when the available balance cannot cover it."""
+    when nothing is left. InsufficientCredits when the available balance cannot cover it.
+    A run's first hold fixes its budget from `run_cap` (the site's per-run cap); `alerts`
+    receives the run's budget alerts."""
+    if run_id is not None and (site_id is None or alerts is None):
+        raise TypeError("a run's hold needs its site_id and where its alerts go")
     key = f"hold:{uuid.uuid4().hex}"
     try:
         with transaction.atomic():
-            if run_id is not None:
+            if run_id is not None and site_id is not None:
                 amount = run_budget_take(
-                    run_pk=run_id, operation_type=operation_type, amount=amount
+                    run_pk=run_id,
+                    site_id=site_id,
+                    cap=run_cap,
+                    operation_type=operation_type,
+                    amount=amount,
                 )
             # The hold and the balance the ledger row records, in one statement.
             taken = update_returning(
@@ -160,8 +170,8 @@ def credit_reserve(
                 balance_after=taken[0],
             )
     except BudgetExhausted as exc:
-        if run_id is not None and exc.extra.get("scope") == "run":
-            alerts.cap_reached(run_pk=run_id, message=exc.message)
+        if run_id is not None and alerts is not None and exc.extra.get("scope") == "run":
+            alerts_.cap_reached(run_pk=run_id, alerts=alerts, message=exc.message)
         raise
     return _hold_of(hold)
 
@@ -174,8 +184,10 @@ def credit_capture(
     description: str,
     site_id: int | None = None,
     run_id: int | None = None,
+    alerts: alerts_.RunAlerts | None = None,
 ) -> int:
     """Charge `amount` against `hold` and release the rest, inside the item's transaction.
+    A run's capture sends its budget alerts to `alerts`.
 
     Returns the credits charged: never more than the account's available balance (the hold
     included), so the balance never goes negative, and for a run's hold never more than the
@@ -184,6 +196,8 @@ def credit_capture(
     charged). A second capture of the same `key` raises IntegrityError, rolling back the
     whole item."""
     run_id = run_id if run_id is not None else hold.run_id
+    if run_id is not None and alerts is None:
+        raise TypeError("a run's capture needs where its alerts go")
     # No savepoint: any error here must roll back the caller's whole item transaction.
     with transaction.atomic(savepoint=False):
         if not CreditHold.objects.filter(pk=hold.id, status=CreditHold.Status.OPEN).update(
@@ -248,9 +262,9 @@ def credit_capture(
             description=description,
             balance_after=credits,
         )
-        if run_id is not None:
-            alerts.after_capture(
-                run_pk=run_id,
+        if run_id is not None and alerts is not None:
+            alerts_.after_capture(
+                alerts=alerts,
                 spent=room.spent + charge if room else 0,
                 cap=room.cap if room else 0,
                 available=credits - credits_held,

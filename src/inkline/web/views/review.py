@@ -11,11 +11,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from inkline.core.errors import ValidationFailed
+from inkline.publishing import services
 from inkline.publishing.selectors import settings_of
 from inkline.web.access import action, back, form_errors_from, membership_of, page, site_for
 from inkline.web.forms import RejectForm, SeoThresholdForm
 from inkline.web.preview import article_html
-from inkline.writer import quality, services
+from inkline.writer import quality
 from inkline.writer.models import Content, Image
 
 REVIEW_PAGE = 5

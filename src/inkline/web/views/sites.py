@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from inkline.accounts.api import SiteIn
-from inkline.accounts.services import site_create, site_update
+from inkline.automation.sites import site_create, site_update
 from inkline.core.errors import ValidationFailed
 from inkline.publishing.publishers import publisher_problem
 from inkline.web.access import (

@@ -1,0 +1,110 @@
+"""Accounts and sites with everything they need to run, across the apps: an account's opening
+balance (billing), a site's automation config and publishing settings, a schedule that follows
+the site's time zone, and no deletion under an active run. Lives in automation, the highest
+domain app these writes touch, so every import points down the layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+
+from inkline.accounts.models import Account, Membership, Role, Site, validate_timezone
+from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
+from inkline.automation.services import config_reschedule
+from inkline.billing.services import credit_topup
+from inkline.core.errors import Conflict, ValidationFailed
+from inkline.publishing.models import PublishingSettings
+
+
+def account_create(
+    *, name: str, username: str, password: str, credits: int = 0
+) -> tuple[Account, Token]:
+    """A new account with its owner user; returns the account and the owner's API token."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise Conflict(f"The username '{username}' is taken.", code="username_taken")
+    with transaction.atomic():
+        account = Account.objects.create(name=name)
+        user = user_model.objects.create_user(username=username, password=password)
+        Membership.objects.create(user=user, account=account, role=Role.OWNER)
+        token, _ = Token.objects.get_or_create(user=user)
+        if credits:
+            credit_topup(account_id=account.pk, amount=credits, description="Opening balance")
+    account.refresh_from_db()
+    return account, token
+
+
+def site_create(
+    *,
+    account: Account,
+    name: str,
+    url: str = "",
+    timezone: str = "UTC",
+    publisher: str = "static",
+    publisher_config: dict[str, Any] | None = None,
+) -> Site:
+    """A site with its automation config and publishing settings."""
+    try:
+        validate_timezone(timezone)
+    except Exception as exc:
+        raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
+    site = Site(account=account, name=name, url=url, timezone=timezone, publisher=publisher)
+    site.set_publisher_config(publisher_config or {})
+    try:
+        with transaction.atomic():
+            site.save()
+            AutomationConfig.objects.create(site=site)
+            PublishingSettings.objects.create(site=site)
+    except IntegrityError:
+        raise ValidationFailed(
+            {"name": [f"This account already has a site named '{name}'."]}
+        ) from None
+    return site
+
+
+_SITE_FIELDS = frozenset({"name", "url", "timezone", "publisher"})
+
+
+def site_update(
+    *, site: Site, publisher_config: dict[str, Any] | None = None, **fields: Any
+) -> Site:
+    """Change a site's `name`, `url`, `timezone`, `publisher` and/or `publisher_config`
+    (plain keys replaced, secrets merged: see `Site.set_publisher_config`)."""
+    unknown = fields.keys() - _SITE_FIELDS
+    if unknown:
+        raise TypeError(f"site_update got unknown fields: {sorted(unknown)}")
+    if "timezone" in fields:
+        try:
+            validate_timezone(fields["timezone"])
+        except Exception as exc:
+            raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
+    timezone_changed = "timezone" in fields and fields["timezone"] != site.timezone
+    for name, value in fields.items():
+        setattr(site, name, value)
+    if publisher_config is not None:
+        site.set_publisher_config(publisher_config)
+    try:
+        with transaction.atomic():
+            site.save()
+            if timezone_changed:
+                config_reschedule(site=site)
+    except IntegrityError:
+        raise ValidationFailed(
+            {"name": [f"This account already has a site named '{site.name}'."]}
+        ) from None
+    return site
+
+
+def site_delete(*, site: Site) -> None:
+    """Delete a site and everything in it; refused (409) while it has an active run."""
+    active = AutomationRun.objects.filter(site=site, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise Conflict(
+            "The site has an active run; cancel it before deleting the site.",
+            code="run_active",
+            run_id=active.run_id,
+        )
+    site.delete()
