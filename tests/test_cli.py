@@ -67,7 +67,7 @@ def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path
     script = (
         "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','inkline.settings');"
         "django.setup();from inkline.accounts.models import Account;"
-        "from inkline.accounts.services import site_create;"
+        "from inkline.automation.sites import site_create;"
         "site_create(account=Account.objects.get(name='Shop'), name='shop')"
     )
     env = {**os.environ, "INKLINE_DATA_DIR": str(tmp_path)}
@@ -125,7 +125,7 @@ def test_the_worker_preloads_the_stages_libraries_before_forking(tmp_path: Path)
         "import sys, django; django.setup()\n"
         "from django.db import connection\n"
         "from textstat.backend.utils._get_cmudict import get_cmudict\n"
-        "from inkline.cli import preload_for_workers\n"
+        "from inkline.commands import preload_for_workers\n"
         "assert 'sklearn' not in sys.modules and get_cmudict.cache_info().currsize == 0\n"
         "preload_for_workers()\n"
         "print('sklearn' in sys.modules, get_cmudict.cache_info().currsize,"

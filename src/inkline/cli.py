@@ -1,345 +1,21 @@
-"""The `inkline` command. Exit status: 0 success, 1 refused action, 2 bad usage."""
+"""The `inkline` command: its parser and entry point; what each command does is
+`inkline.commands`. Exit status: 0 success, 1 refused action, 2 bad usage."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+import django
 
-
-class UsageError(Exception):
-    """Bad usage: printed with the usage line, exit status 2."""
+EXIT_USAGE = 2
 
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inkline.settings")
-    import django
-
     django.setup()
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, default=str) + "\n")
-
-
-def _base_url(port: int | None = None) -> str:
-    port = port or int(os.environ.get("INKLINE_PORT", "8000"))
-    return f"http://127.0.0.1:{port}/"
-
-
-def _find_site(ref: str) -> Any:
-    from inkline.accounts.models import Site
-
-    matches = list(Site.objects.filter(pk=int(ref))) if ref.isdigit() else []
-    if not matches:
-        matches = list(Site.objects.filter(name__iexact=ref))
-    if not matches:
-        raise UsageError(f"no site with id or name '{ref}'")
-    if len(matches) > 1:
-        raise UsageError(f"several sites are named '{ref}': give the site id instead")
-    return matches[0]
-
-
-# --- commands -----------------------------------------------------------------------------
-def cmd_init(args: argparse.Namespace) -> int:
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
-    if not args.demo:
-        if args.json:
-            _print_json({"migrated": True})
-        else:
-            print("Database ready.")
-        return EXIT_OK
-    from inkline.demo import ensure_demo
-
-    info = ensure_demo() | {"url": _base_url()}
-    if args.json:
-        _print_json(info)
-    else:
-        print(f"Database ready. Demo login: {info['username']} / {info['password']}")
-    return EXIT_OK
-
-
-def cmd_create_account(args: argparse.Namespace) -> int:
-    from inkline.automation.sites import account_create
-    from inkline.core.errors import ApplicationError
-
-    if args.credits < 0:
-        raise UsageError("--credits must be 0 or more")
-    try:
-        account, token = account_create(
-            name=args.name, username=args.username, password=args.password, credits=args.credits
-        )
-    except ApplicationError as exc:
-        print(f"inkline: {exc.message}", file=sys.stderr)
-        return EXIT_REFUSED
-    info = {"account_id": account.pk, "username": args.username, "token": token.key}
-    if args.json:
-        _print_json(info)
-    else:
-        print(f"Account {account.pk} created for {args.username}.")
-    return EXIT_OK
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from inkline.automation import engine
-    from inkline.automation.api import RunSerializer
-    from inkline.automation.services import run_start
-    from inkline.core.errors import RunActive
-
-    site = _find_site(args.site)
-    try:
-        # With --wait this process executes the run itself, so no worker is woken.
-        run = run_start(site=site, by="cli", wake=not args.wait)
-    except RunActive as exc:
-        if args.json:
-            _print_json(exc.as_dict())
-        else:
-            print(f"inkline: {exc.message}", file=sys.stderr)
-        return EXIT_REFUSED
-    if args.wait:
-        run = (
-            engine.run_to_end(run_id=run.run_id, on_slice=None)
-            if args.json
-            else _run_with_progress(run.run_id)
-        )
-    if args.json:
-        _print_json(RunSerializer(run).data)
-    else:
-        _print_run(run)
-    return EXIT_OK
-
-
-def _run_with_progress(run_id: str) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from inkline.automation import engine
-    from inkline.automation.models import STAGE_NAMES, AutomationRun
-
-    result: dict[str, Any] = {}
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-    ) as bar:
-        task = bar.add_task("starting", total=100)
-
-        def refresh(_: Any = None) -> None:
-            run = AutomationRun.objects.get(run_id=run_id)
-            stage = STAGE_NAMES.get(run.current_stage, "finishing")
-            bar.update(
-                task,
-                completed=run.progress_percent,
-                description=f"stage {min(run.current_stage, 7)}: {stage}",
-            )
-
-        import threading
-
-        done = threading.Event()
-
-        def watch() -> None:
-            while not done.wait(0.3):
-                refresh()
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            result["run"] = engine.run_to_end(run_id=run_id, on_slice=refresh)
-        finally:
-            done.set()
-            watcher.join()
-        refresh()
-    return result["run"]
-
-
-def _print_run(run: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from inkline.automation.models import STAGE_NAMES
-
-    console = Console()
-    console.print(f"[bold]{run.run_id}[/] {run.status} — {run.progress_percent}%")
-    table = Table("stage", "name", "processed", "created", "failed", "credits", "seconds", "status")
-    for stage, name in STAGE_NAMES.items():
-        r = run.stage_results.get(str(stage))
-        if r:
-            table.add_row(
-                str(stage),
-                name,
-                str(r.get("processed", 0)),
-                str(r.get("created", 0)),
-                str(r.get("failed", 0)),
-                str(r.get("credits_used", 0)),
-                f"{r.get('seconds', 0):.2f}",
-                r.get("status", ""),
-            )
-    console.print(table)
-    console.print(f"Credits used: {run.total_credits_used}")
-    if run.stopped_reason:
-        console.print(f"[bold]Stopped reason:[/] {run.stopped_reason}")
-    if run.error_message:
-        console.print(f"[red]Error:[/] {run.error_message}")
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from inkline.automation.selectors import pipeline_summary
-
-    site = _find_site(args.site)
-    summary = pipeline_summary(site.pk)
-    if args.json:
-        _print_json(summary)
-        return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("stage", "name", "pending", "limit", "runs needed", "est. credits")
-    for s in summary["stages"]:  # type: ignore[attr-defined]
-        table.add_row(
-            str(s["stage"]),
-            s["name"],
-            str(s["pending"]),
-            str(s["limit"] or "∞"),
-            str(s["runs_needed"]),
-            str(s["estimated_credits"]),
-        )
-    console = Console()
-    console.print(table)
-    console.print(f"Active run: {summary['active_run'] or 'none'}")
-    return EXIT_OK
-
-
-def cmd_import_keywords(args: argparse.Namespace) -> int:
-    from inkline.core.errors import ValidationFailed
-    from inkline.planner.services import keywords_import_csv
-
-    site = _find_site(args.site)
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {args.file}")
-    try:
-        report = keywords_import_csv(site=site, data=path.read_bytes())
-    except ValidationFailed as exc:
-        print(f"inkline: {exc.message}", file=sys.stderr)
-        return EXIT_REFUSED
-    _print_json(report.as_dict()) if args.json else print(
-        f"{report.created} created, {report.duplicates} duplicates, {len(report.errors)} errors"
-        + "".join(f"\n  line {e['line']}: {e['error']}" for e in report.errors)
-    )
-    return EXIT_OK
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    from inkline import clock
-    from inkline.publishing import selectors, services
-
-    site_id = _find_site(args.site).pk if args.site else None
-    now = clock.now()
-    due = list(selectors.due(now, site_id=site_id).values("id", "site_id", "title"))
-    outcomes: dict[int, str] = {}
-    if not args.dry_run:
-        report = services.content_publish_due(now=now, limit=len(due) or 1, site_id=site_id)
-        outcomes = report.outcomes
-    rows = [{**row, "outcome": outcomes.get(row["id"], "due")} for row in due]
-    if args.json:
-        _print_json({"due": len(due), "items": rows})
-    else:
-        for row in rows:
-            print(f"{row['id']:>6}  site {row['site_id']:<4} {row['outcome']:<9} {row['title']}")
-        print(f"{len(due)} due" + ("" if args.dry_run else ", " + ", ".join(
-            f"{sum(1 for o in outcomes.values() if o == k)} {k}"
-            for k in ("published", "retry", "failed", "skipped")
-        )))  # fmt: skip
-    return EXIT_OK
-
-
-def cmd_web(args: argparse.Namespace) -> int:
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    gunicorn = [
-        sys.executable, "-m", "gunicorn", "inkline.wsgi:application",
-        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--access-logfile", "-",
-    ]  # fmt: skip
-    os.execv(sys.executable, gunicorn)
-
-
-def preload_for_workers() -> None:
-    """Load what the stages use before the pool forks, so every child inherits it instead of
-    spending seconds on its first slice: the AI provider's libraries (numpy, scikit-learn for
-    `local`) and textstat's pronunciation dictionary. Builds no provider (a misconfigured one
-    still fails the run with its reason, not the worker) and opens no database connection."""
-    from inkline.ai.registry import import_provider
-    from inkline.writer.seo import reading_ease
-
-    import_provider()
-    reading_ease("Inkline loads its dictionaries once, before the workers start.")
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from inkline.celery import app
-
-    preload_for_workers()
-    argv = ["worker", "--loglevel", "INFO", "--concurrency", str(args.concurrency)]
-    app.worker_main(argv)
-    return EXIT_OK
-
-
-def cmd_beat(args: argparse.Namespace) -> int:
-    from django.conf import settings
-
-    from inkline.celery import app
-
-    schedule = str(Path(settings.DATA_DIR) / "celerybeat-schedule")
-    app.start(["beat", "--loglevel", "INFO", "--schedule", schedule])
-    return EXIT_OK
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Web + worker + beat on the embedded default; Ctrl-C stops all three."""
-    base = [sys.executable, "-m", "inkline.cli"]
-    procs = [
-        subprocess.Popen([*base, "web", "--port", str(args.port), "--host", args.host]),
-        subprocess.Popen([*base, "worker", "--concurrency", "2"]),
-        subprocess.Popen([*base, "beat"]),
-    ]
-    print(f"Inkline is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-
-    def stop(*_: Any) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-
-    # Ctrl-C, `kill -INT` and `kill -TERM` all stop the three processes (a SIGINT handler is
-    # installed explicitly: a process started in the background inherits SIGINT ignored).
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    return EXIT_OK
 
 
 # --- parser -------------------------------------------------------------------------------
@@ -347,48 +23,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkline", description="Inkline content automation.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(func=func)
+        p.set_defaults(command_function="cmd_" + name.replace("-", "_"))
         return p
 
-    p = add("init", cmd_init, "create or migrate the database; --demo adds demo data once")
+    p = add("init", "create or migrate the database; --demo adds demo data once")
     p.add_argument("--demo", action="store_true")
     p.add_argument("--json", action="store_true")
 
-    p = add("create-account", cmd_create_account, "a new account with its owner user")
+    p = add("create-account", "a new account with its owner user")
     p.add_argument("name")
     p.add_argument("--username", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--credits", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
-    p = add("run", cmd_run, "start a manual run of SITE (id or name)")
+    p = add("run", "start a manual run of SITE (id or name)")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--wait", action="store_true", help="execute the run here until it ends")
     p.add_argument("--json", action="store_true")
 
-    p = add("status", cmd_status, "pipeline counts per stage and the active run")
+    p = add("status", "pipeline counts per stage and the active run")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
 
-    p = add("import-keywords", cmd_import_keywords, "import keywords from a CSV file")
+    p = add("import-keywords", "import keywords from a CSV file")
     p.add_argument("site", metavar="SITE")
     p.add_argument("file", metavar="FILE.csv")
     p.add_argument("--json", action="store_true")
 
-    p = add("publish", cmd_publish, "publish every scheduled article that is due now")
+    p = add("publish", "publish every scheduled article that is due now")
     p.add_argument("site", metavar="SITE", nargs="?", help="only this site (id or name)")
     p.add_argument("--dry-run", action="store_true", help="list what is due, publish nothing")
     p.add_argument("--json", action="store_true")
 
-    p = add("serve", cmd_serve, "web + worker + beat on the embedded default")
+    p = add("serve", "web + worker + beat on the embedded default")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
 
-    p = add("web", cmd_web, "the web server alone (production)")
+    p = add("web", "the web server alone (production)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
@@ -401,10 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="threads per process (default 1; more for a slow database)",
     )
 
-    p = add("worker", cmd_worker, "a Celery worker alone (production; run any number)")
+    p = add("worker", "a Celery worker alone (production; run any number)")
     p.add_argument("--concurrency", type=int, default=2)
 
-    add("beat", cmd_beat, "the scheduler alone (production; run exactly one)")
+    add("beat", "the scheduler alone (production; run exactly one)")
     return parser
 
 
@@ -412,9 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup()
+    # Imported once Django is configured: the commands import models at their top.
+    from inkline import commands
+
     try:
-        return int(args.func(args))
-    except UsageError as exc:
+        return int(getattr(commands, args.command_function)(args))
+    except commands.UsageError as exc:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         sub.choices[args.command].print_usage(sys.stderr)
         print(f"inkline {args.command}: error: {exc}", file=sys.stderr)

@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from inkline import clock
-from inkline.automation import schedule
 from inkline.automation.events import event_record
 from inkline.automation.models import (
     EXECUTABLE_STATUSES,
@@ -32,25 +31,14 @@ from inkline.automation.models import (
     RunEvent,
     RunStatus,
 )
-from inkline.automation.services import run_start, run_wake
+from inkline.automation.services import config_next_run, run_start, run_wake
+from inkline.billing.services import holds_release_for_run
 from inkline.core.errors import RunActive
 
 log = logging.getLogger(__name__)
 
 # Consecutive failed scheduled runs after which a schedule switches itself off.
 MAX_SCHEDULED_FAILURES = 3
-
-
-def config_next_run(config: AutomationConfig, *, now: dt.datetime) -> dt.datetime:
-    """The config's first slot strictly after `now`, in UTC."""
-    return schedule.next_run_at(
-        frequency=config.frequency,
-        scheduled_time=config.scheduled_time,
-        timezone=config.site.timezone,
-        day_of_week=config.day_of_week,
-        day_of_month=config.day_of_month,
-        now=now,
-    )
 
 
 def _local(instant: dt.datetime, timezone: str) -> str:
@@ -164,8 +152,6 @@ def schedules_start_due(
 
 # --- recovery -------------------------------------------------------------------------------
 def _fail_lost(run: AutomationRun, *, now: dt.datetime) -> bool:
-    from inkline.billing.services import holds_release_for_run
-
     reason = (
         f"The run stopped: the worker executing it was lost {run.recoveries + 1} times "
         f"(more than the {settings.INKLINE_MAX_RECOVERIES} recoveries allowed). What was "

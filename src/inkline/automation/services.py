@@ -7,6 +7,7 @@ complete and fail leave the active set, so nothing can stay locked.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,18 +18,33 @@ from django.db.models.functions import Coalesce
 from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
-from inkline.automation import selectors
+from inkline.automation import schedule, selectors
 from inkline.automation.events import event_record
 from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
+from inkline.billing.services import holds_release_for_run
+from inkline.celery import app as celery_app
 from inkline.core.errors import InvalidTransition, RunActive
+
+EXECUTE_RUN = "inkline.automation.execute_run"  # automation.tasks.execute_run
 
 
 def run_wake(run_id: str) -> None:
     """Wake a worker for this run (the database stays the queue of record: if the message is
-    lost, the reconciler enqueues the run again)."""
-    from inkline.automation.tasks import execute_run
+    lost, the reconciler enqueues the run again). The task is looked up by name: its module
+    (`automation.tasks`) calls the engine, which calls these services."""
+    celery_app.tasks[EXECUTE_RUN].delay(run_id)
 
-    execute_run.delay(run_id)
+
+def config_next_run(config: AutomationConfig, *, now: dt.datetime) -> dt.datetime:
+    """The config's first slot strictly after `now`, in UTC."""
+    return schedule.next_run_at(
+        frequency=config.frequency,
+        scheduled_time=config.scheduled_time,
+        timezone=config.site.timezone,
+        day_of_week=config.day_of_week,
+        day_of_month=config.day_of_month,
+        now=now,
+    )
 
 
 def config_for(site: Site) -> AutomationConfig:
@@ -43,8 +59,6 @@ def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
     """Change a site's automation settings (already validated). When the schedule changes,
     `next_run_at` is recomputed (DST-safe, see `schedule`); enabling a schedule clears its
     failure streak; disabling it clears `next_run_at`."""
-    from inkline.automation.scheduler import config_next_run
-
     config = config_for(site)
     was_enabled = config.is_enabled
     old_schedule = [getattr(config, name) for name in SCHEDULE_FIELDS]
@@ -68,8 +82,6 @@ def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
 def config_reschedule(*, site: Site) -> None:
     """Recompute `next_run_at` after the site's timezone changed: the schedule is a local
     time of day, so its next UTC instant moves with the zone."""
-    from inkline.automation.scheduler import config_next_run
-
     config = AutomationConfig.objects.filter(site=site, is_enabled=True).first()
     if config is None:
         return
@@ -211,7 +223,5 @@ def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
     if not run.lease_owner or (run.lease_expires_at and run.lease_expires_at < clock.now()):
         # No live worker will settle them: give back the credits a lost worker still held.
         # (A live worker finishes its calls in flight and settles their holds itself.)
-        from inkline.billing.services import holds_release_for_run
-
         holds_release_for_run(run_pk=run.pk, reason="run cancelled")
     return run

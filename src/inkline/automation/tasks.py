@@ -5,9 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from inkline.automation import engine, scheduler
+from inkline.automation.services import EXECUTE_RUN
 
 
-@shared_task(name="inkline.automation.execute_run", ignore_result=True)
+@shared_task(name=EXECUTE_RUN, ignore_result=True)
 def execute_run(run_id: str) -> str:
     """Execute one slice of a run; enqueue the next slice while there is more to do."""
     result = engine.execute_slice(run_id=run_id)
