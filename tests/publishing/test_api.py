@@ -147,17 +147,18 @@ def test_preview_returns_the_next_free_slots_and_writes_nothing(
     owner.post(f"{base(site)}/schedule/")  # occupies the first slot from the real now
     rows = list(Content.objects.values_list("id", "site_status", "scheduled_publish_at"))
     settings_row = PublishingSettings.objects.get(site=site).updated_at
-    # Sunday 8 March 2026: 02:30 does not exist in New York (clocks jump to 03:00).
+    # Sunday 8 March 2026: 02:30 does not exist in New York (the clocks jump from 02:00 to
+    # 03:00): it moves forward by the gap, to 03:30 EDT.
     answer = owner.get(f"{base(site)}/preview/", {"count": "3", "now": "2026-03-08T00:00:00Z"})
     assert answer.status_code == 200, answer.json()
     assert answer.json() == {
-        "slots": ["2026-03-08T07:00:00Z", "2026-03-08T13:00:00Z", "2026-03-15T06:30:00Z"],
+        "slots": ["2026-03-08T07:30:00Z", "2026-03-08T13:00:00Z", "2026-03-15T06:30:00Z"],
         "timezone": "America/New_York",
         "scheduling_mode": "time_slots",
     }
     # an unencoded "+" arrives as a space: still understood
     spaced = owner.get(f"{base(site)}/preview/?count=1&now=2026-03-08T00:00:00 00:00")
-    assert spaced.json()["slots"] == ["2026-03-08T07:00:00Z"]
+    assert spaced.json()["slots"] == ["2026-03-08T07:30:00Z"]
     assert list(Content.objects.values_list("id", "site_status", "scheduled_publish_at")) == rows
     assert PublishingSettings.objects.get(site=site).updated_at == settings_row
 

@@ -1,5 +1,6 @@
-"""The pure slot algorithm: exact DST answers, the seed's modes, and properties over random
-settings, timezones, `now` around DST changes and existing occupancy."""
+"""The pure slot algorithm: the seed's modes, and properties over random settings, timezones,
+`now` around DST changes and existing occupancy. The clock-change rule's exact answers, shared
+with the schedules, are in tests/test_clock_change.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inkline.publishing.slots import NoSlots, SlotRules, local_to_utc, next_slots
+from inkline.core.localtime import local_instant
+from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 
 UTC = dt.UTC
-ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "UTC"]
+# Lord Howe: a 30-minute change; Nuuk: a gap at 23:00 whose times land on the next day.
+ZONES = [
+    "America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "UTC",
+    "Australia/Lord_Howe", "America/Nuuk",
+]  # fmt: skip
 EVERY_DAY = frozenset(range(7))
 
 
@@ -22,29 +28,6 @@ def utc(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("zone", "day", "time", "expected"),
-    [
-        # spring forward: a time in the gap moves to the instant the clocks jump
-        ("America/New_York", dt.date(2026, 3, 8), dt.time(2, 30), utc(2026, 3, 8, 7, 0)),
-        ("America/New_York", dt.date(2026, 3, 8), dt.time(3, 0), utc(2026, 3, 8, 7, 0)),
-        ("Europe/London", dt.date(2026, 3, 29), dt.time(1, 30), utc(2026, 3, 29, 1, 0)),
-        ("Australia/Sydney", dt.date(2026, 10, 4), dt.time(2, 15), utc(2026, 10, 3, 16, 0)),
-        # fall back: an ambiguous time takes its first occurrence (summer time)
-        ("America/New_York", dt.date(2026, 11, 1), dt.time(1, 30), utc(2026, 11, 1, 5, 30)),
-        ("Europe/London", dt.date(2026, 10, 25), dt.time(1, 30), utc(2026, 10, 25, 0, 30)),
-        ("Australia/Sydney", dt.date(2026, 4, 5), dt.time(2, 30), utc(2026, 4, 4, 15, 30)),
-        # plain days
-        ("Asia/Kolkata", dt.date(2026, 6, 1), dt.time(9, 0), utc(2026, 6, 1, 3, 30)),
-        ("America/New_York", dt.date(2026, 7, 1), dt.time(9, 0), utc(2026, 7, 1, 13, 0)),
-    ],
-)
-def test_local_wall_times_convert_with_explicit_dst_rules(
-    zone: str, day: dt.date, time: dt.time, expected: dt.datetime
-) -> None:
-    assert local_to_utc(day, time, ZoneInfo(zone)) == expected
 
 
 def test_stagger_spreads_every_interval_today_only_after_now_then_next_allowed_day() -> None:
@@ -130,6 +113,7 @@ def test_naive_now_is_refused() -> None:
 TRANSITIONS = [  # DST changes of the zones under test, in 2026 and 2027
     utc(2026, 3, 8, 7), utc(2026, 11, 1, 6), utc(2026, 3, 29, 1), utc(2026, 10, 25, 1),
     utc(2026, 4, 4, 16), utc(2026, 10, 3, 16), utc(2027, 3, 14, 7), utc(2027, 3, 28, 1),
+    utc(2026, 4, 4, 15), utc(2026, 10, 3, 15, 30),  # Lord Howe
 ]  # fmt: skip
 minutes = st.integers(0, 24 * 60 - 1).map(lambda m: dt.time(m // 60, m % 60))
 night_minutes = st.integers(0, 4 * 60).map(lambda m: dt.time(m // 60, m % 60))  # DST hours
@@ -168,19 +152,21 @@ def configured_wall_times(rules: SlotRules) -> set[dt.time]:
 
 def is_allowed_instant(instant: dt.datetime, rules: SlotRules, tz: ZoneInfo) -> bool:
     """Independent check: the instant's local wall time is a configured time on an allowed
-    day, or it is the moment the clocks jumped over a configured time of an allowed day."""
+    day, or a configured time of an allowed day that the clocks jumped over, moved forward by
+    the length of the jump (read with the offset in force before it)."""
     local = instant.astimezone(tz)
     wall = local.replace(tzinfo=None)
     times = configured_wall_times(rules)
     if local.weekday() in rules.days and wall.time() in times:
         return True
-    before = (instant - dt.timedelta(seconds=1)).astimezone(tz)
-    if before.utcoffset() == local.utcoffset():
-        return False  # no jump just before: a wall time that is not configured
-    gap_start = (before + dt.timedelta(seconds=1)).replace(tzinfo=None)  # wall, old offset
-    return local.weekday() in rules.days and any(
-        gap_start <= dt.datetime.combine(local.date(), t) < wall for t in times
-    )
+    old = (instant - dt.timedelta(hours=3)).astimezone(tz).utcoffset()
+    current = local.utcoffset()
+    if old is None or current is None or old >= current:
+        return False  # no jump forward in the last hours: a wall time that is not configured
+    moved_from = (instant + old).replace(tzinfo=None)  # the wall time read with the old offset
+    round_trip = moved_from.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+    in_gap = round_trip.replace(tzinfo=None) != moved_from
+    return in_gap and moved_from.weekday() in rules.days and moved_from.time() in times
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -239,27 +225,37 @@ def test_immediate_slots_start_now_one_minute_apart_and_skip_occupied(
 @pytest.mark.parametrize(
     "zone",
     # Clocks that change at midnight (Havana, Santiago, Beirut), by half an hour (Lord Howe),
-    # at 01:00 UTC (London) and at local 02:00 (New York).
+    # by two hours (Troll), at 01:00 UTC (London), at local 02:00 (New York), at local 23:00
+    # (Nuuk: Saturday's late times land on Sunday) and 22:00 (Easter Island).
     ["America/Havana", "America/Santiago", "Asia/Beirut", "Australia/Lord_Howe",
-     "Europe/London", "America/New_York"],
+     "Antarctica/Troll", "Europe/London", "America/New_York", "America/Nuuk", "Pacific/Easter"],
 )  # fmt: skip
-def test_each_day_with_one_offset_gives_the_instants_of_the_exact_conversion(zone: str) -> None:
+@pytest.mark.parametrize("days", [EVERY_DAY, frozenset({5})], ids=["every day", "saturdays"])
+def test_the_fast_path_gives_exactly_the_rules_instants_in_order_once_each(
+    zone: str, days: frozenset[int]
+) -> None:
+    """Days with one offset take the fast path; the others go through `local_instant` and are
+    reordered (a gap time can land on or past a later one, even the next day's). The answer
+    must be every configured local time's instant by the rule, sorted, each once."""
     tz = ZoneInfo(zone)
     rules = SlotRules(
         mode="stagger",
-        days=EVERY_DAY,
+        days=days,
         stagger_start=dt.time(0, 0),
         stagger_end=dt.time(23, 45),
         interval_minutes=15,
     )
     start = utc(2026, 1, 1, 0)
-    fast = next_slots(rules=rules, tz=tz, now=start, count=96 * 730)
+    count = 96 * 730 * len(days) // 7
+    fast = next_slots(rules=rules, tz=tz, now=start, count=count)
     exact = sorted(
         {
-            local_to_utc(start.date() + dt.timedelta(days=d), t, tz)
-            for d in range(-1, 740)
+            local_instant(day, t, tz)
+            for day in (start.date() + dt.timedelta(days=d) for d in range(-1, 740))
+            if day.weekday() in days
             for t in rules.day_times()
         }
     )
     exact = [i for i in exact if i > start][: len(fast)]
+    assert len(fast) == count
     assert fast == exact

@@ -1,7 +1,8 @@
 """When a site's automation schedule fires next: a pure function of the schedule and `now`.
 
-Local times are defined in the site's timezone and resolved to UTC instants DST-safely
-(invariant 7): a local time that does not exist (the clocks jump over it) moves forward by
+Local times are defined in the site's timezone and resolved to UTC instants by the one
+clock-change rule, `inkline.core.localtime.local_instant` (invariant 7), shared with the
+publishing slots: a local time that does not exist (the clocks jump over it) moves forward by
 the length of the jump, e.g. 02:30 on a spring-forward night in New York is 03:30 EDT; a local
 time that happens twice (the clocks fall back) takes its first occurrence.
 """
@@ -11,16 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-UTC = dt.UTC
-
-
-def local_instant(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
-    """The UTC instant of wall-clock time `at` on `day` in `tz`.
-
-    PEP 495's `fold=0` gives exactly the two rules: in a gap it applies the offset in force
-    before the transition (which lands after the gap), in an overlap the first occurrence."""
-    wall = dt.datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=tz)
-    return wall.astimezone(UTC)
+from inkline.core.localtime import local_instant
 
 
 def _month_start(day: dt.date, months_ahead: int) -> dt.date:

@@ -1,10 +1,14 @@
 """The slot algorithm: pure functions, given the rules, `now` and what is taken, no database.
 
-Local wall times are defined in the site's timezone and returned as UTC instants (invariant 7):
-- a nonexistent local time (spring forward) moves forward to the first valid instant, the
-  moment the clocks jump;
+Local wall times are defined in the site's timezone and returned as UTC instants by the one
+clock-change rule, `inkline.core.localtime.local_instant`, shared with the automation schedules
+(invariant 7):
+- a nonexistent local time (spring forward) moves forward by the length of the gap: 02:30 on
+  New York's spring-forward night is 03:30 EDT;
 - an ambiguous local time (fall back) takes its first occurrence;
-- no two returned instants are equal, and none is already occupied.
+- no two returned instants are equal, and none is already occupied. On a spring-forward night
+  a time in the gap can land on another configured time (02:30 and 03:30 both on 03:30 EDT):
+  that night they are one slot, at 03:30, holding one item.
 There is no horizon: asking for N slots returns N slots.
 """
 
@@ -14,6 +18,8 @@ import datetime as dt
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from inkline.core.localtime import local_instant
 
 UTC = dt.UTC
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -80,37 +86,8 @@ def parse_hhmm(value: str) -> dt.time:
     return dt.datetime.strptime(value, "%H:%M").time()  # noqa: DTZ007 - a time of day
 
 
-def local_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
-    """The UTC instant of local wall time `day time` in `tz`.
-
-    Ambiguous (fall back): the first occurrence (fold=0). Nonexistent (spring forward): the
-    first valid instant after the gap, i.e. the instant the clocks jumped.
-    """
-    naive = dt.datetime.combine(day, time)
-    first = naive.replace(tzinfo=tz, fold=0)
-    instant = first.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) == naive:
-        return instant
-    # In a gap: fold=1 reads the wall time with the offset after the jump (an instant before
-    # the jump), fold=0 with the offset before it (an instant after the jump). The jump lies
-    # between them; find it to the second.
-    lo = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    hi = instant
-    if lo > hi:
-        lo, hi = hi, lo
-    before = lo.astimezone(tz).utcoffset()
-    while hi - lo > dt.timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
-        if mid.astimezone(tz).utcoffset() == before:
-            lo = mid
-        else:
-            hi = mid
-    return hi
-
-
 def _candidates(rules: SlotRules, tz: ZoneInfo, now: dt.datetime) -> Iterator[dt.datetime]:
-    """Every slot instant strictly after `now`, ascending, forever."""
+    """Every slot instant strictly after `now`, strictly ascending, forever."""
     if rules.mode == "immediate":
         instant = now
         while True:
@@ -118,27 +95,52 @@ def _candidates(rules: SlotRules, tz: ZoneInfo, now: dt.datetime) -> Iterator[dt
             instant += IMMEDIATE_SPACING
     rules.check()
     times = rules.day_times()
-    day = now.astimezone(tz).date()
+    # Start a day early: a late-evening time moved forward out of a gap lands on the next
+    # local day (Nuuk's clocks jump 23:00 -> 00:00, so Saturday 23:30 is Sunday 00:30).
+    day = now.astimezone(tz).date() - dt.timedelta(days=1)
+    carried: list[dt.datetime] = []  # instants of days gone that a later day may precede
     while True:
-        if day.weekday() in rules.days:
-            offset = _steady_offset(day, tz)
+        allowed = day.weekday() in rules.days
+        offset = _steady_offset(day, tz) if allowed and not carried else None
+        if offset is not None:
+            # The fast path: one offset for the whole day, ascending, before any later day.
             for time in times:
-                if offset is None:  # the clocks change this day
-                    instant = local_to_utc(day, time, tz)
-                else:
-                    instant = (dt.datetime.combine(day, time) - offset).replace(tzinfo=UTC)
+                instant = (dt.datetime.combine(day, time) - offset).replace(tzinfo=UTC)
                 if instant > now:
                     yield instant
+        elif allowed or carried:
+            # The clocks change this day: a gap time may land on or past another time, even
+            # into the next day. Yield, in order and once, what no later day can precede.
+            instants = sorted({*carried, *(local_instant(day, t, tz) for t in times if allowed)})
+            bound = _earliest_from(day + dt.timedelta(days=1), tz)
+            carried = [i for i in instants if i >= bound]
+            yield from (i for i in instants if now < i < bound)
         day += dt.timedelta(days=1)
 
 
 def _steady_offset(day: dt.date, tz: ZoneInfo) -> dt.timedelta | None:
-    """The UTC offset in force all of `day` in `tz`, or None if the clocks change during it
-    (then each time goes through `local_to_utc`). Most days: one offset for every slot,
-    a third of the cost per slot."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=tz).utcoffset()
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).utcoffset()
-    return start if start == end else None
+    """The UTC offset of every local time of `day` in `tz`, or None if the clocks change
+    during it or a gap or overlap reaches either midnight (then each time goes through
+    `local_instant`). Most days: one offset for every slot, a third of the cost per slot."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    offset = start.utcoffset()
+    same = (
+        start.replace(fold=1).utcoffset() == offset
+        and end.utcoffset() == offset
+        and end.replace(fold=1).utcoffset() == offset
+    )
+    return offset if same else None
+
+
+def _earliest_from(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """A lower bound of `local_instant` over the local times from `day` 00:00 on.
+
+    Outside gaps `local_instant` grows with the wall time; a time in a gap lands on or after
+    the jump. So the bound is midnight's own instant, or (midnight in a gap) the reading with
+    the offset after the jump (fold=1), an instant before the jump."""
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    return min(midnight.astimezone(UTC), midnight.replace(fold=1).astimezone(UTC))
 
 
 def next_slots(
@@ -158,13 +160,11 @@ def next_slots(
         return []
     taken = {o.astimezone(UTC) for o in occupied}
     result: list[dt.datetime] = []
-    last: dt.datetime | None = None
+    # Each instant comes once, even where two local times meet in it on a clock-change night.
     for instant in _candidates(rules, tz, now.astimezone(UTC)):
-        # Two local times can meet in one instant (both in a DST gap): keep the first.
-        if instant == last or instant in taken:
+        if instant in taken:
             continue
         result.append(instant)
-        last = instant
         if len(result) == count:
             break
     return result
@@ -178,6 +178,5 @@ def slot_grid(
     for instant in _candidates(rules, tz, start):
         if instant > end:
             break
-        if not grid or grid[-1] != instant:
-            grid.append(instant)
+        grid.append(instant)
     return grid
