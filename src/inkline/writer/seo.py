@@ -190,6 +190,103 @@ def _check(name: str, passed: bool, ok: str, fix: str) -> CheckResult:
     return CheckResult(check=name, passed=passed, message=ok if passed else fix)
 
 
+def _keyword_checks(title: str, outline: _Outline, keyword: str) -> list[CheckResult]:
+    """The primary keyword in the title, the first paragraph and an H2."""
+    if not keyword:
+        return [
+            CheckResult(name, False, "The article has no primary keyword.")
+            for name in ("keyword_in_title", "keyword_in_first_paragraph", "keyword_in_h2")
+        ]
+    first = outline.paragraphs[0] if outline.paragraphs else ""
+    h2s = [h for h in outline.headings if h.level == 2]
+    return [
+        _check(
+            "keyword_in_title",
+            contains_keyword(title, keyword),
+            f"The title contains the primary keyword '{keyword}'.",
+            f"Put the primary keyword '{keyword}' in the title.",
+        ),
+        _check(
+            "keyword_in_first_paragraph",
+            contains_keyword(first, keyword),
+            f"The first paragraph mentions '{keyword}'.",
+            f"Mention the primary keyword '{keyword}' in the first paragraph.",
+        ),
+        _check(
+            "keyword_in_h2",
+            any(contains_keyword(h.text, keyword) for h in h2s),
+            f"At least one H2 heading contains '{keyword}'.",
+            f"Use the primary keyword '{keyword}' in at least one H2 heading.",
+        ),
+    ]
+
+
+def _length_checks(title: str, meta_description: str) -> list[CheckResult]:
+    """The title's and the meta description's lengths."""
+    length = len(_collapse(title))
+    meta = len(_collapse(meta_description))
+    return [
+        _check(
+            "title_length",
+            0 < length <= TITLE_MAX,
+            f"The title is {length} characters (at most {TITLE_MAX}).",
+            f"The title is {length} characters; search results cut titles longer than {TITLE_MAX}."
+            if length
+            else "The article has no title.",
+        ),
+        _check(
+            "meta_description_length",
+            META_MIN <= meta <= META_MAX,
+            f"The meta description is {meta} characters ({META_MIN}–{META_MAX}).",
+            f"The meta description is {meta} characters; write {META_MIN}–{META_MAX}.",
+        ),
+    ]
+
+
+def _structure_checks(outline: _Outline, image_alts: Sequence[str]) -> list[CheckResult]:
+    """Headings for the length, no empty section, alt text on every image."""
+    h2s = [h for h in outline.headings if h.level == 2]
+    needed = max(1, math.floor(outline.words / WORDS_PER_H2))
+    empty = [h.text or f"(untitled H{h.level})" for h in outline.headings if not h.has_content]
+    alts = [*image_alts, *outline.image_alts]
+    missing = sum(1 for alt in alts if not alt.strip())
+    return [
+        _check(
+            "h2_per_300_words",
+            len(h2s) >= needed,
+            f"{len(h2s)} H2 headings for {outline.words} words.",
+            f"{len(h2s)} H2 headings for {outline.words} words; add headings to reach at least "
+            f"{needed} (one per {WORDS_PER_H2} words).",
+        ),
+        _check(
+            "no_empty_sections",
+            not empty,
+            "Every section has content.",
+            "Empty sections: " + "; ".join(f"'{t}'" for t in empty[:5]) + ".",
+        ),
+        _check(
+            "image_alt_text",
+            missing == 0,
+            f"All {len(alts)} images have alt text." if alts else "The article has no images.",
+            f"{missing} of {len(alts)} images have no alt text.",
+        ),
+    ]
+
+
+def _reading_check(outline: _Outline) -> CheckResult:
+    prose = " ".join(outline.prose)
+    if not (outline.words and prose):
+        return CheckResult("reading_level", False, "The article has no text to read.")
+    ease = round(reading_ease(prose), 1)
+    return _check(
+        "reading_level",
+        ease >= READING_EASE_MIN,
+        f"Flesch reading ease {ease} (at least {READING_EASE_MIN:g}).",
+        f"Flesch reading ease {ease} is hard to read; aim for at least "
+        f"{READING_EASE_MIN:g} with shorter sentences and plainer words.",
+    )
+
+
 def seo_check(
     *,
     title: str,
@@ -202,104 +299,12 @@ def seo_check(
     page heading); `image_alts` are the alt texts of its stored images (featured and
     in-article), to which the body's own <img> tags are added."""
     outline = _outline(html)
-    keyword = _collapse(primary_keyword)
-    h2s = [h for h in outline.headings if h.level == 2]
-    checks: list[CheckResult] = []
-
-    if keyword:
-        checks.append(
-            _check(
-                "keyword_in_title",
-                contains_keyword(title, keyword),
-                f"The title contains the primary keyword '{keyword}'.",
-                f"Put the primary keyword '{keyword}' in the title.",
-            )
-        )
-        first = outline.paragraphs[0] if outline.paragraphs else ""
-        checks.append(
-            _check(
-                "keyword_in_first_paragraph",
-                contains_keyword(first, keyword),
-                f"The first paragraph mentions '{keyword}'.",
-                f"Mention the primary keyword '{keyword}' in the first paragraph.",
-            )
-        )
-        checks.append(
-            _check(
-                "keyword_in_h2",
-                any(contains_keyword(h.text, keyword) for h in h2s),
-                f"At least one H2 heading contains '{keyword}'.",
-                f"Use the primary keyword '{keyword}' in at least one H2 heading.",
-            )
-        )
-    else:
-        for name in ("keyword_in_title", "keyword_in_first_paragraph", "keyword_in_h2"):
-            checks.append(CheckResult(name, False, "The article has no primary keyword."))
-
-    length = len(_collapse(title))
-    checks.append(
-        _check(
-            "title_length",
-            0 < length <= TITLE_MAX,
-            f"The title is {length} characters (at most {TITLE_MAX}).",
-            f"The title is {length} characters; search results cut titles longer than {TITLE_MAX}."
-            if length
-            else "The article has no title.",
-        )
-    )
-    meta = len(_collapse(meta_description))
-    checks.append(
-        _check(
-            "meta_description_length",
-            META_MIN <= meta <= META_MAX,
-            f"The meta description is {meta} characters ({META_MIN}–{META_MAX}).",
-            f"The meta description is {meta} characters; write {META_MIN}–{META_MAX}.",
-        )
-    )
-    needed = max(1, math.floor(outline.words / WORDS_PER_H2))
-    checks.append(
-        _check(
-            "h2_per_300_words",
-            len(h2s) >= needed,
-            f"{len(h2s)} H2 headings for {outline.words} words.",
-            f"{len(h2s)} H2 headings for {outline.words} words; add headings to reach at least "
-            f"{needed} (one per {WORDS_PER_H2} words).",
-        )
-    )
-    empty = [h.text or f"(untitled H{h.level})" for h in outline.headings if not h.has_content]
-    checks.append(
-        _check(
-            "no_empty_sections",
-            not empty,
-            "Every section has content.",
-            "Empty sections: " + "; ".join(f"'{t}'" for t in empty[:5]) + ".",
-        )
-    )
-    alts = [*image_alts, *outline.image_alts]
-    missing = sum(1 for alt in alts if not alt.strip())
-    checks.append(
-        _check(
-            "image_alt_text",
-            missing == 0,
-            f"All {len(alts)} images have alt text." if alts else "The article has no images.",
-            f"{missing} of {len(alts)} images have no alt text.",
-        )
-    )
-    prose = " ".join(outline.prose)
-    if outline.words and prose:
-        ease = round(reading_ease(prose), 1)
-        checks.append(
-            _check(
-                "reading_level",
-                ease >= READING_EASE_MIN,
-                f"Flesch reading ease {ease} (at least {READING_EASE_MIN:g}).",
-                f"Flesch reading ease {ease} is hard to read; aim for at least "
-                f"{READING_EASE_MIN:g} with shorter sentences and plainer words.",
-            )
-        )
-    else:
-        checks.append(CheckResult("reading_level", False, "The article has no text to read."))
-
+    checks = [
+        *_keyword_checks(title, outline, _collapse(primary_keyword)),
+        *_length_checks(title, meta_description),
+        *_structure_checks(outline, image_alts),
+        _reading_check(outline),
+    ]
     score = sum(WEIGHTS[c.check] for c in checks if c.passed)
     return SeoReport(score=score, checks=tuple(checks))
 

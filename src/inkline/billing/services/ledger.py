@@ -176,6 +176,34 @@ def credit_reserve(
     return _hold_of(hold)
 
 
+def _account_charge(*, hold: Hold, charge: int) -> tuple[int, int, int, int]:
+    """Take `charge` from the hold's account and free the hold: what was charged (at most the
+    available balance, the hold included), then the account's credits, credits held and
+    low-balance threshold after it."""
+    # The charge and the account's new figures in one statement, when the balance covers it.
+    account = update_returning(
+        Account,
+        "SET credits = credits - %s, credits_held = credits_held - %s"
+        " WHERE id = %s AND credits - credits_held + %s >= %s"
+        " RETURNING credits, credits_held, low_balance_threshold",
+        [charge, hold.amount, hold.account_id, hold.amount, charge],
+    )
+    if account is not None:
+        return charge, account[0], account[1], account[2]
+    # It does not: charge what is available, the hold included.
+    locked = Account.objects.select_for_update().get(pk=hold.account_id)
+    charge = max(0, min(charge, locked.credits - locked.credits_held + hold.amount))
+    Account.objects.filter(pk=hold.account_id).update(
+        credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
+    )
+    return (
+        charge,
+        locked.credits - charge,
+        locked.credits_held - hold.amount,
+        locked.low_balance_threshold,
+    )
+
+
 def credit_capture(
     *,
     hold: Hold,
@@ -217,29 +245,10 @@ def credit_capture(
                 actual=amount, held=hold.amount, room=room.left if room else None
             )
         wanted = charge
-        # The charge and the account's new figures in one statement, when the balance covers it.
-        account = update_returning(
-            Account,
-            "SET credits = credits - %s, credits_held = credits_held - %s"
-            " WHERE id = %s AND credits - credits_held + %s >= %s"
-            " RETURNING credits, credits_held, low_balance_threshold",
-            [charge, hold.amount, hold.account_id, hold.amount, charge],
-        )
-        if account is None:  # it does not: charge what is available, the hold included
-            locked = Account.objects.select_for_update().get(pk=hold.account_id)
-            charge = max(0, min(charge, locked.credits - locked.credits_held + hold.amount))
-            Account.objects.filter(pk=hold.account_id).update(
-                credits=F("credits") - charge, credits_held=F("credits_held") - hold.amount
-            )
-            account = (
-                locked.credits - charge,
-                locked.credits_held - hold.amount,
-                locked.low_balance_threshold,
-            )
-            if uncapped and run_id is not None and charge != wanted:
-                # the uncapped budget counted the wanted charge: count what was charged
-                run_budget_apply_uncapped(run_pk=run_id, held=0, charge=charge - wanted)
-        credits, credits_held, threshold = account
+        charge, credits, credits_held, threshold = _account_charge(hold=hold, charge=charge)
+        if uncapped and run_id is not None and charge != wanted:
+            # the uncapped budget counted the wanted charge: count what was charged
+            run_budget_apply_uncapped(run_pk=run_id, held=0, charge=charge - wanted)
         if room is not None and run_id is not None:
             run_budget_apply(
                 run_pk=run_id,
