@@ -45,7 +45,8 @@ MEMBERS = 20
 
 
 def held_out(grouping: object, thresholds: list[float]) -> str:
-    from inkline.ai.local import Grouping, group_keywords_measured
+    from inkline.planner.clustering.grouping import group_keywords_measured
+    from inkline.planner.clustering.types import Grouping
 
     assert isinstance(grouping, Grouping)
     scores = []
@@ -72,7 +73,7 @@ def in_stage_batches(
 ) -> str:
     """ARI of `rows` clustered in shuffled batches the way stage 1 does it (see
     `tests.quality.labelled.in_batches`)."""
-    from inkline.ai.local import Grouping
+    from inkline.planner.clustering.types import Grouping
 
     assert isinstance(grouping, Grouping)
     score, clusters = in_batches(rows, grouping, batch=batch, members=members)
@@ -80,8 +81,9 @@ def in_stage_batches(
 
 
 def main() -> None:
-    from inkline.ai import semantic
-    from inkline.ai.local import LocalProvider, clusterer_grouping
+    from inkline.ai.local import LocalProvider
+    from inkline.planner.clustering import semantic
+    from inkline.planner.clustering.clusterers import clusterer_grouping
 
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
     rows = labelled()

@@ -30,6 +30,7 @@ from inkline.ai.types import (
     ImageRequest,
     KeywordIn,
 )
+from inkline.planner.clustering import grouping
 
 # Six topics of the demo niche, phrased unlike the demo CSV, to measure clustering quality.
 LABELLED = {
@@ -299,9 +300,7 @@ def test_clustering_1000_keywords_is_fast() -> None:
 def test_clustering_large_batches_in_chunks_still_places_every_keyword(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import inkline.ai.local as local
-
-    monkeypatch.setattr(local, "DIRECT_LIMIT", 70)
+    monkeypatch.setattr(grouping, "DIRECT_LIMIT", 70)
     keywords = demo_keywords()
     result = LocalProvider().cluster_keywords(keywords, [])
     assert_partition(result.assignments, [k.id for k in keywords])

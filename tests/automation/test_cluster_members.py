@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from inkline.accounts.models import Account, Site
 from inkline.accounts.services import site_create
-from inkline.ai import semantic
 from inkline.ai.registry import reset_providers
 from inkline.ai.types import ExistingCluster
 from inkline.automation.stages import CLUSTER_MEMBERS, ClusterStage
+from inkline.planner.clustering import semantic
 from inkline.planner.models import Cluster, Keyword, normalize_phrase
 from tests.factories import add_keywords, only_stages, run_now
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score
 
-from inkline.ai.local import Grouping, group_keywords_measured
 from inkline.ai.types import ClusterAssignment, ExistingCluster, KeywordIn
+from inkline.planner.clustering.grouping import group_keywords_measured
+from inkline.planner.clustering.types import Grouping
 
 FIXTURE = Path(__file__).resolve().parent / "labelled_keywords.csv"
 

@@ -8,9 +8,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from inkline.ai import local
-from inkline.ai.local import LocalProvider, cluster_quality, neighbour_smoothed
+from inkline.ai.local import LocalProvider
 from inkline.automation.stages import merge_quality
+from inkline.planner.clustering import grouping
+from inkline.planner.clustering.quality import cluster_quality
+from inkline.planner.clustering.vectors import neighbour_smoothed
 from tests.quality.labelled import ari, expanded, keywords_of, labelled
 
 # Measured on the fixture: 0.538 (348 keywords, 29 topics, 92 clusters). TF-IDF only sees
@@ -61,7 +63,7 @@ def test_a_large_call_grouped_chunk_by_chunk_keeps_its_quality(
     joining earlier ones by centroid similarity: about as good as one pass over all of them."""
     rows = expanded(1000)
     whole = LocalProvider().cluster_keywords(keywords_of(rows), [])
-    monkeypatch.setattr(local, "DIRECT_LIMIT", 250)
+    monkeypatch.setattr(grouping, "DIRECT_LIMIT", 250)
     chunked = LocalProvider().cluster_keywords(keywords_of(rows), [])
     placed = sorted(k for a in chunked.assignments for k in a.keyword_ids)
     assert placed == list(range(1, len(rows) + 1))

@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from inkline.ai import local, semantic
-from inkline.ai.local import LEXICAL, LocalProvider, clusterer_grouping, group_keywords_measured
+from inkline.ai import local
+from inkline.ai.local import LocalProvider
 from inkline.ai.registry import get_provider, reset_providers
 from inkline.ai.types import ExistingCluster, KeywordIn
+from inkline.planner.clustering import semantic
+from inkline.planner.clustering.clusterers import clusterer_grouping
+from inkline.planner.clustering.grouping import group_keywords_measured
+from inkline.planner.clustering.lexical import LEXICAL
 from tests.quality.labelled import ari, expanded, halves, in_batches, keywords_of, labelled
 
 # Measured on the fixture: 0.779 (33 clusters) against 0.538 for the lexical clusterer; 0.865

@@ -14,33 +14,24 @@ import hashlib
 import html
 import io
 import itertools
-import logging
 import math
 import random
 import re
 import threading
 import time
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import numpy as np
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFont
-from scipy import sparse
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import normalize as l2_normalize
 
 from inkline.ai.types import (
     AIError,
     ArticleIn,
     ArticleOut,
     ArticleResult,
-    ClusterAssignment,
     ClusterResult,
     ExistingCluster,
     IdeaOut,
@@ -53,12 +44,20 @@ from inkline.ai.types import (
     Provenance,
     Usage,
 )
+from inkline.planner.clustering.clusterers import CLUSTERERS, clusterer_grouping
+from inkline.planner.clustering.grouping import EXISTING_SAMPLE, group_keywords_measured
+from inkline.planner.clustering.lexical import LEXICAL
+from inkline.planner.clustering.text import (
+    _TOKEN_RE,
+    _ascii,
+    _collapse,
+    _normalize,
+    _title_case,
+    _trim,
+    _word_set,
+)
 
 PROVENANCE = Provenance(provider="local", model="local-1", prompt_version="local-v1")
-# How the local provider groups keywords: "lexical" (TF-IDF, always available) or "semantic"
-# (sentence embeddings; needs the optional `inkline[semantic]` extra, else lexical is used).
-CLUSTERERS = ("lexical", "semantic")
-log = logging.getLogger(__name__)
 
 
 class LocalProvider:
@@ -184,34 +183,7 @@ class LocalProvider:
 
 
 # --- text helpers -----------------------------------------------------------------------------
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Intent, question and filler words: removed before vectorizing so they do not drive grouping.
-STOP_WORDS = _word_set(
-    """
-    a an the and or of to in on at for with without by from into under than per as
-    how what why when where which who whom is are was were be do does did can could should
-    would will i you your my me we our us it its this that these those there
-    best top cheap cheapest review reviews rated vs versus compare comparison near buy bought
-    online deal deals price prices sale guide tips easy good better make making use using get
-    much many way ways need new ideas long often
-    """
-)
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
-_NUMBER_RE = re.compile(r"^\d+$")  # years, prices, sizes
-_SMALL_WORDS = _word_set("a an and as at but by for from in into of on or per the to vs with")
 _TAG_RE = re.compile(r"<[^>]+>")
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
-def _collapse(text: str) -> str:
-    """Single spaces, no surrounding whitespace."""
-    return " ".join(text.split())
 
 
 def _tokens(words: int) -> int:
@@ -232,451 +204,12 @@ def _seed_of(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(repr(parts).encode("utf-8")).digest()[:8], "big")
 
 
-def _trim(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary when there is one."""
-    text = _collapse(text)
-    if len(text) <= limit:
-        return text
-    head = text[: limit + 1]
-    cut = head.rsplit(" ", 1)[0] if " " in head else text[:limit]
-    return cut.rstrip(" ,;:-")
-
-
-def _stem(token: str) -> str:
-    """Light suffix folding so word forms meet: machines → machine, descaling / descaler /
-    descale → descal, frothing / frother → froth; press and process stay as they are."""
-    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        token = token[:-1]
-    if len(token) > 5:
-        for suffix in ("ing", "er", "ed", "e"):
-            if token.endswith(suffix):
-                return token[: -len(suffix)]
-    return token
-
-
-def _content_tokens(phrase: str) -> list[str]:
-    """Lower-case ascii tokens without intent / stop words and bare numbers."""
-    tokens = _TOKEN_RE.findall(_ascii(phrase).lower())
-    return [t for t in tokens if t not in STOP_WORDS and not _NUMBER_RE.match(t)]
-
-
-def _normalize(phrase: str) -> str:
-    """The phrase as the clusterer sees it: content words only, word forms folded.
-    A phrase made only of stop words ("how to") keeps all its words."""
-    tokens = _content_tokens(phrase) or _TOKEN_RE.findall(_ascii(phrase).lower())
-    return " ".join(_stem(t) for t in tokens)
-
-
-def _title_case(text: str) -> str:
-    """Headline case: small words lower-case (except first), v60 → V60."""
-    words = _collapse(text).split(" ")
-    out = []
-    for i, word in enumerate(words):
-        if i and word.lower() in _SMALL_WORDS:
-            out.append(word.lower())
-        elif any(c.isdigit() for c in word) and any(c.isalpha() for c in word):
-            out.append(word.upper())
-        else:
-            out.append(word[:1].upper() + word[1:])
-    return " ".join(out)
-
-
 def _join_and(items: Sequence[str]) -> str:
     return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]])) if items else ""
 
 
 def _as_question(text: str) -> str:
     return text if text.endswith("?") else f"{text}?"
-
-
-# --- clustering -------------------------------------------------------------------------------
-# Average cosine distance under which groups merge. Short phrases share few n-grams, so even
-# same-topic keywords sit far apart; tuned on labelled keyword lists (see tests/ai).
-CLUSTER_DISTANCE = 0.9
-# Cosine similarity of a group's centroid to an existing cluster's above which it joins it.
-EXISTING_SIMILARITY = 0.3
-# Share of the word features in the combined vector; the rest are character n-grams.
-WORD_WEIGHT = 0.5
-# How many keywords of each existing cluster describe it, with its name.
-EXISTING_SAMPLE = 50
-# Member keywords of each existing cluster grouped together with a batch (see Grouping):
-# fixture in shuffled batches of 100, lexical ARI 0.480 → 0.530; 2,000 keywords in batches of
-# 500, semantic 0.669 → 0.767 (benchmarks/clustering.py). Matching groups to existing clusters
-# only by the centroid of their name and keywords scored 0.474 and 0.676.
-MEMBERS_IN_LINKAGE = 20
-# The distance matrix is n² floats: larger batches are grouped a chunk at a time, each chunk's
-# groups joining the earlier chunks' groups by centroid similarity (as stage 1's batches do).
-DIRECT_LIMIT = 1200
-# Above this many keywords the silhouette is estimated on a fixed sample of this size.
-SILHOUETTE_SAMPLE = 2000
-
-
-@dataclass(frozen=True)
-class Grouping:
-    """How keywords become vectors and vectors become groups: `vectorize` maps phrases to unit
-    rows; groups merge under `threshold` with `linkage`; a group joins an existing cluster whose
-    centroid is at least `existing_similarity` (cosine) close."""
-
-    name: str
-    vectorize: Callable[[Sequence[str]], sparse.csr_matrix]
-    linkage: str
-    threshold: float
-    existing_similarity: float
-    # Before grouping, each row x becomes x + 0.5 x the mean of its `neighbours` nearest rows
-    # of the batch, at unit length (0: not at all); see `neighbour_smoothed`.
-    neighbours: int = 0
-    # Ward linkage only: keywords within this average cosine distance of each other (variants
-    # of one keyword: "v60 recipe", "v60 recipe uk") count as one point, so a topic's weight in
-    # Ward's criterion does not grow with its number of variants (0: no such step).
-    variant_distance: float = 0.0
-    # Up to this many member keywords of each existing cluster are grouped together with the
-    # batch, and a group holding some joins the cluster most of them belong to (0: existing
-    # clusters are matched only by name and by the centroid of their name and keywords).
-    members_in_linkage: int = 0
-
-
-def _tfidf(vectorizer: TfidfVectorizer, docs: Sequence[str]) -> sparse.csr_matrix:
-    try:
-        return vectorizer.fit_transform(docs)
-    except ValueError:  # empty vocabulary: nothing but blanks
-        return sparse.csr_matrix((len(docs), 1))
-
-
-def _vectorize(docs: Sequence[str]) -> sparse.csr_matrix:
-    """Unit rows whose dot product is WORD_WEIGHT x word-1/2-gram cosine + the rest x
-    char_wb-3..5-gram cosine: words carry the topic, characters catch word forms and typos."""
-    words = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-    combined = sparse.hstack(
-        [
-            _tfidf(words, docs) * math.sqrt(WORD_WEIGHT),
-            _tfidf(chars, docs) * math.sqrt(1.0 - WORD_WEIGHT),
-        ],
-        format="csr",
-    )
-    return l2_normalize(combined)
-
-
-def _lexical_vectors(phrases: Sequence[str]) -> sparse.csr_matrix:
-    return _vectorize([_normalize(phrase) for phrase in phrases])
-
-
-# The default grouping: TF-IDF of content words and character n-grams, average linkage.
-LEXICAL = Grouping(
-    name="lexical",
-    vectorize=_lexical_vectors,
-    linkage="average",
-    threshold=CLUSTER_DISTANCE,
-    existing_similarity=EXISTING_SIMILARITY,
-    members_in_linkage=MEMBERS_IN_LINKAGE,
-)
-
-
-def neighbour_smoothed(vectors: np.ndarray, neighbours: int, weight: float = 0.5) -> np.ndarray:
-    """Unit rows, each moved toward the mean of its `neighbours` most similar other rows
-    (cosine): x + weight x mean(neighbours). One step of neighbourhood averaging: a keyword whose
-    own vector is pulled aside by a modifier ("… review", "… vs …") is drawn back toward the
-    keywords it is closest to, which sharpens topics before linkage."""
-    n = vectors.shape[0]
-    k = min(neighbours, n - 1)
-    if k <= 0:
-        return vectors
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-    moved = vectors + weight * vectors[nearest].mean(axis=1)
-    return np.asarray(l2_normalize(moved))
-
-
-def _agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
-    """Labels 0..k-1 from agglomeration cut at the grouping's threshold (no fixed cluster
-    count): average linkage on cosine distance, or Ward linkage on euclidean distance (dense
-    embeddings, after optional neighbour smoothing).
-    Above DIRECT_LIMIT rows the batch is grouped a chunk at a time, the way the engine's stage 1
-    sees batches: each chunk is grouped on its own, then each of its groups joins the closest
-    group of the earlier chunks when their centroids are at least `existing_similarity`
-    (cosine) close, and stays new otherwise."""
-    n = vectors.shape[0]
-    if n == 1:
-        return np.zeros(1, dtype=int)
-    if n > DIRECT_LIMIT:
-        return _agglomerate_chunks(vectors, grouping)
-    if grouping.linkage != "ward":
-        return _average_linkage(vectors, grouping.threshold)
-    variants = np.arange(n)
-    points = vectors
-    if grouping.variant_distance:
-        variants = _average_linkage(vectors, grouping.variant_distance)
-        points = _centroids(vectors, variants, int(variants.max()) + 1)
-    if points.shape[0] == 1:
-        return np.zeros(n, dtype=int)
-    points = neighbour_smoothed(points.toarray(), grouping.neighbours)
-    ward = AgglomerativeClustering(n_clusters=None, distance_threshold=grouping.threshold)
-    return np.asarray(ward.fit_predict(points), dtype=int)[variants]
-
-
-def _average_linkage(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:
-    """Labels from average linkage on cosine distance, cut at `threshold`."""
-    rows = _dense_if_full(vectors)
-    gram = rows @ rows.T
-    distance = np.clip(1.0 - (gram.toarray() if sparse.issparse(gram) else gram), 0.0, 2.0)
-    np.fill_diagonal(distance, 0.0)
-    model = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=threshold, metric="precomputed", linkage="average"
-    )
-    return np.asarray(model.fit_predict(distance), dtype=int)
-
-
-def _dense_if_full(
-    vectors: sparse.csr_matrix | np.ndarray,
-) -> sparse.csr_matrix | np.ndarray:
-    """Mostly-nonzero rows (embeddings) as a dense array, whose products run on BLAS; sparse
-    rows (TF-IDF) as they are."""
-    if isinstance(vectors, np.ndarray):
-        return vectors
-    if vectors.nnz > 0.25 * vectors.shape[0] * vectors.shape[1]:
-        return vectors.toarray()
-    return vectors
-
-
-def _agglomerate_chunks(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
-    """`_agglomerate` of more than DIRECT_LIMIT rows, chunk by chunk (see there)."""
-    n = vectors.shape[0]
-    labels = np.empty(n, dtype=int)
-    sums: list[sparse.csr_matrix] = []  # running sum of the rows of each group so far
-    for start in range(0, n, DIRECT_LIMIT):
-        chunk = vectors[start : start + DIRECT_LIMIT]
-        part = _agglomerate(chunk, grouping)
-        count = int(part.max()) + 1
-        chunk_sums = _centroids(chunk, part, count, unit=False)
-        if sums:
-            known = sparse.vstack(sums, format="csr")
-            similarity = (l2_normalize(chunk_sums) @ l2_normalize(known).T).toarray()
-            best = similarity.argmax(axis=1)
-            joins = similarity[np.arange(count), best] >= grouping.existing_similarity
-        else:
-            best = np.zeros(count, dtype=int)
-            joins = np.zeros(count, dtype=bool)
-        mapping = np.empty(count, dtype=int)
-        for group in range(count):
-            if joins[group]:
-                mapping[group] = best[group]
-                sums[best[group]] = sums[best[group]] + chunk_sums[group]
-            else:
-                mapping[group] = len(sums)
-                sums.append(chunk_sums[group])
-        labels[start : start + len(part)] = mapping[part]
-    return labels
-
-
-def _centroids(
-    vectors: sparse.csr_matrix, labels: np.ndarray, k: int, *, unit: bool = True
-) -> sparse.csr_matrix:
-    """The unit-length mean vector of each of the k labels (`unit=False`: the plain sum)."""
-    membership = sparse.csr_matrix(
-        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
-    )
-    total = sparse.csr_matrix(membership @ vectors)
-    return l2_normalize(total) if unit else total
-
-
-def _terms(phrase: str) -> dict[str, str]:
-    """Content unigrams and bigrams of a phrase: folded key → surface form."""
-    tokens = _content_tokens(phrase)
-    keys = [_stem(t) for t in tokens]
-    terms = dict(zip(keys, tokens, strict=True))
-    for i in range(len(tokens) - 1):
-        terms[f"{keys[i]} {keys[i + 1]}"] = f"{tokens[i]} {tokens[i + 1]}"
-    return terms
-
-
-def _name_candidates(
-    members: Sequence[KeywordIn], centrality: np.ndarray, batch_frequency: Counter[str], size: int
-) -> list[str]:
-    """Names for a group, best first: terms shared by at least half of the members, ranked by
-    how distinctive they are in the batch (tf-idf, bigrams preferred, then volume); then the
-    members' phrases by centrality and volume."""
-    frequency: Counter[str] = Counter()
-    volume: Counter[str] = Counter()
-    surfaces: dict[str, Counter[str]] = {}
-    for keyword in members:
-        for key, surface in _terms(keyword.phrase).items():
-            frequency[key] += 1
-            volume[key] += keyword.volume or 0
-            surfaces.setdefault(key, Counter())[surface] += 1
-    needed = max(2, math.ceil(len(members) / 2))
-
-    def score(key: str) -> float:
-        idf = math.log((1 + size) / (1 + batch_frequency[key])) + 1
-        return round(frequency[key] * idf * (1.5 if " " in key else 1.0), 9)
-
-    shared = sorted(
-        (key for key, count in frequency.items() if count >= needed),
-        key=lambda key: (-score(key), -volume[key], key),
-    )
-    names = [surfaces[key].most_common(1)[0][0] for key in shared]
-    by_centrality = sorted(
-        range(len(members)),
-        key=lambda i: (-round(float(centrality[i]), 6), -(members[i].volume or 0), i),
-    )
-    names += [_collapse(_ascii(members[i].phrase)).lower() for i in by_centrality]
-    return [_title_case(name) for name in names if name] or ["Untitled Cluster"]
-
-
-def cluster_quality(
-    vectors: sparse.csr_matrix | np.ndarray, labels: Sequence[int]
-) -> tuple[float | None, float]:
-    """(mean cosine silhouette or None when undefined, share of items alone in their group).
-    The silhouette needs 2..n-1 groups; above SILHOUETTE_SAMPLE items it is estimated on a
-    fixed random sample (it costs n² distances)."""
-    n = len(labels)
-    if n == 0:
-        return None, 0.0
-    sizes = Counter(labels)
-    singleton_share = round(sum(1 for size in sizes.values() if size == 1) / n, 4)
-    if not 2 <= len(sizes) <= n - 1:
-        return None, singleton_share
-    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
-    value = silhouette_score(
-        _dense_if_full(vectors),
-        np.asarray(labels),
-        metric="cosine",
-        sample_size=sample,
-        random_state=0,
-    )
-    return round(float(value), 4), singleton_share
-
-
-def clusterer_grouping(clusterer: str) -> Grouping:
-    """The grouping a clusterer name stands for. "semantic" falls back to lexical, with a
-    warning, when its optional packages are not installed."""
-    if clusterer == "semantic":
-        from inkline.ai import semantic
-
-        if semantic.available():
-            return semantic.SEMANTIC
-        log.warning(
-            "semantic clustering needs `pip install inkline[semantic]`; clustering lexically"
-        )
-    return LEXICAL
-
-
-def group_keywords(
-    keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
-) -> list[ClusterAssignment]:
-    """Group keywords by topic: each keyword id lands in exactly one assignment, and a group
-    grouped with keywords of an existing cluster, or whose head term names, or whose centroid
-    is close to, an existing cluster joins it (existing clusters' keywords never move)."""
-    return group_keywords_measured(keywords, existing)[0]
-
-
-def group_keywords_measured(
-    keywords: Sequence[KeywordIn],
-    existing: Sequence[ExistingCluster],
-    grouping: Grouping = LEXICAL,
-) -> tuple[list[ClusterAssignment], float | None, float | None]:
-    """`group_keywords` with a chosen grouping (lexical by default, or `ai.semantic`'s), and
-    the quality of the result (see `cluster_quality`)."""
-    unique = list({k.id: k for k in reversed(keywords)}.values())[::-1]  # first of an id wins
-    if not unique:
-        return [], None, None
-    existing_docs = [[c.name, *c.keywords[:EXISTING_SAMPLE]] for c in existing]
-    # Member keywords of the existing clusters grouped with the batch (members_in_linkage):
-    # as many per cluster as keep the linkage under DIRECT_LIMIT rows, at most that setting.
-    per_cluster = 0
-    if grouping.members_in_linkage and existing:
-        per_cluster = min(
-            grouping.members_in_linkage, (DIRECT_LIMIT - len(unique)) // len(existing)
-        )
-    member_docs = [list(c.keywords[: max(per_cluster, 0)]) for c in existing]
-    member_owner = np.repeat(np.arange(len(existing)), [len(d) for d in member_docs])
-    docs = (
-        [k.phrase for k in unique]
-        + [doc for docs in member_docs for doc in docs]
-        + [doc for docs in existing_docs for doc in docs]
-    )
-    vectors = grouping.vectorize(docs)
-    keyword_vectors = vectors[: len(unique)]
-    linked = len(unique) + len(member_owner)
-    if existing:
-        owner = np.repeat(np.arange(len(existing)), [len(d) for d in existing_docs])
-        existing_vectors = _centroids(vectors[linked:], owner, len(existing))
-
-    batch_frequency = Counter(key for k in unique for key in _terms(k.phrase))
-    labels_all = _agglomerate(vectors[:linked], grouping)
-    groups: dict[int, list[int]] = {}
-    for index, label in enumerate(labels_all[: len(unique)]):
-        groups.setdefault(int(label), []).append(index)
-    # A group holding member keywords of existing clusters joins the one most of them belong to.
-    member_votes: dict[int, Counter[int]] = {}
-    for label, owner_index in zip(labels_all[len(unique) :], member_owner, strict=True):
-        member_votes.setdefault(int(label), Counter())[int(owner_index)] += 1
-    existing_by_name = {_collapse(c.name).lower(): c for c in existing}
-    taken_names = set(existing_by_name)
-    placed: dict[int, list[int]] = {}
-    new: list[ClusterAssignment] = []
-    for indices in groups.values():  # in order of each group's first keyword
-        rows = keyword_vectors[indices]
-        centroid = l2_normalize(sparse.csr_matrix(rows.mean(axis=0)))
-        members = [unique[i] for i in indices]
-        centrality = (rows @ centroid.T).toarray().ravel()
-        candidates = _name_candidates(members, centrality, batch_frequency, len(unique))
-        votes = member_votes.get(int(labels_all[indices[0]]))
-        match = None
-        if votes:
-            match = existing[min(votes, key=lambda c: (-votes[c], c))]
-        if match is None:
-            match = existing_by_name.get(candidates[0].lower())
-        if match is None and existing:
-            similarity = (existing_vectors @ centroid.T).toarray().ravel()
-            best = int(np.argmax(similarity))
-            match = existing[best] if similarity[best] >= grouping.existing_similarity else None
-        if match is not None:
-            placed.setdefault(match.id, []).extend(indices)
-            continue
-        name = next((c for c in candidates if c.lower() not in taken_names), None)
-        name = name or _numbered(candidates[0], taken_names)
-        taken_names.add(name.lower())
-        new.append(
-            ClusterAssignment(
-                keyword_ids=tuple(m.id for m in members),
-                name=name,
-                description=_describe(name, members),
-            )
-        )
-    joined = []
-    for cluster in existing:
-        if cluster.id in placed:
-            members = [unique[i] for i in sorted(placed.pop(cluster.id))]
-            joined.append(
-                ClusterAssignment(
-                    keyword_ids=tuple(m.id for m in members),
-                    name=cluster.name,
-                    description=_describe(cluster.name, members),
-                    existing_cluster_id=cluster.id,
-                )
-            )
-    assignments = joined + new
-    position = {k.id: i for i, k in enumerate(unique)}
-    labels = [0] * len(unique)
-    for number, assignment in enumerate(assignments):
-        for keyword_id in assignment.keyword_ids:
-            labels[position[keyword_id]] = number
-    silhouette, singleton_share = cluster_quality(keyword_vectors, labels)
-    return assignments, silhouette, singleton_share
-
-
-def _numbered(name: str, taken: set[str]) -> str:
-    number = 2
-    while f"{name} {number}".lower() in taken:
-        number += 1
-    return f"{name} {number}"
-
-
-def _describe(name: str, members: Sequence[KeywordIn]) -> str:
-    examples = ", ".join(_collapse(m.phrase) for m in members[:3])
-    noun = "keyword" if len(members) == 1 else "keywords"
-    return _trim(f"{len(members)} {noun} about {name.lower()}, e.g. {examples}", 250)
 
 
 # --- ideas ------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Keyword clustering: pure functions from phrases to groups, no database."""
