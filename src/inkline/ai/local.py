@@ -32,6 +32,7 @@ from inkline.ai.types import (
     ArticleIn,
     ArticleOut,
     ArticleResult,
+    ClusterAssignment,
     ClusterResult,
     ExistingCluster,
     IdeaOut,
@@ -44,17 +45,23 @@ from inkline.ai.types import (
     Provenance,
     Usage,
 )
-from inkline.planner.clustering.clusterers import CLUSTERERS, clusterer_grouping
-from inkline.planner.clustering.grouping import EXISTING_SAMPLE, group_keywords_measured
-from inkline.planner.clustering.lexical import LEXICAL
+from inkline.planner.clustering import (
+    CLUSTERERS,
+    EXISTING_SAMPLE,
+    LEXICAL,
+    KnownCluster,
+    NewKeyword,
+    clusterer_grouping,
+    group_keywords,
+)
 from inkline.planner.clustering.text import (
-    _TOKEN_RE,
-    _ascii,
-    _collapse,
-    _normalize,
-    _title_case,
-    _trim,
-    _word_set,
+    TOKEN_RE,
+    ascii_fold,
+    collapse,
+    fold_phrase,
+    title_case,
+    trim,
+    word_set,
 )
 
 PROVENANCE = Provenance(provider="local", model="local-1", prompt_version="local-v1")
@@ -100,9 +107,20 @@ class LocalProvider:
     ) -> ClusterResult:
         self._simulate_remote_call()
         grouping = clusterer_grouping(self.clusterer)
-        assignments, silhouette, singleton_share = group_keywords_measured(
-            keywords, existing, grouping
+        grouped = group_keywords(
+            [NewKeyword(id=k.id, phrase=k.phrase, volume=k.volume) for k in keywords],
+            [KnownCluster(id=c.id, name=c.name, keywords=c.keywords) for c in existing],
+            grouping,
         )
+        assignments = [
+            ClusterAssignment(
+                keyword_ids=g.keyword_ids,
+                name=g.name,
+                description=g.description,
+                existing_cluster_id=g.existing_cluster_id,
+            )
+            for g in grouped.groups
+        ]
         prompt_words = _words(k.phrase for k in keywords) + _words(
             " ".join((c.name, *c.keywords[:EXISTING_SAMPLE])) for c in existing
         )
@@ -122,8 +140,8 @@ class LocalProvider:
             assignments=tuple(assignments),
             usage=usage,
             provenance=provenance,
-            silhouette=silhouette,
-            singleton_share=singleton_share,
+            silhouette=grouped.silhouette,
+            singleton_share=grouped.singleton_share,
         )
 
     def generate_ideas(self, cluster_name: str, keywords: list[KeywordIn]) -> IdeasResult:
@@ -220,7 +238,7 @@ STRUCTURE_OF = {
     "question": "faq",
     "guide": "article",
 }
-_QUESTION_WORDS = _word_set("what why when where which who can does do is are should how")
+_QUESTION_WORDS = word_set("what why when where which who can does do is are should how")
 _VERSUS_RE = re.compile(r"\s+(?:vs\.?|versus|or)\s+", re.IGNORECASE)
 
 _TITLES = {
@@ -281,8 +299,8 @@ _OUTLINES = {
 
 def _intent_of(phrase: str) -> str:
     """The content type a keyword's search intent calls for."""
-    text = _collapse(_ascii(phrase).lower())
-    tokens = _TOKEN_RE.findall(text)
+    text = collapse(ascii_fold(phrase).lower())
+    tokens = TOKEN_RE.findall(text)
     if "how to" in " ".join(tokens):
         return "how_to"
     if {"vs", "versus", "compare", "comparison", "compared"} & set(tokens):
@@ -296,14 +314,14 @@ def _intent_of(phrase: str) -> str:
 
 def _sides(phrase: str) -> tuple[str, str] | None:
     """The two things a comparison keyword compares: "chemex vs v60" → (Chemex, V60)."""
-    parts = _VERSUS_RE.split(_collapse(phrase), maxsplit=1)
+    parts = _VERSUS_RE.split(collapse(phrase), maxsplit=1)
     if len(parts) != 2 or not all(p.strip() for p in parts):
         return None
-    return _title_case(parts[0]), _title_case(parts[1])
+    return title_case(parts[0]), title_case(parts[1])
 
 
 def _fill(template: str, keyword: str) -> str:
-    title = _title_case(keyword)
+    title = title_case(keyword)
     sides = _sides(keyword) or ("The First Option", "The Second Option")
     return template.format(K=title, Q=_as_question(title), A=sides[0], B=sides[1])
 
@@ -320,7 +338,7 @@ def _idea_title(keyword: str, content_type: str) -> str:
 def _outline(keyword: str, content_type: str, secondary: Sequence[str] = ()) -> tuple[str, ...]:
     """Four to seven H2 headings: the type's skeleton plus up to two secondary keywords."""
     headings = [_fill(t, keyword) for t in _OUTLINES[content_type]]
-    extra = [_title_case(s) for s in secondary if _collapse(s)][:2]
+    extra = [title_case(s) for s in secondary if collapse(s)][:2]
     if content_type == "question":
         extra = [_as_question(s) for s in extra]
     seen = {h.lower() for h in headings}
@@ -349,22 +367,22 @@ def plan_ideas(cluster_name: str, keywords: Sequence[KeywordIn]) -> list[IdeaOut
     phrases: list[str] = []
     seen: set[str] = set()
     for _, keyword in ranked:
-        phrase = _collapse(keyword.phrase)
+        phrase = collapse(keyword.phrase)
         if phrase and phrase.lower() not in seen:
             seen.add(phrase.lower())
             phrases.append(phrase)
     if not phrases:
-        phrases = [_collapse(cluster_name).lower() or "untitled topic"]
+        phrases = [collapse(cluster_name).lower() or "untitled topic"]
     primaries = _pick_primaries(phrases, min(4, math.ceil(len(phrases) / 3)))
     covered: dict[str, list[str]] = {p: [p] for p in primaries}
     for phrase in phrases:
         if phrase in covered:
             continue
-        words = set(_normalize(phrase).split())
+        words = set(fold_phrase(phrase).split())
         home = max(
             primaries,
             key=lambda p: (
-                len(words & set(_normalize(p).split())),
+                len(words & set(fold_phrase(p).split())),
                 -len(covered[p]),
                 -primaries.index(p),
             ),
@@ -605,7 +623,7 @@ class _Section:
 
 def _complete_outline(brief: ArticleIn, keyword: str, content_type: str) -> list[str]:
     """The brief's headings, topped up from the type's skeleton to at least four."""
-    headings = list(dict.fromkeys(h for h in (_collapse(h) for h in brief.outline) if h))
+    headings = list(dict.fromkeys(h for h in (collapse(h) for h in brief.outline) if h))
     for default in _outline(keyword, content_type):
         if len(headings) >= 4:
             break
@@ -638,33 +656,33 @@ def _list_for(content_type: str, keyword: str, prose: _Prose) -> str:
 
 
 def _faq_blocks(keyword: str, secondary: Sequence[str], prose: _Prose) -> list[str]:
-    questions = [_as_question(_title_case(s)) for s in secondary[:2]]
+    questions = [_as_question(title_case(s)) for s in secondary[:2]]
     questions += ["Is It Worth the Effort?", "How Long Does It Take to Learn?"]
     return [f"<h3>{html.escape(q)}</h3>\n{prose.paragraph('question')}" for q in questions[:3]]
 
 
 def _article_title(title: str, keyword: str, content_type: str) -> str:
-    title = _collapse(title)
+    title = collapse(title)
     if not title:
         return _idea_title(keyword, content_type)
     if keyword.lower() in title.lower():
         return title
-    return f"{_title_case(keyword)}: {title}"
+    return f"{title_case(keyword)}: {title}"
 
 
 def _conclusion_heading(keyword: str, content_type: str) -> str:
     if content_type == "question":
-        return f"{_as_question(_title_case(keyword))} The Bottom Line"
+        return f"{_as_question(title_case(keyword))} The Bottom Line"
     if content_type == "how_to":
-        return f"{_title_case(keyword)}: Final Thoughts"
-    return f"Final Thoughts on {_title_case(keyword)}"
+        return f"{title_case(keyword)}: Final Thoughts"
+    return f"Final Thoughts on {title_case(keyword)}"
 
 
 def _meta_description(keyword: str, content_type: str) -> str:
     """META_MIN to META_MAX characters containing the keyword, padded or cut at word boundaries."""
     text = _META[content_type].format(kw=keyword)
     if len(text) > META_MAX:
-        return _trim(text, META_MAX - 1).rstrip(".,;:") + "."
+        return trim(text, META_MAX - 1).rstrip(".,;:") + "."
     for extra in _META_EXTRAS:  # whole sentences while they fit
         if len(text) < META_MIN and len(text) + 1 + len(extra) <= META_MAX:
             text = f"{text} {extra}"
@@ -676,13 +694,13 @@ def _meta_description(keyword: str, content_type: str) -> str:
 
 def compose_article(brief: ArticleIn) -> ArticleOut:
     """A structured article of at least MIN_ARTICLE_WORDS words, deterministic per brief."""
-    keyword = _collapse(brief.primary_keyword) or _collapse(brief.title) or "this topic"
+    keyword = collapse(brief.primary_keyword) or collapse(brief.title) or "this topic"
     content_type = brief.content_type if brief.content_type in STRUCTURE_OF else _intent_of(keyword)
     title = _article_title(brief.title, keyword, content_type)
     outline = _complete_outline(brief, keyword, content_type)
     secondary = [
         s
-        for s in dict.fromkeys(_collapse(t) for t in brief.target_keywords)
+        for s in dict.fromkeys(collapse(t) for t in brief.target_keywords)
         if s and s.lower() != keyword.lower()
     ]
     prose = _Prose(
@@ -730,7 +748,7 @@ def compose_article(brief: ArticleIn) -> ArticleOut:
         short = next((s for s in sections if len(s.blocks) < 3), conclusion)
         short.blocks.append(prose.paragraph(content_type))
         body = render()
-    slug = _trim(slugify(title).replace("-", " "), 80).replace(" ", "-")
+    slug = trim(slugify(title).replace("-", " "), 80).replace(" ", "-")
     return ArticleOut(
         title=title,
         html=body,
@@ -760,7 +778,7 @@ class _H2Parser(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "h2" and self._current is not None:
-            text = _collapse("".join(self._current))
+            text = collapse("".join(self._current))
             if text:
                 self.headings.append(text)
             self._current = None
@@ -779,7 +797,7 @@ def h2_headings(markup: str) -> list[str]:
 
 def pick_image_prompts(title: str, markup: str) -> list[ImagePromptOut]:
     """A featured prompt from the title (position 0) and one per H2 for up to three H2s."""
-    title = _collapse(title) or "Untitled article"
+    title = collapse(title) or "Untitled article"
     style = _STYLES[_seed_of(title) % len(_STYLES)]
     prompts = [
         ImagePromptOut(
@@ -787,7 +805,7 @@ def pick_image_prompts(title: str, markup: str) -> list[ImagePromptOut]:
             position=0,
             prompt=f'Header image for an article titled "{title}": an inviting, well-composed '
             f"scene that captures the subject at a glance, {style}, no text or logos",
-            alt_text=_trim(f"Featured image for {title}", 125),
+            alt_text=trim(f"Featured image for {title}", 125),
         )
     ]
     for position, heading in enumerate(h2_headings(markup)[:3], start=1):
@@ -797,7 +815,7 @@ def pick_image_prompts(title: str, markup: str) -> list[ImagePromptOut]:
                 position=position,
                 prompt=f'Illustration for the section "{heading}" of an article about {title}: '
                 f"a clear visual that explains the idea, uncluttered background, {style}, no text",
-                alt_text=_trim(f"{heading.rstrip('?.!:')}: illustration for {title}", 125),
+                alt_text=trim(f"{heading.rstrip('?.!:')}: illustration for {title}", 125),
             )
         )
     return prompts
@@ -815,7 +833,7 @@ def _caption(prompt: str, words: int = 8) -> str:
     """The first words of the prompt, or of the title it quotes."""
     quoted = re.search(r'"([^"]+)"', prompt)
     text = quoted.group(1) if quoted else prompt
-    return " ".join(_ascii(text).split()[:words])
+    return " ".join(ascii_fold(text).split()[:words])
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.preprocessing import normalize as l2_normalize
 
-from inkline.ai.types import ClusterAssignment, ExistingCluster, KeywordIn
 from inkline.planner.clustering.lexical import LEXICAL
-from inkline.planner.clustering.naming import _describe, _name_candidates, _numbered, _terms
+from inkline.planner.clustering.naming import describe, name_candidates, new_name, terms
 from inkline.planner.clustering.quality import cluster_quality
-from inkline.planner.clustering.text import _collapse
-from inkline.planner.clustering.types import Grouping
-from inkline.planner.clustering.vectors import _centroids, _dense_if_full, neighbour_smoothed
+from inkline.planner.clustering.text import collapse
+from inkline.planner.clustering.types import Group, Grouped, Grouping, KnownCluster, NewKeyword
+from inkline.planner.clustering.vectors import centroids, dense_if_full, neighbour_smoothed
 
 # How many keywords of each existing cluster describe it, with its name.
 EXISTING_SAMPLE = 50
@@ -26,7 +26,7 @@ EXISTING_SAMPLE = 50
 DIRECT_LIMIT = 1200
 
 
-def _agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
+def agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
     """Labels 0..k-1 from agglomeration cut at the grouping's threshold (no fixed cluster
     count): average linkage on cosine distance, or Ward linkage on euclidean distance (dense
     embeddings, after optional neighbour smoothing).
@@ -45,7 +45,7 @@ def _agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
     points = vectors
     if grouping.variant_distance:
         variants = _average_linkage(vectors, grouping.variant_distance)
-        points = _centroids(vectors, variants, int(variants.max()) + 1)
+        points = centroids(vectors, variants, int(variants.max()) + 1)
     if points.shape[0] == 1:
         return np.zeros(n, dtype=int)
     points = neighbour_smoothed(points.toarray(), grouping.neighbours)
@@ -55,7 +55,7 @@ def _agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
 
 def _average_linkage(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:
     """Labels from average linkage on cosine distance, cut at `threshold`."""
-    rows = _dense_if_full(vectors)
+    rows = dense_if_full(vectors)
     gram = rows @ rows.T
     distance = np.clip(1.0 - (gram.toarray() if sparse.issparse(gram) else gram), 0.0, 2.0)
     np.fill_diagonal(distance, 0.0)
@@ -66,15 +66,15 @@ def _average_linkage(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray
 
 
 def _agglomerate_chunks(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
-    """`_agglomerate` of more than DIRECT_LIMIT rows, chunk by chunk (see there)."""
+    """`agglomerate` of more than DIRECT_LIMIT rows, chunk by chunk (see there)."""
     n = vectors.shape[0]
     labels = np.empty(n, dtype=int)
     sums: list[sparse.csr_matrix] = []  # running sum of the rows of each group so far
     for start in range(0, n, DIRECT_LIMIT):
         chunk = vectors[start : start + DIRECT_LIMIT]
-        part = _agglomerate(chunk, grouping)
+        part = agglomerate(chunk, grouping)
         count = int(part.max()) + 1
-        chunk_sums = _centroids(chunk, part, count, unit=False)
+        chunk_sums = centroids(chunk, part, count, unit=False)
         if sums:
             known = sparse.vstack(sums, format="csr")
             similarity = (l2_normalize(chunk_sums) @ l2_normalize(known).T).toarray()
@@ -96,27 +96,47 @@ def _agglomerate_chunks(vectors: sparse.csr_matrix, grouping: Grouping) -> np.nd
 
 
 def group_keywords(
-    keywords: Sequence[KeywordIn], existing: Sequence[ExistingCluster]
-) -> list[ClusterAssignment]:
-    """Group keywords by topic: each keyword id lands in exactly one assignment, and a group
-    grouped with keywords of an existing cluster, or whose head term names, or whose centroid
-    is close to, an existing cluster joins it (existing clusters' keywords never move)."""
-    return group_keywords_measured(keywords, existing)[0]
-
-
-def group_keywords_measured(
-    keywords: Sequence[KeywordIn],
-    existing: Sequence[ExistingCluster],
+    keywords: Sequence[NewKeyword],
+    existing: Sequence[KnownCluster] = (),
     grouping: Grouping = LEXICAL,
-) -> tuple[list[ClusterAssignment], float | None, float | None]:
-    """`group_keywords` with a chosen grouping (lexical by default, or `ai.semantic`'s), and
-    the quality of the result (see `cluster_quality`)."""
-    unique = list({k.id: k for k in reversed(keywords)}.values())[::-1]  # first of an id wins
+) -> Grouped:
+    """Group keywords by topic: each keyword id lands in exactly one group (the first keyword of
+    an id wins), and a group grouped with keywords of an existing cluster, or whose head term
+    names, or whose centroid is close to, an existing cluster joins it (existing clusters'
+    keywords never move). With the quality of the result (see `cluster_quality`)."""
+    unique = list({k.id: k for k in reversed(keywords)}.values())[::-1]
     if not unique:
-        return [], None, None
+        return Grouped(groups=(), silhouette=None, singleton_share=None)
+    batch = _vectorized(unique, existing, grouping)
+    placed, new = _place(unique, existing, batch, grouping.existing_similarity)
+    joined = [
+        _group([unique[i] for i in sorted(placed[c.id])], c.name, existing_cluster_id=c.id)
+        for c in existing
+        if c.id in placed
+    ]
+    groups = (*joined, *new)
+    silhouette, singleton_share = cluster_quality(batch.keyword_vectors, _labels(groups, unique))
+    return Grouped(groups=groups, silhouette=silhouette, singleton_share=singleton_share)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A batch in vector space, with the member keywords of the existing clusters grouped
+    together with it (`Grouping.members_in_linkage`)."""
+
+    keyword_vectors: sparse.csr_matrix  # one row per keyword of the batch
+    existing_vectors: sparse.csr_matrix | None  # one centroid per existing cluster
+    labels: np.ndarray  # the group of each keyword of the batch, then of each member keyword
+    member_owner: np.ndarray  # the existing cluster (index) of each member keyword
+
+
+def _vectorized(
+    unique: Sequence[NewKeyword], existing: Sequence[KnownCluster], grouping: Grouping
+) -> _Batch:
+    """The batch's vectors and groups. Each existing cluster is described by its name and up
+    to EXISTING_SAMPLE keywords (its centroid), and gives as many member keywords to the
+    linkage as keep it under DIRECT_LIMIT rows, at most `grouping.members_in_linkage`."""
     existing_docs = [[c.name, *c.keywords[:EXISTING_SAMPLE]] for c in existing]
-    # Member keywords of the existing clusters grouped with the batch (members_in_linkage):
-    # as many per cluster as keep the linkage under DIRECT_LIMIT rows, at most that setting.
     per_cluster = 0
     if grouping.members_in_linkage and existing:
         per_cluster = min(
@@ -130,71 +150,97 @@ def group_keywords_measured(
         + [doc for docs in existing_docs for doc in docs]
     )
     vectors = grouping.vectorize(docs)
-    keyword_vectors = vectors[: len(unique)]
     linked = len(unique) + len(member_owner)
+    existing_vectors = None
     if existing:
         owner = np.repeat(np.arange(len(existing)), [len(d) for d in existing_docs])
-        existing_vectors = _centroids(vectors[linked:], owner, len(existing))
+        existing_vectors = centroids(vectors[linked:], owner, len(existing))
+    return _Batch(
+        keyword_vectors=vectors[: len(unique)],
+        existing_vectors=existing_vectors,
+        labels=agglomerate(vectors[:linked], grouping),
+        member_owner=member_owner,
+    )
 
-    batch_frequency = Counter(key for k in unique for key in _terms(k.phrase))
-    labels_all = _agglomerate(vectors[:linked], grouping)
+
+def _place(
+    unique: Sequence[NewKeyword],
+    existing: Sequence[KnownCluster],
+    batch: _Batch,
+    existing_similarity: float,
+) -> tuple[dict[int, list[int]], list[Group]]:
+    """({existing cluster id: indices of the keywords joining it}, the new groups in order of
+    their first keyword, each named by its best candidate not taken yet)."""
     groups: dict[int, list[int]] = {}
-    for index, label in enumerate(labels_all[: len(unique)]):
+    for index, label in enumerate(batch.labels[: len(unique)]):
         groups.setdefault(int(label), []).append(index)
-    # A group holding member keywords of existing clusters joins the one most of them belong to.
     member_votes: dict[int, Counter[int]] = {}
-    for label, owner_index in zip(labels_all[len(unique) :], member_owner, strict=True):
-        member_votes.setdefault(int(label), Counter())[int(owner_index)] += 1
-    existing_by_name = {_collapse(c.name).lower(): c for c in existing}
-    taken_names = set(existing_by_name)
+    for label, owner in zip(batch.labels[len(unique) :], batch.member_owner, strict=True):
+        member_votes.setdefault(int(label), Counter())[int(owner)] += 1
+    by_name = {collapse(c.name).lower(): c for c in existing}
+    taken_names = set(by_name)
+    batch_frequency = Counter(key for k in unique for key in terms(k.phrase))
     placed: dict[int, list[int]] = {}
-    new: list[ClusterAssignment] = []
+    new: list[Group] = []
     for indices in groups.values():  # in order of each group's first keyword
-        rows = keyword_vectors[indices]
+        rows = batch.keyword_vectors[indices]
         centroid = l2_normalize(sparse.csr_matrix(rows.mean(axis=0)))
         members = [unique[i] for i in indices]
         centrality = (rows @ centroid.T).toarray().ravel()
-        candidates = _name_candidates(members, centrality, batch_frequency, len(unique))
-        votes = member_votes.get(int(labels_all[indices[0]]))
-        match = None
-        if votes:
-            match = existing[min(votes, key=lambda c: (-votes[c], c))]
-        if match is None:
-            match = existing_by_name.get(candidates[0].lower())
-        if match is None and existing:
-            similarity = (existing_vectors @ centroid.T).toarray().ravel()
-            best = int(np.argmax(similarity))
-            match = existing[best] if similarity[best] >= grouping.existing_similarity else None
+        candidates = name_candidates(members, centrality, batch_frequency, len(unique))
+        match = _match(
+            existing,
+            member_votes.get(int(batch.labels[indices[0]])),
+            by_name.get(candidates[0].lower()),
+            batch.existing_vectors,
+            centroid,
+            existing_similarity,
+        )
         if match is not None:
             placed.setdefault(match.id, []).extend(indices)
             continue
-        name = next((c for c in candidates if c.lower() not in taken_names), None)
-        name = name or _numbered(candidates[0], taken_names)
+        name = new_name(candidates, taken_names)
         taken_names.add(name.lower())
-        new.append(
-            ClusterAssignment(
-                keyword_ids=tuple(m.id for m in members),
-                name=name,
-                description=_describe(name, members),
-            )
-        )
-    joined = []
-    for cluster in existing:
-        if cluster.id in placed:
-            members = [unique[i] for i in sorted(placed.pop(cluster.id))]
-            joined.append(
-                ClusterAssignment(
-                    keyword_ids=tuple(m.id for m in members),
-                    name=cluster.name,
-                    description=_describe(cluster.name, members),
-                    existing_cluster_id=cluster.id,
-                )
-            )
-    assignments = joined + new
+        new.append(_group(members, name))
+    return placed, new
+
+
+def _match(
+    existing: Sequence[KnownCluster],
+    votes: Counter[int] | None,
+    named: KnownCluster | None,
+    existing_vectors: sparse.csr_matrix | None,
+    centroid: sparse.csr_matrix,
+    threshold: float,
+) -> KnownCluster | None:
+    """The existing cluster a group joins: the one most of the member keywords grouped with it
+    belong to (`votes`, by index; the first on a tie); else the one its best name names; else
+    the one whose centroid is closest to the group's (cosine), if at least `threshold` close."""
+    if votes:
+        return existing[min(votes, key=lambda c: (-votes[c], c))]
+    if named is not None or existing_vectors is None:
+        return named
+    similarity = (existing_vectors @ centroid.T).toarray().ravel()
+    best = int(np.argmax(similarity))
+    return existing[best] if similarity[best] >= threshold else None
+
+
+def _group(
+    members: Sequence[NewKeyword], name: str, existing_cluster_id: int | None = None
+) -> Group:
+    return Group(
+        keyword_ids=tuple(m.id for m in members),
+        name=name,
+        description=describe(name, members),
+        existing_cluster_id=existing_cluster_id,
+    )
+
+
+def _labels(groups: Sequence[Group], unique: Sequence[NewKeyword]) -> list[int]:
+    """The group number of each keyword, in the batch's order."""
     position = {k.id: i for i, k in enumerate(unique)}
     labels = [0] * len(unique)
-    for number, assignment in enumerate(assignments):
-        for keyword_id in assignment.keyword_ids:
+    for number, group in enumerate(groups):
+        for keyword_id in group.keyword_ids:
             labels[position[keyword_id]] = number
-    silhouette, singleton_share = cluster_quality(keyword_vectors, labels)
-    return assignments, silhouette, singleton_share
+    return labels

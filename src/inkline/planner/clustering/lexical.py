@@ -11,7 +11,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
-from inkline.planner.clustering.text import _normalize
+from inkline.planner.clustering.text import fold_phrase
 from inkline.planner.clustering.types import MEMBERS_IN_LINKAGE, Grouping
 
 # Average cosine distance under which groups merge. Short phrases share few n-grams, so even
@@ -45,14 +45,14 @@ def _vectorize(docs: Sequence[str]) -> sparse.csr_matrix:
     return l2_normalize(combined)
 
 
-def _lexical_vectors(phrases: Sequence[str]) -> sparse.csr_matrix:
-    return _vectorize([_normalize(phrase) for phrase in phrases])
+def lexical_vectors(phrases: Sequence[str]) -> sparse.csr_matrix:
+    return _vectorize([fold_phrase(phrase) for phrase in phrases])
 
 
 # The default grouping: TF-IDF of content words and character n-grams, average linkage.
 LEXICAL = Grouping(
     name="lexical",
-    vectorize=_lexical_vectors,
+    vectorize=lexical_vectors,
     linkage="average",
     threshold=CLUSTER_DISTANCE,
     existing_similarity=EXISTING_SIMILARITY,

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import silhouette_score
 
-from inkline.planner.clustering.vectors import _dense_if_full
+from inkline.planner.clustering.vectors import dense_if_full
 
 # Above this many keywords the silhouette is estimated on a fixed sample of this size.
 SILHOUETTE_SAMPLE = 2000
@@ -30,7 +30,7 @@ def cluster_quality(
         return None, singleton_share
     sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
     value = silhouette_score(
-        _dense_if_full(vectors),
+        dense_if_full(vectors),
         np.asarray(labels),
         metric="cosine",
         sample_size=sample,

@@ -7,12 +7,12 @@ import re
 import unicodedata
 
 
-def _word_set(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
 # Intent, question and filler words: removed before vectorizing so they do not drive grouping.
-STOP_WORDS = _word_set(
+STOP_WORDS = word_set(
     """
     a an the and or of to in on at for with without by from into under than per as
     how what why when where which who whom is are was were be do does did can could should
@@ -22,23 +22,23 @@ STOP_WORDS = _word_set(
     much many way ways need new ideas long often
     """
 )
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
+TOKEN_RE = re.compile(r"[a-z0-9]+")
 _NUMBER_RE = re.compile(r"^\d+$")  # years, prices, sizes
-_SMALL_WORDS = _word_set("a an and as at but by for from in into of on or per the to vs with")
+_SMALL_WORDS = word_set("a an and as at but by for from in into of on or per the to vs with")
 
 
-def _ascii(text: str) -> str:
+def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def _collapse(text: str) -> str:
+def collapse(text: str) -> str:
     """Single spaces, no surrounding whitespace."""
     return " ".join(text.split())
 
 
-def _trim(text: str, limit: int) -> str:
+def trim(text: str, limit: int) -> str:
     """At most `limit` characters, cut at a word boundary when there is one."""
-    text = _collapse(text)
+    text = collapse(text)
     if len(text) <= limit:
         return text
     head = text[: limit + 1]
@@ -46,7 +46,7 @@ def _trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-")
 
 
-def _stem(token: str) -> str:
+def stem(token: str) -> str:
     """Light suffix folding so word forms meet: machines → machine, descaling / descaler /
     descale → descal, frothing / frother → froth; press and process stay as they are."""
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
@@ -58,22 +58,22 @@ def _stem(token: str) -> str:
     return token
 
 
-def _content_tokens(phrase: str) -> list[str]:
+def content_tokens(phrase: str) -> list[str]:
     """Lower-case ascii tokens without intent / stop words and bare numbers."""
-    tokens = _TOKEN_RE.findall(_ascii(phrase).lower())
+    tokens = TOKEN_RE.findall(ascii_fold(phrase).lower())
     return [t for t in tokens if t not in STOP_WORDS and not _NUMBER_RE.match(t)]
 
 
-def _normalize(phrase: str) -> str:
+def fold_phrase(phrase: str) -> str:
     """The phrase as the clusterer sees it: content words only, word forms folded.
     A phrase made only of stop words ("how to") keeps all its words."""
-    tokens = _content_tokens(phrase) or _TOKEN_RE.findall(_ascii(phrase).lower())
-    return " ".join(_stem(t) for t in tokens)
+    tokens = content_tokens(phrase) or TOKEN_RE.findall(ascii_fold(phrase).lower())
+    return " ".join(stem(t) for t in tokens)
 
 
-def _title_case(text: str) -> str:
+def title_case(text: str) -> str:
     """Headline case: small words lower-case (except first), v60 → V60."""
-    words = _collapse(text).split(" ")
+    words = collapse(text).split(" ")
     out = []
     for i, word in enumerate(words):
         if i and word.lower() in _SMALL_WORDS:

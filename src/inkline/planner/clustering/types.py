@@ -1,4 +1,5 @@
-"""What a grouping is made of: how phrases become vectors and how vectors become groups."""
+"""The clusterer's inputs and outputs (plain data: the AI provider adapts its own types to
+these), and what a grouping is made of: how phrases become vectors and vectors groups."""
 
 from __future__ import annotations
 
@@ -36,3 +37,43 @@ class Grouping:
     # batch, and a group holding some joins the cluster most of them belong to (0: existing
     # clusters are matched only by name and by the centroid of their name and keywords).
     members_in_linkage: int = 0
+
+
+@dataclass(frozen=True)
+class NewKeyword:
+    """A keyword to place: `id` is the caller's, returned in the group it lands in."""
+
+    id: int
+    phrase: str
+    volume: int | None = None
+
+
+@dataclass(frozen=True)
+class KnownCluster:
+    """A cluster made earlier, described by its name and some of its keywords (oldest first)."""
+
+    id: int
+    name: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """Keywords that belong together: joining the known cluster `existing_cluster_id`, or a new
+    cluster called `name`."""
+
+    keyword_ids: tuple[int, ...]
+    name: str
+    description: str = ""
+    existing_cluster_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """The groups of one call, in order (groups joining known clusters first, in the order the
+    clusters were given, then new ones by their first keyword), and the quality of the
+    grouping: mean cosine silhouette (None when undefined) and the share of keywords alone."""
+
+    groups: tuple[Group, ...]
+    silhouette: float | None
+    singleton_share: float | None

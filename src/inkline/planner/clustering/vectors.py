@@ -23,7 +23,7 @@ def neighbour_smoothed(vectors: np.ndarray, neighbours: int, weight: float = 0.5
     return np.asarray(l2_normalize(moved))
 
 
-def _dense_if_full(
+def dense_if_full(
     vectors: sparse.csr_matrix | np.ndarray,
 ) -> sparse.csr_matrix | np.ndarray:
     """Mostly-nonzero rows (embeddings) as a dense array, whose products run on BLAS; sparse
@@ -35,7 +35,7 @@ def _dense_if_full(
     return vectors
 
 
-def _centroids(
+def centroids(
     vectors: sparse.csr_matrix, labels: np.ndarray, k: int, *, unit: bool = True
 ) -> sparse.csr_matrix:
     """The unit-length mean vector of each of the k labels (`unit=False`: the plain sum)."""
