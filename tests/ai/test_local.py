@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
-from inkline.ai.local import LocalProvider, _intent_of
+from inkline.ai.local import LocalProvider
+from inkline.ai.local.ideas import intent_of
 from inkline.ai.registry import get_provider, reset_providers
 from inkline.ai.types import (
     AIError,
@@ -151,7 +152,7 @@ def test_demo_csv_is_one_niche_of_about_300_realistic_keywords() -> None:
         "navigational",
     }
     assert all(k.volume and k.volume > 0 for k in keywords)
-    assert {_intent_of(k.phrase) for k in keywords} == {
+    assert {intent_of(k.phrase) for k in keywords} == {
         "how_to",
         "best_of",
         "comparison",
@@ -338,7 +339,7 @@ def test_clustering_usage_estimates_tokens() -> None:
     ],
 )
 def test_intent_decides_the_content_type(phrase: str, content_type: str) -> None:
-    assert _intent_of(phrase) == content_type
+    assert intent_of(phrase) == content_type
     idea = LocalProvider().generate_ideas("Topic", [KeywordIn(id=1, phrase=phrase)]).ideas[0]
     assert idea.content_type == content_type
     structure = {
