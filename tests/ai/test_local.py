@@ -31,7 +31,6 @@ from inkline.ai.types import (
     ImageRequest,
     KeywordIn,
 )
-from inkline.planner.clustering import grouping
 
 # Six topics of the demo niche, phrased unlike the demo CSV, to measure clustering quality.
 LABELLED = {
@@ -161,7 +160,7 @@ def test_demo_csv_is_one_niche_of_about_300_realistic_keywords() -> None:
     }
 
 
-# --- clustering -------------------------------------------------------------------------------
+# --- clustering (the provider's side; the clusterer's own tests are in tests/planner/clustering)
 def test_clustering_the_demo_list_puts_every_keyword_once_in_8_to_40_clusters() -> None:
     keywords = demo_keywords()
     result = LocalProvider().cluster_keywords(keywords, [])
@@ -222,22 +221,6 @@ def test_clustering_small_and_odd_batches(phrases: list[str]) -> None:
     assert result.usage.items == len(keywords)
 
 
-def test_two_keywords_on_one_topic_share_a_cluster_named_after_the_shared_term() -> None:
-    keywords = [
-        KeywordIn(id=1, phrase="how to make cold brew", volume=900),
-        KeywordIn(id=2, phrase="cold brew ratio", volume=100),
-    ]
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert len(result.assignments) == 1
-    assert result.assignments[0].name == "Cold Brew"
-
-
-def test_duplicate_ids_are_placed_once() -> None:
-    keywords = [KeywordIn(id=1, phrase="moka pot"), KeywordIn(id=1, phrase="moka pot sizes")]
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert_partition(result.assignments, [1])
-
-
 def test_new_keywords_join_matching_existing_clusters() -> None:
     provider = LocalProvider()
     keywords = [KeywordIn(id=i, phrase=p) for i, (p, _) in enumerate(LABELLED_PAIRS)]
@@ -277,13 +260,6 @@ def test_new_keywords_join_matching_existing_clusters() -> None:
             assert assignment.name == name
 
 
-def test_a_group_named_like_an_existing_cluster_joins_it() -> None:
-    existing = [ExistingCluster(id=7, name="Moka Pot")]
-    keywords = [KeywordIn(id=1, phrase="moka pot sizes"), KeywordIn(id=2, phrase="moka pot tips")]
-    result = LocalProvider().cluster_keywords(keywords, existing)
-    assert [(a.existing_cluster_id, a.keyword_ids) for a in result.assignments] == [(7, (1, 2))]
-
-
 def test_clustering_1000_keywords_is_fast() -> None:
     base = demo_keywords()
     modifiers = ["", " at home", " for beginners", " tips"]
@@ -296,16 +272,6 @@ def test_clustering_1000_keywords_is_fast() -> None:
     print(f"1000 keywords clustered in {elapsed * 1000:.0f} ms")
     assert_partition(result.assignments, [k.id for k in keywords])
     assert elapsed < 2.0
-
-
-def test_clustering_large_batches_in_chunks_still_places_every_keyword(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(grouping, "DIRECT_LIMIT", 70)
-    keywords = demo_keywords()
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert_partition(result.assignments, [k.id for k in keywords])
-    assert 8 <= len(result.assignments) <= 80
 
 
 def test_clustering_usage_estimates_tokens() -> None:

@@ -76,35 +76,6 @@ def test_quality_holds_when_topics_have_many_variants_of_each_keyword(installed:
     assert len(result.assignments) <= 2 * len({r.topic for r in rows})
 
 
-def test_intent_words_are_removed_before_embedding() -> None:
-    assert semantic.without_intent("best v60 recipe vs chemex") == "v60 recipe chemex"
-    assert semantic.without_intent("How To  descale a Keurig") == "descale a Keurig"
-    assert semantic.without_intent("ynab review") == "ynab"
-    assert semantic.without_intent("best reviews") == "best reviews"  # nothing else: kept
-    assert semantic.without_intent("bestseller topology") == "bestseller topology"
-
-
-def test_embeddings_are_cached_by_phrase(installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = semantic._load()
-    encoded: list[str] = []
-    real = model.encode
-
-    def counting(texts: list[str], **options: Any) -> Any:
-        encoded.extend(texts)
-        return real(texts, **options)
-
-    monkeypatch.setattr(model, "encode", counting)
-    monkeypatch.setattr(semantic, "_cache", type(semantic._cache)())
-    first = semantic.embed(["cold brew ratio", "best cold brew ratio", "moka pot"])
-    assert encoded == ["cold brew ratio", "moka pot"]  # "best …" is the same text once stripped
-    again = semantic.embed(["moka pot", "cold brew ratio"])
-    assert encoded == ["cold brew ratio", "moka pot"]
-    assert abs(again[0] - first[2]).max() == 0 and abs(again[1] - first[0]).max() == 0
-    monkeypatch.setattr(semantic, "CACHE_SIZE", 2)
-    semantic.embed(["aeropress"])
-    assert list(semantic._cache) == ["cold brew ratio", "aeropress"]
-
-
 def test_keywords_sharing_no_word_meet_in_one_cluster(fixture_result: Any) -> None:
     rows = labelled()
     cluster_of = {k: n for n, a in enumerate(fixture_result.assignments) for k in a.keyword_ids}

@@ -28,6 +28,7 @@ _SMALL_WORDS = word_set("a an and as at but by for from in into of on or per the
 
 
 def ascii_fold(text: str) -> str:
+    """The text in ascii, accents dropped: "café crème" → "cafe creme"."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
@@ -47,8 +48,9 @@ def trim(text: str, limit: int) -> str:
 
 
 def stem(token: str) -> str:
-    """Light suffix folding so word forms meet: machines → machine, descaling / descaler /
-    descale → descal, frothing / frother → froth; press and process stay as they are."""
+    """Light suffix folding so word forms meet: machines / machine → machin, descaling /
+    descaler / descale → descal, frothing / frother → froth; press and process stay as they
+    are."""
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
         token = token[:-1]
     if len(token) > 5:
