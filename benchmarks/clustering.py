@@ -32,9 +32,12 @@ from tests.quality.labelled import (
     in_batches,
     keywords_of,
     labelled,
+    new_keywords_of,
 )
 
 from benchmarks.common import machine, report, verdict
+from inkline.ai.local import LocalProvider
+from inkline.planner.clustering import Grouping, clusterer_grouping, group_keywords, semantic
 
 SIZES = (348, 2_000, 10_000)
 ARI_GOAL = 0.80  # on the labelled fixture
@@ -44,16 +47,13 @@ STAGE_BATCH = 100
 MEMBERS = 20
 
 
-def held_out(grouping: object, thresholds: list[float]) -> str:
-    from inkline.ai.local import Grouping, group_keywords_measured
-
-    assert isinstance(grouping, Grouping)
+def held_out(grouping: Grouping, thresholds: list[float]) -> str:
     scores = []
     for rows in halves():
         line = []
         for threshold in thresholds:
             variant = dataclasses.replace(grouping, threshold=threshold)
-            line.append(ari(rows, group_keywords_measured(keywords_of(rows), [], variant)[0]))
+            line.append(ari(rows, group_keywords(new_keywords_of(rows), [], variant).groups))
         scores.append(line)
     a, b = scores
     shipped = thresholds.index(grouping.threshold)
@@ -68,21 +68,15 @@ def held_out(grouping: object, thresholds: list[float]) -> str:
 
 
 def in_stage_batches(
-    grouping: object, rows: list[Labelled], batch: int = STAGE_BATCH, members: int = MEMBERS
+    grouping: Grouping, rows: list[Labelled], batch: int = STAGE_BATCH, members: int = MEMBERS
 ) -> str:
     """ARI of `rows` clustered in shuffled batches the way stage 1 does it (see
     `tests.quality.labelled.in_batches`)."""
-    from inkline.ai.local import Grouping
-
-    assert isinstance(grouping, Grouping)
     score, clusters = in_batches(rows, grouping, batch=batch, members=members)
     return f"ARI {score:.3f}, {clusters} clusters"
 
 
 def main() -> None:
-    from inkline.ai import semantic
-    from inkline.ai.local import LocalProvider, clusterer_grouping
-
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
     rows = labelled()
     topics = len({r.topic for r in rows})

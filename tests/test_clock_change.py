@@ -18,9 +18,9 @@ import pytest
 import time_machine
 
 from inkline.accounts.models import Account
-from inkline.accounts.services import site_create
 from inkline.automation.schedule import next_run_at
 from inkline.automation.services import config_update
+from inkline.automation.sites import site_create
 from inkline.core.localtime import local_instant
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.services import content_schedule

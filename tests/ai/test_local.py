@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
-from inkline.ai.local import LocalProvider, _intent_of
+from inkline.ai.local import LocalProvider
+from inkline.ai.local.ideas import intent_of
 from inkline.ai.registry import get_provider, reset_providers
 from inkline.ai.types import (
     AIError,
@@ -150,7 +151,7 @@ def test_demo_csv_is_one_niche_of_about_300_realistic_keywords() -> None:
         "navigational",
     }
     assert all(k.volume and k.volume > 0 for k in keywords)
-    assert {_intent_of(k.phrase) for k in keywords} == {
+    assert {intent_of(k.phrase) for k in keywords} == {
         "how_to",
         "best_of",
         "comparison",
@@ -159,7 +160,7 @@ def test_demo_csv_is_one_niche_of_about_300_realistic_keywords() -> None:
     }
 
 
-# --- clustering -------------------------------------------------------------------------------
+# --- clustering (the provider's side; the clusterer's own tests are in tests/planner/clustering)
 def test_clustering_the_demo_list_puts_every_keyword_once_in_8_to_40_clusters() -> None:
     keywords = demo_keywords()
     result = LocalProvider().cluster_keywords(keywords, [])
@@ -220,22 +221,6 @@ def test_clustering_small_and_odd_batches(phrases: list[str]) -> None:
     assert result.usage.items == len(keywords)
 
 
-def test_two_keywords_on_one_topic_share_a_cluster_named_after_the_shared_term() -> None:
-    keywords = [
-        KeywordIn(id=1, phrase="how to make cold brew", volume=900),
-        KeywordIn(id=2, phrase="cold brew ratio", volume=100),
-    ]
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert len(result.assignments) == 1
-    assert result.assignments[0].name == "Cold Brew"
-
-
-def test_duplicate_ids_are_placed_once() -> None:
-    keywords = [KeywordIn(id=1, phrase="moka pot"), KeywordIn(id=1, phrase="moka pot sizes")]
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert_partition(result.assignments, [1])
-
-
 def test_new_keywords_join_matching_existing_clusters() -> None:
     provider = LocalProvider()
     keywords = [KeywordIn(id=i, phrase=p) for i, (p, _) in enumerate(LABELLED_PAIRS)]
@@ -275,13 +260,6 @@ def test_new_keywords_join_matching_existing_clusters() -> None:
             assert assignment.name == name
 
 
-def test_a_group_named_like_an_existing_cluster_joins_it() -> None:
-    existing = [ExistingCluster(id=7, name="Moka Pot")]
-    keywords = [KeywordIn(id=1, phrase="moka pot sizes"), KeywordIn(id=2, phrase="moka pot tips")]
-    result = LocalProvider().cluster_keywords(keywords, existing)
-    assert [(a.existing_cluster_id, a.keyword_ids) for a in result.assignments] == [(7, (1, 2))]
-
-
 def test_clustering_1000_keywords_is_fast() -> None:
     base = demo_keywords()
     modifiers = ["", " at home", " for beginners", " tips"]
@@ -294,18 +272,6 @@ def test_clustering_1000_keywords_is_fast() -> None:
     print(f"1000 keywords clustered in {elapsed * 1000:.0f} ms")
     assert_partition(result.assignments, [k.id for k in keywords])
     assert elapsed < 2.0
-
-
-def test_clustering_large_batches_in_chunks_still_places_every_keyword(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import inkline.ai.local as local
-
-    monkeypatch.setattr(local, "DIRECT_LIMIT", 70)
-    keywords = demo_keywords()
-    result = LocalProvider().cluster_keywords(keywords, [])
-    assert_partition(result.assignments, [k.id for k in keywords])
-    assert 8 <= len(result.assignments) <= 80
 
 
 def test_clustering_usage_estimates_tokens() -> None:
@@ -339,7 +305,7 @@ def test_clustering_usage_estimates_tokens() -> None:
     ],
 )
 def test_intent_decides_the_content_type(phrase: str, content_type: str) -> None:
-    assert _intent_of(phrase) == content_type
+    assert intent_of(phrase) == content_type
     idea = LocalProvider().generate_ideas("Topic", [KeywordIn(id=1, phrase=phrase)]).ideas[0]
     assert idea.content_type == content_type
     structure = {

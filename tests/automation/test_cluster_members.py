@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inkline.accounts.models import Account, Site
-from inkline.ai import semantic
 from inkline.ai.registry import reset_providers
 from inkline.ai.types import ExistingCluster
 from inkline.automation.sites import site_create
 from inkline.automation.stages import CLUSTER_MEMBERS, ClusterStage
+from inkline.planner.clustering import semantic
 from inkline.planner.models import Cluster, Keyword, normalize_phrase
 from tests.factories import add_keywords, only_stages, run_now
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score
 
-from inkline.ai.local import Grouping, group_keywords_measured
-from inkline.ai.types import ClusterAssignment, ExistingCluster, KeywordIn
+from inkline.ai.types import ClusterAssignment, KeywordIn
+from inkline.planner.clustering import Group, Grouping, KnownCluster, NewKeyword, group_keywords
 
 FIXTURE = Path(__file__).resolve().parent / "labelled_keywords.csv"
 
@@ -97,13 +98,18 @@ def halves() -> tuple[list[Labelled], list[Labelled]]:
 
 
 def keywords_of(rows: list[Labelled]) -> list[KeywordIn]:
+    """The rows as the AI provider takes them, ids from 1."""
     return [KeywordIn(id=i, phrase=r.phrase) for i, r in enumerate(rows, start=1)]
 
 
-def ari(
-    rows: list[Labelled], assignments: tuple[ClusterAssignment, ...] | list[ClusterAssignment]
-) -> float:
-    """Adjusted Rand index of a clustering of `keywords_of(rows)` against the topics."""
+def new_keywords_of(rows: list[Labelled]) -> list[NewKeyword]:
+    """The rows as `group_keywords` takes them, ids from 1."""
+    return [NewKeyword(id=i, phrase=r.phrase) for i, r in enumerate(rows, start=1)]
+
+
+def ari(rows: list[Labelled], assignments: Sequence[ClusterAssignment] | Sequence[Group]) -> float:
+    """Adjusted Rand index of a clustering of `keywords_of(rows)` (or `new_keywords_of`) against
+    the topics: the provider's assignments or `group_keywords`' groups."""
     label = {kid: n for n, a in enumerate(assignments) for kid in a.keyword_ids}
     predicted = [label[i] for i in range(1, len(rows) + 1)]
     return float(adjusted_rand_score([r.topic for r in rows], predicted))
@@ -121,12 +127,12 @@ def in_batches(
     names: dict[int, str] = {}
     joined: dict[int, list[str]] = {}
     for start in range(0, len(order), batch):
-        keywords = [KeywordIn(id=i, phrase=rows[i].phrase) for i in order[start : start + batch]]
+        keywords = [NewKeyword(id=i, phrase=rows[i].phrase) for i in order[start : start + batch]]
         existing = [
-            ExistingCluster(id=c, name=n, keywords=tuple(joined[c][:members]))
+            KnownCluster(id=c, name=n, keywords=tuple(joined[c][:members]))
             for c, n in names.items()
         ]
-        for assignment in group_keywords_measured(keywords, existing, grouping)[0]:
+        for assignment in group_keywords(keywords, existing, grouping).groups:
             cluster = assignment.existing_cluster_id
             if cluster is None:
                 cluster = len(names) + 1

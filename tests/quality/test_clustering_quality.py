@@ -8,9 +8,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from inkline.ai import local
-from inkline.ai.local import LocalProvider, cluster_quality, neighbour_smoothed
+from inkline.ai.local import LocalProvider
+from inkline.ai.types import ClusterAssignment
 from inkline.automation.stages import merge_quality
+from inkline.planner.clustering import grouping
 from tests.quality.labelled import ari, expanded, keywords_of, labelled
 
 # Measured on the fixture: 0.538 (348 keywords, 29 topics, 92 clusters). TF-IDF only sees
@@ -61,7 +62,7 @@ def test_a_large_call_grouped_chunk_by_chunk_keeps_its_quality(
     joining earlier ones by centroid similarity: about as good as one pass over all of them."""
     rows = expanded(1000)
     whole = LocalProvider().cluster_keywords(keywords_of(rows), [])
-    monkeypatch.setattr(local, "DIRECT_LIMIT", 250)
+    monkeypatch.setattr(grouping, "DIRECT_LIMIT", 250)
     chunked = LocalProvider().cluster_keywords(keywords_of(rows), [])
     placed = sorted(k for a in chunked.assignments for k in a.keyword_ids)
     assert placed == list(range(1, len(rows) + 1))
@@ -71,22 +72,7 @@ def test_a_large_call_grouped_chunk_by_chunk_keeps_its_quality(
     assert len(chunked.assignments) <= 2 * len(whole.assignments)
 
 
-def test_neighbour_smoothing_draws_a_straggler_toward_its_neighbours() -> None:
-    # three points near 0°, a straggler at 50°, a far point at 120°
-    points = np.array([[1.0, 0.0], [0.96, 0.28], [0.96, -0.28], [0.643, 0.766], [-0.5, 0.866]])
-    smoothed = neighbour_smoothed(points, 2)
-    assert np.allclose(np.linalg.norm(smoothed, axis=1), 1.0)
-    # the straggler moves toward its two nearest points, away from the far one
-    assert smoothed[3] @ points[1] > points[3] @ points[1]
-    assert smoothed[3] @ points[4] < points[3] @ points[4]
-    assert neighbour_smoothed(points, 0) is points
-    assert np.allclose(neighbour_smoothed(points[:1], 8), points[:1])  # no neighbours at all
-    assert neighbour_smoothed(points, 99).shape == points.shape  # k capped at n - 1
-
-
 def test_ari_is_1_for_the_true_grouping_and_near_0_for_a_random_one() -> None:
-    from inkline.ai.types import ClusterAssignment
-
     rows = labelled()
     by_topic: dict[str, list[int]] = {}
     for i, r in enumerate(rows, start=1):
@@ -102,19 +88,6 @@ def test_ari_is_1_for_the_true_grouping_and_near_0_for_a_random_one() -> None:
         for k in range(len(by_topic))
     ]
     assert abs(ari(rows, [a for a in shuffled if a.keyword_ids])) < 0.05
-
-
-def test_cluster_quality_of_clear_and_degenerate_groupings() -> None:
-    points = np.array([[1.0, 0.0], [0.99, 0.05], [0.0, 1.0], [0.05, 0.99]])
-    silhouette, singles = cluster_quality(points, [0, 0, 1, 1])
-    assert silhouette is not None and silhouette > 0.9
-    assert singles == 0.0
-    mixed, _ = cluster_quality(points, [0, 1, 0, 1])
-    assert mixed is not None and mixed < 0
-    assert cluster_quality(points, [0, 1, 2, 3]) == (None, 1.0)  # all alone: undefined
-    assert cluster_quality(points, [0, 0, 0, 0]) == (None, 0.0)  # one group: undefined
-    assert cluster_quality(points, [0, 0, 1, 2])[1] == 0.5
-    assert cluster_quality(np.zeros((0, 2)), []) == (None, 0.0)
 
 
 def test_merge_quality_keeps_a_keyword_weighted_mean_per_measure() -> None:

@@ -8,11 +8,20 @@ from typing import Any
 
 import pytest
 
-from inkline.ai import local, semantic
-from inkline.ai.local import LEXICAL, LocalProvider, clusterer_grouping, group_keywords_measured
+from inkline.ai import local
+from inkline.ai.local import LocalProvider
 from inkline.ai.registry import get_provider, reset_providers
 from inkline.ai.types import ExistingCluster, KeywordIn
-from tests.quality.labelled import ari, expanded, halves, in_batches, keywords_of, labelled
+from inkline.planner.clustering import LEXICAL, clusterer_grouping, group_keywords, semantic
+from tests.quality.labelled import (
+    ari,
+    expanded,
+    halves,
+    in_batches,
+    keywords_of,
+    labelled,
+    new_keywords_of,
+)
 
 # Measured on the fixture: 0.779 (33 clusters) against 0.538 for the lexical clusterer; 0.865
 # and 0.762 on the two held-out halves of its topics (see benchmarks/README.md).
@@ -53,7 +62,7 @@ def test_semantic_clustering_beats_the_lexical_floor_on_the_labelled_fixture(
 
 def test_the_threshold_holds_on_both_halves_of_the_topics(installed: None) -> None:
     for rows in halves():
-        result = group_keywords_measured(keywords_of(rows), [], semantic.SEMANTIC)[0]
+        result = group_keywords(new_keywords_of(rows), [], semantic.SEMANTIC).groups
         assert ari(rows, result) >= HALF_ARI_FLOOR
 
 
@@ -65,35 +74,6 @@ def test_quality_holds_when_topics_have_many_variants_of_each_keyword(installed:
     result = LocalProvider(clusterer="semantic").cluster_keywords(keywords_of(rows), [])
     assert ari(rows, result.assignments) >= VARIANTS_ARI_FLOOR
     assert len(result.assignments) <= 2 * len({r.topic for r in rows})
-
-
-def test_intent_words_are_removed_before_embedding() -> None:
-    assert semantic.without_intent("best v60 recipe vs chemex") == "v60 recipe chemex"
-    assert semantic.without_intent("How To  descale a Keurig") == "descale a Keurig"
-    assert semantic.without_intent("ynab review") == "ynab"
-    assert semantic.without_intent("best reviews") == "best reviews"  # nothing else: kept
-    assert semantic.without_intent("bestseller topology") == "bestseller topology"
-
-
-def test_embeddings_are_cached_by_phrase(installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = semantic._load()
-    encoded: list[str] = []
-    real = model.encode
-
-    def counting(texts: list[str], **options: Any) -> Any:
-        encoded.extend(texts)
-        return real(texts, **options)
-
-    monkeypatch.setattr(model, "encode", counting)
-    monkeypatch.setattr(semantic, "_cache", type(semantic._cache)())
-    first = semantic.embed(["cold brew ratio", "best cold brew ratio", "moka pot"])
-    assert encoded == ["cold brew ratio", "moka pot"]  # "best …" is the same text once stripped
-    again = semantic.embed(["moka pot", "cold brew ratio"])
-    assert encoded == ["cold brew ratio", "moka pot"]
-    assert abs(again[0] - first[2]).max() == 0 and abs(again[1] - first[0]).max() == 0
-    monkeypatch.setattr(semantic, "CACHE_SIZE", 2)
-    semantic.embed(["aeropress"])
-    assert list(semantic._cache) == ["cold brew ratio", "aeropress"]
 
 
 def test_keywords_sharing_no_word_meet_in_one_cluster(fixture_result: Any) -> None:

