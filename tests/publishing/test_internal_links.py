@@ -27,7 +27,8 @@ from inkline.publishing.delivery import backoff
 from inkline.publishing.links import MAX_SYNC_ATTEMPTS, links_relink_site
 from inkline.publishing.linkset import RELATED_START
 from inkline.publishing.models import InternalLink, LinkSync
-from inkline.publishing.publishers import Article, Published, get_publisher
+from inkline.publishing.publishers import Article, Published
+from inkline.publishing.publishers.factory import get_publisher
 from inkline.publishing.services import content_publish, content_schedule
 from inkline.publishing.tasks import publish_due
 from inkline.writer.models import Content

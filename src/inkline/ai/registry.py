@@ -7,6 +7,8 @@ import importlib
 import threading
 from typing import Any
 
+from django.conf import settings
+
 from inkline.ai.types import AIProvider
 
 PROVIDERS = ("local", "openai")
@@ -21,8 +23,6 @@ def get_provider(name: str | None = None) -> AIProvider:
 
     Instances are shared (providers are thread-safe) and rebuilt when their settings change.
     """
-    from django.conf import settings
-
     name = provider_name(name)
     key = (name, _settings_fingerprint(settings, name))
     with _lock:
@@ -34,8 +34,6 @@ def get_provider(name: str | None = None) -> AIProvider:
 
 def provider_name(name: str | None = None) -> str:
     """`name` (by default `settings.INKLINE_AI_PROVIDER`) normalized; ValueError if unknown."""
-    from django.conf import settings
-
     name = (name or settings.INKLINE_AI_PROVIDER or "").strip().lower()
     if name not in PROVIDERS:
         raise ValueError(f"unknown AI provider {name!r}: choose one of {', '.join(PROVIDERS)}")
@@ -60,18 +58,19 @@ def reset_providers() -> None:
 
 
 def _build(name: str, settings: Any) -> AIProvider:
+    # Each provider's module is imported by name only when chosen: `local` loads numpy and
+    # scikit-learn, `openai` the openai SDK, and neither needs the other's libraries.
+    module = importlib.import_module(MODULES[name])
+    provider: AIProvider
     if name == "local":
-        from inkline.ai.local import LocalProvider
-
-        return LocalProvider(
+        provider = module.LocalProvider(
             latency_ms=settings.INKLINE_LOCAL_AI_LATENCY_MS,
             failure_rate=settings.INKLINE_LOCAL_AI_FAILURE_RATE,
             seed=0,
             clusterer=settings.INKLINE_LOCAL_AI_CLUSTERER,
         )
-    # Imported only when chosen: the local provider must work without the openai SDK.
-    module = importlib.import_module(MODULES["openai"])
-    provider: AIProvider = module.OpenAIProvider.from_settings()
+    else:
+        provider = module.OpenAIProvider.from_settings()
     return provider
 
 

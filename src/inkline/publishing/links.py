@@ -38,7 +38,8 @@ from inkline.planner.models import Cluster
 from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.linkset import choose_links, related_block, with_related
 from inkline.publishing.models import InternalLink, LinkSync
-from inkline.publishing.publishers import Publisher, PublishError, RelatedLink, get_publisher
+from inkline.publishing.publishers import Publisher, PublishError, RelatedLink
+from inkline.publishing.publishers.factory import get_publisher
 from inkline.writer.models import Content
 
 log = logging.getLogger(__name__)

@@ -30,12 +30,8 @@ from inkline.publishing.models import (
     PublishingSettings,
     SchedulingMode,
 )
-from inkline.publishing.publishers import (
-    Publisher,
-    PublishError,
-    get_publisher,
-    publisher_problem,
-)
+from inkline.publishing.publishers import Publisher, PublishError
+from inkline.publishing.publishers.factory import get_publisher, publisher_problem
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 from inkline.writer.models import Content
 

@@ -4,6 +4,7 @@ A publisher gets an `Article` (plain data, read before any network call) and ret
 went (`Published`). It must be idempotent: publishing the same article again (a retry after a
 timeout, a worker that died after the remote side accepted) must not create a second post.
 `refresh_related` updates an article already published when its internal links change.
+A site's publisher is built by `inkline.publishing.publishers.factory`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from inkline.accounts.models import Site
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -94,53 +92,3 @@ def place_images(html: str, srcs: list[tuple[str, str]]) -> str:
             out.append(figures[i - 1])
     out.extend(figures[max(0, len(sections) - 1) :])
     return "".join(out)
-
-
-def publisher_problem(site: Site) -> str:
-    """Why `site` cannot publish at all ("" when it can): shown as the unscheduled reason."""
-    config = site.publisher_config or {}
-    if site.publisher == "static":
-        layout = config.get("layout", "hugo")
-        return "" if layout in ("hugo", "jekyll") else f"Unknown static layout '{layout}'."
-    if site.publisher == "wordpress":
-        secrets = site.secrets()
-        missing = []
-        if not (config.get("url") or site.url):
-            missing.append("url")
-        if not config.get("username"):
-            missing.append("username")
-        if not (secrets.get("application_password") or secrets.get("password")):
-            missing.append("application_password")
-        if missing:
-            return f"The WordPress publisher needs {', '.join(missing)} in publisher_config."
-        return ""
-    return "No publisher is configured for this site."
-
-
-def get_publisher(site: Site) -> Publisher:
-    """The publisher of `site`, built from its (decrypted) configuration."""
-    from django.conf import settings
-
-    problem = publisher_problem(site)
-    if problem:
-        raise PublishError(problem, retryable=False)
-    config = site.publisher_config or {}
-    if site.publisher == "static":
-        from inkline.publishing.publishers.static import StaticPublisher
-
-        return StaticPublisher(
-            root=Path(settings.SITE_OUTPUT_DIR) / str(site.pk),
-            base_url=site.url,
-            layout=str(config.get("layout", "hugo")),
-        )
-    from inkline.publishing.publishers.wordpress import WordPressPublisher
-
-    secrets = site.secrets()
-    categories = config.get("categories") or []
-    return WordPressPublisher(
-        base_url=str(config.get("url") or site.url),
-        username=str(config["username"]),
-        password=str(secrets.get("application_password") or secrets.get("password")),
-        categories=tuple(str(c) for c in categories) if isinstance(categories, list) else (),
-        timeout=float(config.get("timeout", 20)),
-    )

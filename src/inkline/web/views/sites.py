@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from inkline.accounts.api import SiteIn
 from inkline.automation.sites import site_create, site_update
 from inkline.core.errors import ValidationFailed
-from inkline.publishing.publishers import publisher_problem
+from inkline.publishing.publishers.factory import publisher_problem
 from inkline.web.access import (
     form_errors_from,
     membership_of,

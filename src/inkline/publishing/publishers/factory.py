@@ -1,0 +1,56 @@
+"""A site's publisher, built from its (decrypted) configuration, or why it cannot be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from inkline.accounts.models import Site
+from inkline.publishing.publishers import Publisher, PublishError
+from inkline.publishing.publishers.static import StaticPublisher
+from inkline.publishing.publishers.wordpress import WordPressPublisher
+
+
+def publisher_problem(site: Site) -> str:
+    """Why `site` cannot publish at all ("" when it can): shown as the unscheduled reason."""
+    config = site.publisher_config or {}
+    if site.publisher == "static":
+        layout = config.get("layout", "hugo")
+        return "" if layout in ("hugo", "jekyll") else f"Unknown static layout '{layout}'."
+    if site.publisher == "wordpress":
+        secrets = site.secrets()
+        missing = []
+        if not (config.get("url") or site.url):
+            missing.append("url")
+        if not config.get("username"):
+            missing.append("username")
+        if not (secrets.get("application_password") or secrets.get("password")):
+            missing.append("application_password")
+        if missing:
+            return f"The WordPress publisher needs {', '.join(missing)} in publisher_config."
+        return ""
+    return "No publisher is configured for this site."
+
+
+def get_publisher(site: Site) -> Publisher:
+    """The publisher of `site`, built from its (decrypted) configuration."""
+    problem = publisher_problem(site)
+    if problem:
+        raise PublishError(problem, retryable=False)
+    config = site.publisher_config or {}
+    if site.publisher == "static":
+        return StaticPublisher(
+            root=Path(settings.SITE_OUTPUT_DIR) / str(site.pk),
+            base_url=site.url,
+            layout=str(config.get("layout", "hugo")),
+        )
+    secrets = site.secrets()
+    categories = config.get("categories") or []
+    return WordPressPublisher(
+        base_url=str(config.get("url") or site.url),
+        username=str(config["username"]),
+        password=str(secrets.get("application_password") or secrets.get("password")),
+        categories=tuple(str(c) for c in categories) if isinstance(categories, list) else (),
+        timeout=float(config.get("timeout", 20)),
+    )
