@@ -1,8 +1,7 @@
 """The run executor: takes a run's lease and works through its stages for one slice.
 
-Invariant 2: a worker first takes the run's execution lease with a conditional UPDATE that
-bumps `lease_epoch`; every write it makes to the run afterwards is conditional on that epoch,
-so a worker whose lease was taken over (it stalled, or was presumed dead) cannot write.
+Invariant 2: a worker first takes the run's execution lease (`lease.py`); every write it makes
+to the run afterwards is conditional on the lease's epoch (`RunContext.write`).
 Invariant 3: the run's status is read before each item, so pause and cancel act between items.
 Invariant 4: AI calls run outside any transaction (in a bounded thread pool); each result
 commits in one short transaction with its item's state change and its credit capture.
@@ -10,36 +9,28 @@ commits in one short transaction with its item's state change and its credit cap
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
-import socket
-import threading
 import time
-import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from inkline import clock
-from inkline.accounts.models import Site
 from inkline.ai.registry import get_provider
 from inkline.ai.types import AIError, AIProvider
-from inkline.automation.events import event_record
+from inkline.automation.lease import Lease, lease_acquire, lease_release, worker_id
 from inkline.automation.models import (
     STAGE_NAMES,
-    STAGES,
     AutomationConfig,
     AutomationRun,
     RunEvent,
     RunStatus,
 )
-from inkline.automation.progress import progress_percent
+from inkline.automation.runcontext import RunContext, StageStop
 from inkline.automation.stages import STAGE_CLASSES, ItemGone, Stage, WorkItem, merge_quality
 from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
@@ -47,16 +38,24 @@ from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
 from inkline.writer.quality import seo_threshold
 
+__all__ = [
+    "Lease",
+    "RunContext",
+    "SliceResult",
+    "StageStop",
+    "execute_slice",
+    "lease_acquire",
+    "lease_release",
+    "run_to_end",
+    "worker_id",
+]
+
 log = logging.getLogger(__name__)
 
 # When this many AI calls fail in a row the provider is presumed down: the run stops.
 MAX_CONSECUTIVE_FAILURES = 5
 # Pending items read ahead in one query (per concurrency slot), instead of one query per item.
 READ_AHEAD = 4
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -67,119 +66,6 @@ class SliceResult:
 
     outcome: str
     status: str = ""
-
-
-@dataclass
-class Lease:
-    run_pk: int
-    epoch: int
-    owner: str
-
-
-def lease_acquire(*, run_id: str, owner: str) -> Lease | None:
-    """Take the run's lease if it is executable and the lease is free or expired."""
-    now = clock.now()
-    lease_seconds = settings.INKLINE_RUN_LEASE_SECONDS
-    with transaction.atomic():
-        run = (
-            AutomationRun.objects.filter(run_id=run_id).only("pk", "lease_epoch", "status").first()
-        )
-        if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
-            return None
-        epoch = run.lease_epoch + 1
-        taken = (
-            AutomationRun.objects.filter(
-                pk=run.pk,
-                lease_epoch=run.lease_epoch,
-                status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
-            )
-            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
-            .update(
-                lease_owner=owner,
-                lease_epoch=epoch,
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-                heartbeat_at=now,
-            )
-        )
-    if not taken:
-        return None
-    return Lease(run_pk=run.pk, epoch=epoch, owner=owner)
-
-
-def lease_release(lease: Lease) -> None:
-    AutomationRun.objects.filter(pk=lease.run_pk, lease_epoch=lease.epoch).update(
-        lease_owner="", lease_expires_at=None
-    )
-
-
-@dataclass
-class RunContext:
-    run: AutomationRun
-    lease: Lease
-    site: Site
-    config: AutomationConfig
-    provider: AIProvider
-    costs: dict[str, CreditCostConfig]
-    deadline: float
-    concurrency: int
-    consecutive_failures: int = 0
-    notes: list[str] = field(default_factory=list)
-    # Items that failed in this slice: not retried until a later slice or run.
-    failed_ids: set[tuple[int, int]] = field(default_factory=set)
-
-    def write(self, **fields: Any) -> None:
-        """Write run fields, conditional on our epoch; also renews the lease (heartbeat)."""
-        now = clock.now()
-        fields.setdefault(
-            "lease_expires_at", now + dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS)
-        )
-        fields.setdefault("heartbeat_at", now)
-        if not AutomationRun.objects.filter(pk=self.run.pk, lease_epoch=self.lease.epoch).update(
-            **fields
-        ):
-            raise LeaseLost(self.run.run_id)
-        for name, value in fields.items():
-            setattr(self.run, name, value)
-
-    def status(self) -> str:
-        return str(AutomationRun.objects.values_list("status", flat=True).get(pk=self.run.pk))
-
-    def event(
-        self, message: str, *, stage: int | None = None, level: str = "info", code: str = ""
-    ) -> None:
-        event_record(
-            site_id=self.site.pk, run=self.run, stage=stage, level=level, code=code, message=message
-        )
-
-    def stage_result(self, stage: int) -> dict[str, Any]:
-        results = self.run.stage_results
-        return results.setdefault(
-            str(stage),
-            {"processed": 0, "created": 0, "failed": 0, "credits_used": 0, "seconds": 0.0},
-        )
-
-    def enabled_stages(self) -> list[int]:
-        return [s for s in STAGES if self.config.stage_enabled(s)]
-
-    def progress(self, *, finished: bool = False) -> int:
-        return progress_percent(
-            enabled_stages=self.enabled_stages(),
-            current_stage=self.run.current_stage,
-            plan=self.run.stage_plan,
-            results=self.run.stage_results,
-            previous=self.run.progress_percent,
-            finished=finished,
-        )
-
-
-class StageStop(Exception):
-    """The stage cannot go on (budget, credits, provider down); `end_run` stops the run."""
-
-    def __init__(self, reason: str, *, end_run: bool, fail_run: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.end_run = end_run
-        self.fail_run = fail_run
 
 
 def execute_slice(
