@@ -13,8 +13,10 @@ The run's status is read once per round, so pause and cancel act between items (
 `commit` stores one item in one short transaction: its output, its state change, its credit
 capture and the run's figures (invariant 4). What the commit raises decides what the attempt
 was:
-  ItemGone or IntegrityError: another executor did the item; no attempt is counted;
-  ValueError: the answer cannot be stored as it is; a failed attempt (`stage.fail`).
+  ItemGone, or a duplicate capture key: another executor did the item; no attempt is counted;
+  IntegrityError otherwise: a constraint refused the output; a failed attempt (`stage.fail`),
+    and the item is not tried again in this slice, so the paid call is not repeated in a loop;
+  ValueError: the answer cannot be stored as it is; a failed attempt.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from inkline.automation.runcontext import RunContext, StageStop
 from inkline.automation.stages import Committed, ItemGone, Stage, WorkItem, merge_quality
 from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
+from inkline.billing.selectors import ledger_key_exists
 from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
 from inkline.publishing.models import PublishingSettings
 
@@ -74,6 +77,9 @@ class StageRunner:
         self.ahead: deque[WorkItem] = deque()  # read ahead, oldest first
         self.reserved = 0  # items taken by calls not yet settled, against the limit
         self.open_holds: dict[int, billing.Hold] = {}  # released if the lease is lost
+        # Items settled without a commit of ours (gone, or our hold was taken back): not
+        # taken again in this slice, so a refused commit never repeats a paid call in a loop.
+        self.passed: set[int] = set()
         self.stop: StageStop | None = None
         self.exhausted = False  # nothing left to take, or the limit is reached
 
@@ -228,6 +234,7 @@ class StageRunner:
         exclude = {i for call in self.in_flight.values() for i in call.item.ids}
         exclude |= {i for call in self.finished for i in call.item.ids}
         exclude |= {i for s, i in self.ctx.failed_ids if s == self.number}
+        exclude |= self.passed
         site_id = self.ctx.site.pk
         if self.stage.sequential:
             return self.stage.next_item(site_id, exclude, room)
@@ -286,11 +293,16 @@ class StageRunner:
                 committed = self.stage.commit(self.ctx.site.pk, item, output)
                 charged = self.capture(call, output, key)
                 self.tally(item, committed, charged)
-        except (ItemGone, IntegrityError, InsufficientCredits):
-            # Someone else committed this item (or this key) first, or our hold was released
-            # under us (the run was taken over): nothing of ours is kept, the item stays.
-            self.give_back(call, f"{item.label} was already done")
+        except (ItemGone, InsufficientCredits):
+            # Someone else committed this item first, or our hold was released under us
+            # (the run was taken over): nothing of ours is kept, the item stays as it is.
+            self.pass_over(call)
             return None
+        except IntegrityError as exc:
+            if ledger_key_exists(key):  # this item was captured already: someone else did it
+                self.pass_over(call)
+                return None
+            return self.record_failure(call, f"its output could not be stored: {exc}", fatal=False)
         except ValueError as exc:
             # The answer cannot be stored as it is (e.g. a clustering that does not place
             # every keyword exactly once): everything rolled back, the item fails.
@@ -301,6 +313,11 @@ class StageRunner:
             self.ctx.event(message, stage=self.number, code=code)
         self.ctx.consecutive_failures = 0
         return None
+
+    def pass_over(self, call: Call) -> None:
+        """Another executor did the item: no attempt is counted, the hold goes back."""
+        self.passed.update(call.item.ids)
+        self.give_back(call, f"{call.item.label} was already done")
 
     def capture(self, call: Call, output: Any, key: str) -> int:
         """Charge the call's actual usage against its hold; returns the credits charged."""
