@@ -1,9 +1,11 @@
 """What the engine does when an item's commit fails: a constraint violation is a failed
-attempt, so the paid call is not repeated in a loop."""
+attempt (the paid call is not repeated in a loop), and a file written for the item goes with
+its rolled-back transaction."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +21,10 @@ from inkline.automation.selectors import pipeline_pending
 from inkline.automation.services import run_start
 from inkline.automation.stagerunner import Call, StageRunner
 from inkline.automation.stages import STAGE_CLASSES
+from inkline.billing import services as billing_services
 from inkline.billing.models import CreditHold, CreditTransaction
-from inkline.writer.models import Content, WritingTask
+from inkline.core.errors import InsufficientCredits
+from inkline.writer.models import Content, Image, WritingTask
 from tests.factories import add_tasks, leased_context, only_stages, run_now
 
 pytestmark = pytest.mark.django_db
@@ -131,4 +135,46 @@ def test_a_duplicate_capture_key_means_someone_else_did_the_item(
     assert task.attempts == 0 and task.status == "queued"  # rolled back, not failed
     assert not Content.objects.filter(task=task).exists()
     assert runner.next_item(None) is None  # not taken again in this slice
+    assert_books_balance(account)
+
+
+# --- files go with their rolled-back transaction ----------------------------------------------
+@pytest.mark.parametrize(
+    "refusal",
+    [InsufficientCredits("The credit hold for this item expired"), IntegrityError("CHECK")],
+    ids=["hold-expired", "constraint"],
+)
+def test_an_image_whose_capture_fails_leaves_no_file(
+    site: Site,
+    account: Account,
+    provider: LocalProvider,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: Exception,
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+    add_tasks(site, 1)
+    only_stages(site, 4, 5)
+    run_now(site, provider)
+    images = Image.objects.filter(site=site)
+    assert images.count() >= 1 and not any(tmp_path.rglob("*.*"))
+
+    stored: list[str] = []
+    real_capture = billing_services.credit_capture
+
+    def capture(**kwargs: Any) -> int:  # called right after the image file is stored
+        stored.extend(p.name for p in tmp_path.rglob("*.png"))
+        real_capture(**kwargs)
+        raise refusal
+
+    monkeypatch.setattr(billing_services, "credit_capture", capture)
+    only_stages(site, 6)
+    run = run_now(site, provider)
+
+    assert run.status == "completed", run.stopped_reason
+    assert stored  # the file was there inside the transaction
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert set(images.values_list("status", flat=True)) == {"pending"}
+    assert set(images.values_list("file", flat=True)) == {""}
     assert_books_balance(account)

@@ -11,8 +11,8 @@ Each round of `StageRunner.run`:
 The run's status is read once per round, so pause and cancel act between items (invariant 3).
 
 `commit` stores one item in one short transaction: its output, its state change, its credit
-capture and the run's figures (invariant 4). What the commit raises decides what the attempt
-was:
+capture and the run's figures (invariant 4); a file written for it is removed if that rolls
+back. What the commit raises decides what the attempt was:
   ItemGone, or a duplicate capture key: another executor did the item; no attempt is counted;
   IntegrityError otherwise: a constraint refused the output; a failed attempt (`stage.fail`),
     and the item is not tried again in this slice, so the paid call is not repeated in a loop;
@@ -39,6 +39,7 @@ from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
 from inkline.billing.selectors import ledger_key_exists
 from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
+from inkline.core.files import removed_on_rollback
 from inkline.publishing.models import PublishingSettings
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ class StageRunner:
         item = call.item
         key = f"{self.ctx.run.run_id}:{self.number}:{item.key}"
         try:
-            with transaction.atomic():
+            with removed_on_rollback(), transaction.atomic():
                 committed = self.stage.commit(self.ctx.site.pk, item, output)
                 charged = self.capture(call, output, key)
                 self.tally(item, committed, charged)
