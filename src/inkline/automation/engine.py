@@ -6,6 +6,12 @@ Invariant 3: the run's status is read before each item, so pause and cancel act 
 Invariant 4: AI calls run outside any transaction (in a bounded thread pool); each result
 commits in one short transaction with its item's state change and its credit capture
 (`StageRunner`, one stage at a time; `Slice`, the stages in order).
+
+A transient database error (SQLite's "database is locked", a PostgreSQL serialization
+failure, deadlock or lost connection) ends the slice, never the run: the holds of the calls in
+flight go back, the item in hand rolled back and is redone, and the next slice goes on. Each
+counts as one of the run's recoveries, so a database that keeps failing fails the run after
+`INKLINE_MAX_RECOVERIES`, as a worker that keeps dying does.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 
 from inkline import clock
 from inkline.ai.registry import get_provider
@@ -53,6 +61,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Database errors that may pass if tried again: they end the slice, not the run.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -215,7 +226,14 @@ def execute_slice(
 ) -> SliceResult:
     """Execute one bounded slice of a run. Safe to call from any number of workers at once."""
     owner = owner or worker_id()
-    lease = lease_acquire(run_id=run_id, owner=owner)
+    try:
+        lease = lease_acquire(run_id=run_id, owner=owner)
+    except TRANSIENT_ERRORS:
+        log.warning(
+            "run %s: database error taking the lease; left for later", run_id, exc_info=True
+        )
+        _close_if_broken()
+        return SliceResult("busy", "")
     if lease is None:
         status = (
             AutomationRun.objects.filter(run_id=run_id).values_list("status", flat=True).first()
@@ -228,6 +246,8 @@ def execute_slice(
     except LeaseLost:
         log.warning("run %s: lease lost, stopping this slice", run_id)
         return SliceResult("busy", "")
+    except TRANSIENT_ERRORS as exc:
+        return _retry_later(lease, exc)
     except Exception as exc:
         if ctx is None:
             raise
@@ -236,7 +256,10 @@ def execute_slice(
         Slice(ctx).fail(f"{type(exc).__name__}: {exc}", reason=reason)
         return SliceResult("finished", RunStatus.FAILED)
     finally:
-        lease_release(lease)
+        try:
+            lease_release(lease)
+        except DatabaseError:  # the lease expires on its own; the reconciler takes it
+            log.warning("run %s: lease not released", run_id, exc_info=True)
 
 
 def _context(
@@ -253,6 +276,55 @@ def _context(
         deadline=time.monotonic() + (slice_seconds or settings.INKLINE_SLICE_SECONDS),
         concurrency=settings.INKLINE_AI_CONCURRENCY,
     )
+
+
+def _retry_later(lease: Lease, exc: Exception) -> SliceResult:
+    """A transient database error ended the slice (see the module's docstring). What
+    committed stays; the run goes on in the next slice, as one of its recoveries."""
+    log.warning("run %d: database error, the slice ends: %s", lease.run_pk, exc, exc_info=True)
+    _close_if_broken()
+    limit = settings.INKLINE_MAX_RECOVERIES
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        run = AutomationRun.objects.get(pk=lease.run_pk)
+        if run.recoveries >= limit:
+            reason = (
+                f"The run stopped: the database failed {run.recoveries + 1} times "
+                f"(more than the {limit} recoveries allowed); last error: {exc}. "
+                "What was produced is kept; start a new run to continue."
+            )
+            run_fail(run, lease, error=error, reason=reason)
+            return SliceResult("finished", RunStatus.FAILED)
+        with transaction.atomic():
+            if not AutomationRun.objects.filter(pk=run.pk, lease_epoch=lease.epoch).update(
+                recoveries=F("recoveries") + 1
+            ):
+                return SliceResult("busy", "")
+            event_record(
+                site_id=run.site_id,
+                run=run,
+                stage=run.current_stage,
+                level=RunEvent.Level.WARNING,
+                code="database_error",
+                message=(
+                    f"A database error ended this slice ({error}); the run goes on in the "
+                    f"next slice (recovery {run.recoveries + 1} of {limit})."
+                ),
+            )
+    except DatabaseError:  # the database is still failing: the reconciler takes the run
+        log.warning("run %d: database error not recorded", lease.run_pk, exc_info=True)
+        _close_if_broken()
+        return SliceResult("busy", "")
+    if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return SliceResult("continue", run.status)
+    return SliceResult("stopped", run.status)
+
+
+def _close_if_broken() -> None:
+    """Close a connection the error left unusable, so the next query opens a new one (not
+    inside a transaction, which must roll back on its own)."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def run_to_end(

@@ -16,7 +16,8 @@ back. What the commit raises decides what the attempt was:
   ItemGone, or a duplicate capture key: another executor did the item; no attempt is counted;
   IntegrityError otherwise: a constraint refused the output; a failed attempt (`stage.fail`),
     and the item is not tried again in this slice, so the paid call is not repeated in a loop;
-  ValueError: the answer cannot be stored as it is; a failed attempt.
+  ValueError: the answer cannot be stored as it is; a failed attempt;
+  a database error: the slice ends (the engine retries it); every hold still open is released.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from inkline.ai.types import AIError
 from inkline.automation.models import STAGE_NAMES, RunEvent, RunStatus
@@ -38,7 +39,7 @@ from inkline.automation.stages import Committed, ItemGone, Stage, WorkItem, merg
 from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
 from inkline.billing.selectors import ledger_key_exists
-from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
+from inkline.core.errors import BudgetExhausted, InsufficientCredits
 from inkline.core.files import removed_on_rollback
 from inkline.publishing.models import PublishingSettings
 
@@ -77,7 +78,7 @@ class StageRunner:
         self.finished: list[Call] = []  # succeeded, committed in the next round
         self.ahead: deque[WorkItem] = deque()  # read ahead, oldest first
         self.reserved = 0  # items taken by calls not yet settled, against the limit
-        self.open_holds: dict[int, billing.Hold] = {}  # released if the lease is lost
+        self.open_holds: dict[int, billing.Hold] = {}  # released if the slice stops on an error
         # Items settled without a commit of ours (gone, or our hold was taken back): not
         # taken again in this slice, so a refused commit never repeats a paid call in a loop.
         self.passed: set[int] = set()
@@ -104,8 +105,8 @@ class StageRunner:
                 if not self.in_flight:
                     break
                 self.collect()
-        except LeaseLost:
-            self.release_open_holds("lease lost")
+        except BaseException as exc:
+            self.release_open_holds(f"the slice stopped: {type(exc).__name__}")
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -391,7 +392,11 @@ class StageRunner:
             self.open_holds.pop(call.hold.id, None)
 
     def release_open_holds(self, reason: str) -> None:
-        """The lease is lost: give back every hold of the stage still open."""
+        """The slice stops on an error (lease lost, database error): give back every hold of
+        the stage still open. One the database refuses now is released by the sweeper."""
         for hold in list(self.open_holds.values()):
-            billing.credit_release(hold=hold, reason=reason)
+            try:
+                billing.credit_release(hold=hold, reason=reason)
+            except DatabaseError:
+                log.warning("hold %s not released now: the sweeper will", hold.id, exc_info=True)
         self.open_holds.clear()
