@@ -69,7 +69,7 @@ def leased_context(
     site: Site, run: AutomationRun, provider: Any, *, owner: str = "w1", concurrency: int = 1
 ) -> engine.RunContext:
     """Take the run's lease as worker `owner` and build the engine's context for it, so a
-    test can drive single items through `_reserve` and `_settle` the way a slice does."""
+    test can drive single items through `StageRunner.reserve` and `settle` as a slice does."""
     lease = engine.lease_acquire(run_id=run.run_id, owner=owner)
     assert lease is not None
     return engine.RunContext(

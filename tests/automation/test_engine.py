@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
@@ -12,11 +13,11 @@ from django.db.models import Sum
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import AIError, ArticleIn, ArticleResult
-from inkline.automation import engine
 from inkline.automation.models import AutomationRun, RunEvent
 from inkline.automation.selectors import pipeline_pending
 from inkline.automation.services import run_start
 from inkline.automation.sites import account_create, site_create
+from inkline.automation.stagerunner import Call, StageRunner
 from inkline.automation.stages import STAGE_CLASSES
 from inkline.billing.models import CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
@@ -118,13 +119,12 @@ def test_a_re_executed_item_is_committed_once_and_charged_once(
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
     assert item is not None
-    from concurrent.futures import Future
-
+    runner = StageRunner(ctx, stage)
     for _ in range(2):
-        hold = engine._reserve(ctx, stage, item)
+        hold = runner.reserve(item)
         future: Future[Any] = Future()
         future.set_result(stage.call(provider, item))
-        engine._settle(ctx, stage, item, hold, future)
+        runner.settle(Call(item=item, hold=hold, future=future))
 
     assert Content.objects.filter(task=task).count() == 1
     captures = CreditTransaction.objects.filter(kind="capture", account=account)

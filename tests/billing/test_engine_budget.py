@@ -18,6 +18,7 @@ from inkline.ai.types import AIError, ArticleIn, ArticleResult
 from inkline.automation import engine
 from inkline.automation.models import AutomationRun, RunStatus
 from inkline.automation.selectors import pipeline_summary
+from inkline.automation.stagerunner import Call, StageRunner
 from inkline.automation.stages import STAGE_CLASSES
 from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.writer.models import Content, WritingTask
@@ -111,7 +112,7 @@ def test_retry_after_a_crash_between_reserve_and_capture_charges_once(
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
     assert item is not None
-    doomed_hold = engine._reserve(ctx, stage, item)
+    doomed_hold = StageRunner(ctx, stage).reserve(item)
     assert doomed_hold is not None
     stage.call(provider, item)  # the AI answered; the worker died before committing
 
@@ -160,11 +161,12 @@ def test_a_stale_second_capture_of_an_item_is_rolled_back_within_budget(
     stage = STAGE_CLASSES[4]
     item = stage.next_item(site.pk, set(), None)
     assert item is not None
-    holds = [engine._reserve(ctx, stage, item) for _ in range(2)]
+    runner = StageRunner(ctx, stage)
+    holds = [runner.reserve(item) for _ in range(2)]
     for hold in holds:
         future: Future[Any] = Future()
         future.set_result(stage.call(provider, item))
-        engine._settle(ctx, stage, item, hold, future)
+        runner.settle(Call(item=item, hold=hold, future=future))
     assert Content.objects.filter(task=task).count() == 1
     budget = RunBudget.objects.get(pk=run.pk)
     assert budget.used == budget.spent == spent_by(run) > 0

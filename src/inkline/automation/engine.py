@@ -1,62 +1,69 @@
 """The run executor: takes a run's lease and works through its stages for one slice.
 
-Invariant 2: a worker first takes the run's execution lease with a conditional UPDATE that
-bumps `lease_epoch`; every write it makes to the run afterwards is conditional on that epoch,
-so a worker whose lease was taken over (it stalled, or was presumed dead) cannot write.
+Invariant 2: a worker first takes the run's execution lease (`lease.py`); every write it makes
+to the run afterwards is conditional on the lease's epoch (`RunContext.write`).
 Invariant 3: the run's status is read before each item, so pause and cancel act between items.
 Invariant 4: AI calls run outside any transaction (in a bounded thread pool); each result
-commits in one short transaction with its item's state change and its credit capture.
+commits in one short transaction with its item's state change and its credit capture
+(`StageRunner`, one stage at a time; `Slice`, the stages in order).
+
+A transient database error (SQLite's "database is locked", a PostgreSQL serialization
+failure, deadlock or lost connection) ends the slice, never the run: the holds of the calls in
+flight go back, the item in hand rolled back and is redone, and the next slice goes on. Each
+counts as one of the run's recoveries, so a database that keeps failing fails the run after
+`INKLINE_MAX_RECOVERIES`, as a worker that keeps dying does.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
-import socket
-import threading
 import time
-import uuid
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 
 from inkline import clock
-from inkline.accounts.models import Site
 from inkline.ai.registry import get_provider
-from inkline.ai.types import AIError, AIProvider
-from inkline.automation.events import RunEventAlerts, event_record
+from inkline.ai.types import AIProvider
+from inkline.automation.events import event_record
+from inkline.automation.lease import Lease, lease_acquire, lease_release, worker_id
 from inkline.automation.models import (
     STAGE_NAMES,
-    STAGES,
     AutomationConfig,
     AutomationRun,
     RunEvent,
     RunStatus,
 )
-from inkline.automation.progress import progress_percent
-from inkline.automation.stages import STAGE_CLASSES, ItemGone, Stage, WorkItem, merge_quality
+from inkline.automation.runcontext import RunContext, StageStop
+from inkline.automation.stagerunner import StageRunner
+from inkline.automation.stages import STAGE_CLASSES, Stage
 from inkline.billing import services as billing
-from inkline.billing.costs import cost_of
 from inkline.billing.models import CreditCostConfig
-from inkline.core.errors import BudgetExhausted, InsufficientCredits, LeaseLost
+from inkline.core.errors import LeaseLost
+from inkline.publishing.services import content_schedule
 from inkline.writer.quality import seo_threshold
+
+__all__ = [
+    "Lease",
+    "RunContext",
+    "Slice",
+    "SliceResult",
+    "StageRunner",
+    "StageStop",
+    "execute_slice",
+    "lease_acquire",
+    "lease_release",
+    "run_to_end",
+    "worker_id",
+]
 
 log = logging.getLogger(__name__)
 
-# When this many AI calls fail in a row the provider is presumed down: the run stops.
-MAX_CONSECUTIVE_FAILURES = 5
-# Pending items read ahead in one query (per concurrency slot), instead of one query per item.
-READ_AHEAD = 4
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
+# Database errors that may pass if tried again: they end the slice, not the run.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -69,117 +76,145 @@ class SliceResult:
     status: str = ""
 
 
-@dataclass
-class Lease:
-    run_pk: int
-    epoch: int
-    owner: str
+class Slice:
+    """One slice of a leased run: its stages in order from the current one, until the run
+    ends, the slice's time is up, or the run is paused or cancelled."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    def run(self) -> SliceResult:
+        ctx = self.ctx
+        self.pick_up()
+        while ctx.run.current_stage <= 7:
+            status = ctx.status()
+            if status != RunStatus.RUNNING:
+                return SliceResult("stopped", status)
+            if time.monotonic() >= ctx.deadline:
+                return SliceResult("continue", status)
+            number = ctx.run.current_stage
+            if not ctx.config.stage_enabled(number):
+                self.skip_stage(number)
+                continue
+            stage = STAGE_CLASSES[number]
+            try:
+                finished = StageRunner(ctx, stage).run()
+            except StageStop as stop:
+                if stop.fail_run:
+                    self.fail(stop.reason, reason=stop.reason)
+                    return SliceResult("finished", RunStatus.FAILED)
+                ctx.notes.append(stop.reason)
+                if stop.end_run:
+                    ctx.run.current_stage = 8
+                    break
+                finished = True
+            if not finished:
+                status = ctx.status()
+                return SliceResult("continue" if status == RunStatus.RUNNING else "stopped", status)
+            self.end_stage(stage)
+        return self.complete()
+
+    def pick_up(self) -> None:
+        ctx = self.ctx
+        if ctx.run.lease_epoch > 1 and ctx.run.status == RunStatus.RUNNING:
+            # A previous executor held this run: give back whatever it had on hold.
+            billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run picked up by a new worker")
+        if ctx.run.status == RunStatus.QUEUED:
+            ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
+            ctx.event(f"Run started on {ctx.lease.owner.split(':')[0]}.", code="running")
+
+    def skip_stage(self, number: int) -> None:
+        ctx = self.ctx
+        ctx.stage_result(number)["status"] = "skipped"
+        ctx.event(
+            f"Stage {number} ({STAGE_NAMES[number]}) is disabled: skipped.",
+            stage=number,
+            code="stage_skipped",
+        )
+        ctx.write(current_stage=number + 1, stage_results=ctx.run.stage_results)
+
+    def end_stage(self, stage: Stage) -> None:
+        ctx, number = self.ctx, stage.number
+        result = ctx.stage_result(number)
+        result.setdefault("status", "done")
+        left = stage.pending(ctx.site.pk).count()
+        result["left"] = left
+        if result.get("held"):  # the approval gate held some articles in review
+            threshold = seo_threshold(site_id=ctx.site.pk)
+            note = (
+                f"{result['created']} approved, {result['held']} held: SEO score below {threshold}."
+            )
+            result["note"] = note
+            ctx.notes.append(note)
+            ctx.event(note, stage=number, code="approval_gate")
+        ctx.event(
+            f"Stage {number} ({STAGE_NAMES[number]}) finished: {result['processed']} processed, "
+            f"{result['created']} created, {result['failed']} failed, "
+            f"{result['credits_used']} credits"
+            + (f"; {left} {stage.noun} left for the next run." if left else "."),
+            stage=number,
+            code="stage_end",
+        )
+        ctx.write(
+            current_stage=number + 1,
+            stage_results=ctx.run.stage_results,
+            progress_percent=ctx.progress(),
+        )
+        if number == 7:  # approved content goes into publishing slots right away
+            report = content_schedule(site=ctx.site)
+            ctx.event(report.summary(), stage=number, code="scheduled")
+
+    def complete(self) -> SliceResult:
+        ctx = self.ctx
+        reason = " ".join(ctx.notes) or "Completed: every enabled stage finished."
+        if ctx.notes:
+            reason = f"Completed with limits: {reason}"
+        updated = AutomationRun.objects.filter(
+            pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status=RunStatus.RUNNING
+        ).update(
+            status=RunStatus.COMPLETED,
+            completed_at=clock.now(),
+            current_stage=8,
+            progress_percent=100,
+            stopped_reason=reason,
+            stage_results=ctx.run.stage_results,
+        )
+        if not updated:  # paused or cancelled at the last moment: that wins
+            return SliceResult("stopped", ctx.status())
+        ctx.run.status = RunStatus.COMPLETED
+        ctx.event(f"Run completed. {reason}", code="completed")
+        return SliceResult("finished", RunStatus.COMPLETED)
+
+    def fail(self, error: str, *, reason: str) -> None:
+        run_fail(self.ctx.run, self.ctx.lease, error=error, reason=reason)
 
 
-def lease_acquire(*, run_id: str, owner: str) -> Lease | None:
-    """Take the run's lease if it is executable and the lease is free or expired."""
+def run_fail(run: AutomationRun, lease: Lease, *, error: str, reason: str) -> None:
+    """Fail the run, if `lease` still holds it, and give back its holds."""
     now = clock.now()
-    lease_seconds = settings.INKLINE_RUN_LEASE_SECONDS
-    with transaction.atomic():
-        run = (
-            AutomationRun.objects.filter(run_id=run_id).only("pk", "lease_epoch", "status").first()
-        )
-        if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
-            return None
-        epoch = run.lease_epoch + 1
-        taken = (
-            AutomationRun.objects.filter(
-                pk=run.pk,
-                lease_epoch=run.lease_epoch,
-                status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
-            )
-            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
-            .update(
-                lease_owner=owner,
-                lease_epoch=epoch,
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-                heartbeat_at=now,
-            )
-        )
-    if not taken:
-        return None
-    return Lease(run_pk=run.pk, epoch=epoch, owner=owner)
-
-
-def lease_release(lease: Lease) -> None:
-    AutomationRun.objects.filter(pk=lease.run_pk, lease_epoch=lease.epoch).update(
-        lease_owner="", lease_expires_at=None
+    updated = AutomationRun.objects.filter(
+        pk=run.pk, lease_epoch=lease.epoch, status__in=[RunStatus.RUNNING, RunStatus.QUEUED]
+    ).update(
+        status=RunStatus.FAILED,
+        failed_at=now,
+        completed_at=now,
+        error_message=error[:4000],
+        stopped_reason=reason,
+        stage_results=run.stage_results,
     )
-
-
-@dataclass
-class RunContext:
-    run: AutomationRun
-    lease: Lease
-    site: Site
-    config: AutomationConfig
-    provider: AIProvider
-    costs: dict[str, CreditCostConfig]
-    deadline: float
-    concurrency: int
-    consecutive_failures: int = 0
-    notes: list[str] = field(default_factory=list)
-    # Items that failed in this slice: not retried until a later slice or run.
-    failed_ids: set[tuple[int, int]] = field(default_factory=set)
-
-    def write(self, **fields: Any) -> None:
-        """Write run fields, conditional on our epoch; also renews the lease (heartbeat)."""
-        now = clock.now()
-        fields.setdefault(
-            "lease_expires_at", now + dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS)
-        )
-        fields.setdefault("heartbeat_at", now)
-        if not AutomationRun.objects.filter(pk=self.run.pk, lease_epoch=self.lease.epoch).update(
-            **fields
-        ):
-            raise LeaseLost(self.run.run_id)
-        for name, value in fields.items():
-            setattr(self.run, name, value)
-
-    def status(self) -> str:
-        return str(AutomationRun.objects.values_list("status", flat=True).get(pk=self.run.pk))
-
-    def event(
-        self, message: str, *, stage: int | None = None, level: str = "info", code: str = ""
-    ) -> None:
+    if updated or AutomationRun.objects.filter(pk=run.pk, lease_epoch=lease.epoch).exists():
+        # Only the run's current executor gives back the run's holds: a fenced-off worker
+        # must not release the holds of the worker that took the run over.
+        billing.holds_release_for_run(run_pk=run.pk, reason="run failed")
+    if updated:
         event_record(
-            site_id=self.site.pk, run=self.run, stage=stage, level=level, code=code, message=message
+            site_id=run.site_id,
+            run=run,
+            stage=run.current_stage,
+            level=RunEvent.Level.ERROR,
+            code="failed",
+            message=f"Run failed: {error}",
         )
-
-    def stage_result(self, stage: int) -> dict[str, Any]:
-        results = self.run.stage_results
-        return results.setdefault(
-            str(stage),
-            {"processed": 0, "created": 0, "failed": 0, "credits_used": 0, "seconds": 0.0},
-        )
-
-    def enabled_stages(self) -> list[int]:
-        return [s for s in STAGES if self.config.stage_enabled(s)]
-
-    def progress(self, *, finished: bool = False) -> int:
-        return progress_percent(
-            enabled_stages=self.enabled_stages(),
-            current_stage=self.run.current_stage,
-            plan=self.run.stage_plan,
-            results=self.run.stage_results,
-            previous=self.run.progress_percent,
-            finished=finished,
-        )
-
-
-class StageStop(Exception):
-    """The stage cannot go on (budget, credits, provider down); `end_run` stops the run."""
-
-    def __init__(self, reason: str, *, end_run: bool, fail_run: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.end_run = end_run
-        self.fail_run = fail_run
 
 
 def execute_slice(
@@ -191,14 +226,47 @@ def execute_slice(
 ) -> SliceResult:
     """Execute one bounded slice of a run. Safe to call from any number of workers at once."""
     owner = owner or worker_id()
-    lease = lease_acquire(run_id=run_id, owner=owner)
+    try:
+        lease = lease_acquire(run_id=run_id, owner=owner)
+    except TRANSIENT_ERRORS:
+        log.warning(
+            "run %s: database error taking the lease; left for later", run_id, exc_info=True
+        )
+        _close_if_broken()
+        return SliceResult("busy", "")
     if lease is None:
         status = (
             AutomationRun.objects.filter(run_id=run_id).values_list("status", flat=True).first()
         )
         return SliceResult("busy", status or "")
+    ctx: RunContext | None = None
+    try:
+        ctx = _context(lease, provider=provider, slice_seconds=slice_seconds)
+        return Slice(ctx).run()
+    except LeaseLost:
+        log.warning("run %s: lease lost, stopping this slice", run_id)
+        return SliceResult("busy", "")
+    except TRANSIENT_ERRORS as exc:
+        return _retry_later(lease, exc)
+    except Exception as exc:
+        if ctx is None:
+            raise
+        log.exception("run %s failed", run_id)
+        reason = "The run stopped on an unexpected error."
+        Slice(ctx).fail(f"{type(exc).__name__}: {exc}", reason=reason)
+        return SliceResult("finished", RunStatus.FAILED)
+    finally:
+        try:
+            lease_release(lease)
+        except DatabaseError:  # the lease expires on its own; the reconciler takes it
+            log.warning("run %s: lease not released", run_id, exc_info=True)
+
+
+def _context(
+    lease: Lease, *, provider: AIProvider | None, slice_seconds: float | None
+) -> RunContext:
     run = AutomationRun.objects.select_related("site").get(pk=lease.run_pk)
-    ctx = RunContext(
+    return RunContext(
         run=run,
         lease=lease,
         site=run.site,
@@ -208,430 +276,55 @@ def execute_slice(
         deadline=time.monotonic() + (slice_seconds or settings.INKLINE_SLICE_SECONDS),
         concurrency=settings.INKLINE_AI_CONCURRENCY,
     )
+
+
+def _retry_later(lease: Lease, exc: Exception) -> SliceResult:
+    """A transient database error ended the slice (see the module's docstring). What
+    committed stays; the run goes on in the next slice, as one of its recoveries."""
+    log.warning("run %d: database error, the slice ends: %s", lease.run_pk, exc, exc_info=True)
+    _close_if_broken()
+    limit = settings.INKLINE_MAX_RECOVERIES
+    error = f"{type(exc).__name__}: {exc}"
     try:
-        if run.lease_epoch > 1 and run.status == RunStatus.RUNNING:
-            # A previous executor held this run: give back whatever it had on hold.
-            billing.holds_release_for_run(run_pk=run.pk, reason="run picked up by a new worker")
-        if run.status == RunStatus.QUEUED:
-            now = clock.now()
-            ctx.write(status=RunStatus.RUNNING, started_at=now)
-            ctx.event(f"Run started on {owner.split(':')[0]}.", code="running")
-        outcome = _execute(ctx)
-    except LeaseLost:
-        log.warning("run %s: lease lost, stopping this slice", run_id)
-        return SliceResult("busy", "")
-    except Exception as exc:
-        log.exception("run %s failed", run_id)
-        _fail(ctx, f"{type(exc).__name__}: {exc}", reason="The run stopped on an unexpected error.")
-        return SliceResult("finished", RunStatus.FAILED)
-    finally:
-        lease_release(lease)
-    return outcome
-
-
-def _execute(ctx: RunContext) -> SliceResult:
-    while ctx.run.current_stage <= 7:
-        status = ctx.status()
-        if status != RunStatus.RUNNING:
-            return SliceResult("stopped", status)
-        if time.monotonic() >= ctx.deadline:
-            return SliceResult("continue", status)
-        number = ctx.run.current_stage
-        stage = STAGE_CLASSES[number]
-        if not ctx.config.stage_enabled(number):
-            result = ctx.stage_result(number)
-            result["status"] = "skipped"
-            ctx.event(
-                f"Stage {number} ({STAGE_NAMES[number]}) is disabled: skipped.",
-                stage=number,
-                code="stage_skipped",
+        run = AutomationRun.objects.get(pk=lease.run_pk)
+        if run.recoveries >= limit:
+            reason = (
+                f"The run stopped: the database failed {run.recoveries + 1} times "
+                f"(more than the {limit} recoveries allowed); last error: {exc}. "
+                "What was produced is kept; start a new run to continue."
             )
-            ctx.write(current_stage=number + 1, stage_results=ctx.run.stage_results)
-            continue
-        try:
-            finished = _run_stage(ctx, stage)
-        except StageStop as stop:
-            if stop.fail_run:
-                _fail(ctx, stop.reason, reason=stop.reason)
-                return SliceResult("finished", RunStatus.FAILED)
-            if stop.end_run:
-                ctx.notes.append(stop.reason)
-                ctx.run.current_stage = 8
-                break
-            ctx.notes.append(stop.reason)
-            finished = True
-        if not finished:
-            status = ctx.status()
-            return SliceResult("continue" if status == RunStatus.RUNNING else "stopped", status)
-        _end_stage(ctx, stage)
-    return _complete(ctx)
-
-
-def _end_stage(ctx: RunContext, stage: Stage) -> None:
-    number = stage.number
-    result = ctx.stage_result(number)
-    result.setdefault("status", "done")
-    left = stage.pending(ctx.site.pk).count()
-    result["left"] = left
-    if result.get("held"):  # the approval gate held some articles in review
-        threshold = seo_threshold(site_id=ctx.site.pk)
-        note = f"{result['created']} approved, {result['held']} held: SEO score below {threshold}."
-        result["note"] = note
-        ctx.notes.append(note)
-        ctx.event(note, stage=number, code="approval_gate")
-    ctx.event(
-        f"Stage {number} ({STAGE_NAMES[number]}) finished: {result['processed']} processed, "
-        f"{result['created']} created, {result['failed']} failed, {result['credits_used']} credits"
-        + (f"; {left} {stage.noun} left for the next run." if left else "."),
-        stage=number,
-        code="stage_end",
-    )
-    ctx.write(
-        current_stage=number + 1,
-        stage_results=ctx.run.stage_results,
-        progress_percent=ctx.progress(),
-    )
-    if number == 7:  # approved content goes into publishing slots right away
-        from inkline.publishing.services import content_schedule
-
-        report = content_schedule(site=ctx.site)
-        ctx.event(report.summary(), stage=number, code="scheduled")
-
-
-def _complete(ctx: RunContext) -> SliceResult:
-    now = clock.now()
-    reason = " ".join(ctx.notes) or "Completed: every enabled stage finished."
-    if ctx.notes:
-        reason = f"Completed with limits: {reason}"
-    updated = AutomationRun.objects.filter(
-        pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status=RunStatus.RUNNING
-    ).update(
-        status=RunStatus.COMPLETED,
-        completed_at=now,
-        current_stage=8,
-        progress_percent=100,
-        stopped_reason=reason,
-        stage_results=ctx.run.stage_results,
-    )
-    if not updated:  # paused or cancelled at the last moment: that wins
-        return SliceResult("stopped", ctx.status())
-    ctx.run.status = RunStatus.COMPLETED
-    ctx.event(f"Run completed. {reason}", code="completed")
-    return SliceResult("finished", RunStatus.COMPLETED)
-
-
-def _fail(ctx: RunContext, error: str, *, reason: str) -> None:
-    now = clock.now()
-    updated = AutomationRun.objects.filter(
-        pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status__in=[RunStatus.RUNNING, RunStatus.QUEUED]
-    ).update(
-        status=RunStatus.FAILED,
-        failed_at=now,
-        completed_at=now,
-        error_message=error[:4000],
-        stopped_reason=reason,
-        stage_results=ctx.run.stage_results,
-    )
-    if updated or AutomationRun.objects.filter(pk=ctx.run.pk, lease_epoch=ctx.lease.epoch).exists():
-        # Only the run's current executor gives back the run's holds: a fenced-off worker
-        # must not release the holds of the worker that took the run over.
-        billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run failed")
-    if updated:
-        ctx.event(
-            f"Run failed: {error}",
-            level=RunEvent.Level.ERROR,
-            stage=ctx.run.current_stage,
-            code="failed",
-        )
-
-
-def _start_stage(ctx: RunContext, stage: Stage) -> None:
-    number = stage.number
-    if str(number) in ctx.run.stage_plan:
-        return
-    pending = stage.pending(ctx.site.pk).count()
-    limit = ctx.config.stage_limit(number)
-    planned = min(pending, limit) if limit else pending
-    ctx.run.stage_plan[str(number)] = planned
-    ctx.stage_result(number)
-    limit_text = f", per-run limit {limit}" if limit else ""
-    ctx.event(
-        f"Stage {number} ({STAGE_NAMES[number]}) started: "
-        f"{pending} {stage.noun} pending{limit_text}.",
-        stage=number,
-        code="stage_start",
-    )
-    ctx.write(stage_plan=ctx.run.stage_plan, stage_results=ctx.run.stage_results)
-
-
-def _run_stage(ctx: RunContext, stage: Stage) -> bool:
-    """Work the stage until nothing is pending or its limit is reached (True), or until the
-    slice must stop: pause, cancel, deadline (False)."""
-    _start_stage(ctx, stage)
-    number = stage.number
-    result = ctx.stage_result(number)
-    if number == 7 and not _auto_approval(ctx):
-        waiting = stage.pending(ctx.site.pk).count()
-        result["status"] = "manual_review"
-        note = f"Auto-approval is off: {waiting} articles wait for manual review."
-        ctx.notes.append(note)
-        ctx.event(note, stage=number, code="manual_review")
-        return True
-    limit = ctx.config.stage_limit(number)
-    width = 1 if (stage.sequential or stage.operation is None) else ctx.concurrency
-    in_flight: dict[Future[Any], tuple[WorkItem, billing.Hold | None, float]] = {}
-    reserved = 0  # items consumed by calls in flight or not yet committed, against the limit
-    # Calls that succeeded, committed after the next calls are submitted: the main thread's
-    # database work overlaps the AI calls instead of adding to them, at any concurrency.
-    # Commits stay serial on this thread. Only a sequential stage keeps the strict order
-    # (commit, then the next call): it decides on what the previous call committed (clusters).
-    finished: list[tuple[Future[Any], WorkItem, billing.Hold | None]] = []
-    overlap = not stage.sequential
-    # Items read ahead, oldest first; a sequential stage reads each after the previous commit.
-    ahead: deque[WorkItem] = deque()
-
-    def next_item(room: int | None) -> WorkItem | None:
-        if ahead:
-            return ahead.popleft()
-        exclude = {i for item, _, _ in in_flight.values() for i in item.ids}
-        exclude |= {i for _, item, _ in finished for i in item.ids}
-        exclude |= {i for s, i in ctx.failed_ids if s == number}
-        if stage.sequential:
-            return stage.next_item(ctx.site.pk, exclude, room)
-        ahead.extend(stage.next_items(ctx.site.pk, exclude, READ_AHEAD * width))
-        return ahead.popleft() if ahead else None
-
-    stop: StageStop | None = None
-    exhausted = False
-    started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"inkline-s{number}")
-    try:
-        while True:
-            # One status read per round (a round follows every finished call), so a pause or
-            # cancel still acts between items.
-            running = not exhausted and stop is None and ctx.status() == RunStatus.RUNNING
-            while running and len(in_flight) < width:
-                if time.monotonic() >= ctx.deadline:
-                    break
-                attempted = result["processed"] + result["failed"] + reserved
-                room = None if not limit else limit - attempted
-                if room is not None and room <= 0:
-                    exhausted = True
-                    break
-                item = next_item(room)
-                if item is None:
-                    exhausted = True
-                    break
-                try:
-                    hold = _reserve(ctx, stage, item)
-                except StageStop as exc:
-                    ahead.appendleft(item)  # not taken: first in line for the next try
-                    # Holds are estimates: calls in flight usually settle for less and give
-                    # credits back, so wait for them and try again; stop only when none are.
-                    if not in_flight and not finished:
-                        stop = exc
-                    break
-                reserved += item.size
-                in_flight[pool.submit(stage.call, ctx.provider, item)] = (
-                    item,
-                    hold,
-                    time.monotonic(),
-                )
-            settling, finished = finished, []
-            for future, item, hold in settling:
-                reserved -= item.size
-                outcome = _settle_or_release(ctx, stage, item, hold, future, in_flight, settling)
-                stop = stop or outcome
-            if not in_flight:
-                break
-            done, _ = wait(
-                list(in_flight),
-                timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3,
-                return_when=FIRST_COMPLETED,
-            )
-            if not done:
-                ctx.write()  # heartbeat while a long call is in flight
-                continue
-            for future in done:
-                item, hold, _ = in_flight.pop(future)
-                if overlap and future.exception() is None:
-                    finished.append((future, item, hold))
-                    continue
-                # Failures settle at once: they may stop the stage before another call starts.
-                reserved -= item.size
-                outcome = _settle_or_release(ctx, stage, item, hold, future, in_flight, finished)
-                stop = stop or outcome
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        result["seconds"] = round(result.get("seconds", 0.0) + time.monotonic() - started, 3)
-    if stop is not None:
-        result["status"] = "stopped"
-        result["note"] = stop.reason
-        ctx.event(stop.reason, stage=number, level=RunEvent.Level.WARNING, code="stage_stopped")
-        ctx.write(stage_results=ctx.run.stage_results)
-        raise stop
-    if exhausted:
-        left = stage.pending(ctx.site.pk).count()
-        if limit and result["processed"] + result["failed"] >= limit and left:
-            result["status"] = "limit"
-            note = (
-                f"Stage {number} reached its per-run limit of {limit} {stage.noun}; "
-                f"{left} left for the next run."
-            )
-            ctx.notes.append(note)
-            ctx.event(note, stage=number, code="limit_reached")
-        return True
-    return False
-
-
-def _auto_approval(ctx: RunContext) -> bool:
-    from inkline.publishing.models import PublishingSettings
-
-    settings_row, _ = PublishingSettings.objects.get_or_create(site=ctx.site)
-    return settings_row.auto_approval_enabled
-
-
-def _reserve(ctx: RunContext, stage: Stage, item: WorkItem) -> billing.Hold | None:
-    if stage.operation is None:
-        return None
-    config = ctx.costs.get(stage.operation)
-    if config is None:
-        return None
-    amount = cost_of(config.unit, config.cost_per_unit, stage.expected_usage(item))
-    if amount <= 0:
-        return None
-    try:
-        return billing.credit_reserve(
-            account_id=ctx.run.account_id,
-            amount=amount,
-            operation_type=stage.operation,
-            site_id=ctx.site.pk,
-            run_id=ctx.run.pk,
-            run_cap=ctx.config.max_credits_per_run,
-            alerts=RunEventAlerts(ctx.run.pk),
-            description=f"Hold for {stage.operation} of {item.label} (run {ctx.run.run_id})",
-        )
-    except BudgetExhausted as exc:
-        raise StageStop(exc.message, end_run=exc.extra.get("scope") == "run") from exc
-    except InsufficientCredits as exc:
-        raise StageStop(f"Stopped: not enough credits. {exc.message}", end_run=True) from exc
-
-
-def _settle(
-    ctx: RunContext, stage: Stage, item: WorkItem, hold: billing.Hold | None, future: Future[Any]
-) -> StageStop | None:
-    """Commit one finished call, or record its failure. Returns a StageStop when the provider
-    looks down (too many failures in a row or a fatal error)."""
-    number = stage.number
-    result = ctx.stage_result(number)
-    try:
-        output = future.result()
-    except AIError as exc:
-        return _item_failed(ctx, stage, item, hold, str(exc), fatal=exc.fatal)
-    except Exception as exc:  # a provider bug must not kill the run: the item fails
-        log.exception("AI call failed for %s", item.label)
-        return _item_failed(ctx, stage, item, hold, f"{type(exc).__name__}: {exc}", fatal=False)
-    key = f"{ctx.run.run_id}:{number}:{item.key}"
-    try:
+            run_fail(run, lease, error=error, reason=reason)
+            return SliceResult("finished", RunStatus.FAILED)
         with transaction.atomic():
-            committed = stage.commit(ctx.site.pk, item, output)
-            charged = 0
-            if hold is not None:
-                config = ctx.costs[hold.operation_type]
-                usage = stage.usage_of(output)
-                actual = cost_of(config.unit, config.cost_per_unit, usage) if usage else hold.amount
-                charged = billing.credit_capture(
-                    hold=hold,
-                    amount=actual,
-                    key=key,
-                    site_id=ctx.site.pk,
-                    run_id=ctx.run.pk,
-                    alerts=RunEventAlerts(ctx.run.pk),
-                    description=f"{stage.operation} of {item.label} (run {ctx.run.run_id})",
-                )
-            result["processed"] += item.size
-            result["created"] += committed.created
-            if committed.held:
-                result["held"] = result.get("held", 0) + committed.held
-            merge_quality(result, committed.quality, weight=item.size)
-            result["credits_used"] += charged
-            ctx.run.total_credits_used += charged
-            ctx.write(
-                stage_results=ctx.run.stage_results,
-                total_credits_used=ctx.run.total_credits_used,
-                progress_percent=ctx.progress(),
+            if not AutomationRun.objects.filter(pk=run.pk, lease_epoch=lease.epoch).update(
+                recoveries=F("recoveries") + 1
+            ):
+                return SliceResult("busy", "")
+            event_record(
+                site_id=run.site_id,
+                run=run,
+                stage=run.current_stage,
+                level=RunEvent.Level.WARNING,
+                code="database_error",
+                message=(
+                    f"A database error ended this slice ({error}); the run goes on in the "
+                    f"next slice (recovery {run.recoveries + 1} of {limit})."
+                ),
             )
-    except (ItemGone, IntegrityError, InsufficientCredits):
-        # Someone else committed this item (or this key) first, or our hold was released
-        # under us (the run was taken over): nothing of ours is kept, the item stays pending.
-        if hold is not None:
-            billing.credit_release(hold=hold, reason=f"{item.label} was already done")
-        return None
-    except ValueError as exc:
-        # The answer cannot be stored as it is (e.g. a clustering that does not place every
-        # keyword exactly once): everything rolled back, the item fails with the reason.
-        return _item_failed(ctx, stage, item, hold, f"unusable AI answer: {exc}", fatal=False)
-    for code, message in committed.events:
-        ctx.event(message, stage=number, code=code)
-    ctx.consecutive_failures = 0
-    return None
+    except DatabaseError:  # the database is still failing: the reconciler takes the run
+        log.warning("run %d: database error not recorded", lease.run_pk, exc_info=True)
+        _close_if_broken()
+        return SliceResult("busy", "")
+    if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return SliceResult("continue", run.status)
+    return SliceResult("stopped", run.status)
 
 
-def _settle_or_release(
-    ctx: RunContext,
-    stage: Stage,
-    item: WorkItem,
-    hold: billing.Hold | None,
-    future: Future[Any],
-    in_flight: dict[Future[Any], tuple[WorkItem, billing.Hold | None, float]],
-    waiting: list[tuple[Future[Any], WorkItem, billing.Hold | None]],
-) -> StageStop | None:
-    """`_settle`; when the lease is lost, first give back every hold of the stage still open."""
-    try:
-        return _settle(ctx, stage, item, hold, future)
-    except LeaseLost:
-        holds = [h for _, h, _ in in_flight.values()] + [h for _, _, h in waiting]
-        for other in holds:
-            if other is not None:
-                billing.credit_release(hold=other, reason="lease lost")
-        raise
-
-
-def _item_failed(
-    ctx: RunContext,
-    stage: Stage,
-    item: WorkItem,
-    hold: billing.Hold | None,
-    error: str,
-    *,
-    fatal: bool,
-) -> StageStop | None:
-    number = stage.number
-    if hold is not None:
-        billing.credit_release(hold=hold, reason=f"{stage.operation} failed")
-    stage.fail(item, error)
-    ctx.failed_ids.update((number, i) for i in item.ids)
-    result = ctx.stage_result(number)
-    result["failed"] += item.size
-    ctx.consecutive_failures += 1
-    ctx.event(
-        f"{item.label} failed: {error}",
-        stage=number,
-        level=RunEvent.Level.WARNING,
-        code="item_failed",
-    )
-    ctx.write(stage_results=ctx.run.stage_results, progress_percent=ctx.progress())
-    if fatal:
-        return StageStop(
-            f"Stopped: the AI provider refused the request ({error}).", end_run=True, fail_run=True
-        )
-    if ctx.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-        return StageStop(
-            f"Stopped: {ctx.consecutive_failures} AI calls failed in a row; last error: {error}",
-            end_run=True,
-            fail_run=True,
-        )
-    return None
+def _close_if_broken() -> None:
+    """Close a connection the error left unusable, so the next query opens a new one (not
+    inside a transaction, which must roll back on its own)."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def run_to_end(

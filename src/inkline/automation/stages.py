@@ -28,6 +28,7 @@ from inkline.ai.types import (
     Usage,
 )
 from inkline.automation.selectors import pending_queryset
+from inkline.core.files import written
 from inkline.planner.models import Cluster, ContentIdea, Keyword, normalize_phrase
 from inkline.writer.html import sanitize_html, sanitize_text, word_count
 from inkline.writer.models import Content, Image, WritingTask
@@ -461,6 +462,7 @@ class ImageStage(Stage):
         image.file.save(
             f"{site_id}-{image_id}.{result.extension}", ContentFile(result.data), save=False
         )
+        written(image.file.storage, image.file.name)
         updated = Image.objects.filter(pk=image_id, status=Image.Status.PENDING).update(
             status=Image.Status.DONE,
             file=image.file.name,

@@ -126,3 +126,8 @@ def run_budget_figures(run_pk: int) -> dict[str, object] | None:
 
 def open_holds_of(run_pk: int) -> QuerySet[CreditHold]:
     return CreditHold.objects.filter(run_id=run_pk, status=CreditHold.Status.OPEN)
+
+
+def ledger_key_exists(key: str) -> bool:
+    """Whether a ledger row already has this idempotency key (e.g. an item's capture)."""
+    return CreditTransaction.objects.filter(idempotency_key=key).exists()

@@ -10,16 +10,22 @@ service that stores a file inside it calls `written(storage, name)`.
         image_file_store(...)        # calls written(storage, name)
         ...                          # anything raising here removes the file
 
-Outside `removed_on_rollback()`, `written()` does nothing: the caller owns the file.
+Outside `removed_on_rollback()`, `written()` does nothing: the caller owns the file. A block
+nested in another hands its files to the outer one when it ends normally, since the outer
+block may still roll back. Put `removed_on_rollback()` around the outermost `atomic()`: a
+block that exits normally inside a transaction that rolls back later cannot know it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.files.storage import Storage
+
+log = logging.getLogger(__name__)
 
 _local = threading.local()
 
@@ -47,8 +53,13 @@ def removed_on_rollback() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for storage, name in files:
-            storage.delete(name)
-        raise
-    finally:
         stack.pop()
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except Exception:  # the error that rolled back matters more: log, go on
+                log.warning("file %s not removed after a rollback", name, exc_info=True)
+        raise
+    stack.pop()
+    if stack:  # the enclosing block may still roll back
+        stack[-1].extend(files)

@@ -1,0 +1,406 @@
+"""One stage of a run, worked for one slice: the engine's inner loop, in named steps.
+
+Each round of `StageRunner.run`:
+  fill     while there is room (concurrency, the per-run limit, the slice's time, credits):
+           `next_item` → `reserve` (the credit hold) → `submit` (the AI call, in a worker
+           thread, outside any transaction);
+  settle   commit the calls that succeeded in the previous round, so the main thread's
+           database work overlaps the calls now in flight instead of adding to them;
+  collect  wait for a call to finish: a failure is settled at once (it may stop the stage
+           before another call starts), a success waits for the next round.
+The run's status is read once per round, so pause and cancel act between items (invariant 3).
+
+`commit` stores one item in one short transaction: its output, its state change, its credit
+capture and the run's figures (invariant 4); a file written for it is removed if that rolls
+back. What the commit raises decides what the attempt was:
+  ItemGone, or a duplicate capture key: another executor did the item; no attempt is counted;
+  IntegrityError otherwise: a constraint refused the output; a failed attempt (`stage.fail`),
+    and the item is not tried again in this slice, so the paid call is not repeated in a loop;
+  ValueError: the answer cannot be stored as it is; a failed attempt;
+  a database error: the slice ends (the engine retries it); every hold still open is released.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+
+from inkline.ai.types import AIError
+from inkline.automation.events import RunEventAlerts
+from inkline.automation.models import STAGE_NAMES, RunEvent, RunStatus
+from inkline.automation.runcontext import RunContext, StageStop
+from inkline.automation.stages import Committed, ItemGone, Stage, WorkItem, merge_quality
+from inkline.billing import services as billing
+from inkline.billing.costs import cost_of
+from inkline.billing.selectors import ledger_key_exists
+from inkline.core.errors import BudgetExhausted, InsufficientCredits
+from inkline.core.files import removed_on_rollback
+from inkline.publishing.models import PublishingSettings
+
+log = logging.getLogger(__name__)
+
+# When this many items fail in a row the provider is presumed down: the run stops.
+MAX_CONSECUTIVE_FAILURES = 5
+# Pending items read ahead in one query (per concurrency slot), instead of one query per item.
+READ_AHEAD = 4
+
+
+@dataclass
+class Call:
+    """One item's AI call: its credit hold (None when the stage is free) and its future."""
+
+    item: WorkItem
+    hold: billing.Hold | None
+    future: Future[Any]
+
+
+class StageRunner:
+    """Works one stage of a run until nothing is pending, its limit is reached, or the slice
+    must stop. Commits stay serial on the calling thread; only the AI calls run in the pool."""
+
+    def __init__(self, ctx: RunContext, stage: Stage) -> None:
+        self.ctx = ctx
+        self.stage = stage
+        self.number = stage.number
+        self.result = ctx.stage_result(stage.number)
+        self.limit = ctx.config.stage_limit(stage.number)
+        self.width = 1 if (stage.sequential or stage.operation is None) else ctx.concurrency
+        # Only a sequential stage keeps the strict order (commit, then the next call): it
+        # decides on what the previous call committed (clusters).
+        self.overlap = not stage.sequential
+        self.in_flight: dict[Future[Any], Call] = {}
+        self.finished: list[Call] = []  # succeeded, committed in the next round
+        self.ahead: deque[WorkItem] = deque()  # read ahead, oldest first
+        self.reserved = 0  # items taken by calls not yet settled, against the limit
+        self.open_holds: dict[int, billing.Hold] = {}  # released if the slice stops on an error
+        # Items settled without a commit of ours (gone, or our hold was taken back): not
+        # taken again in this slice, so a refused commit never repeats a paid call in a loop.
+        self.passed: set[int] = set()
+        self.stop: StageStop | None = None
+        self.exhausted = False  # nothing left to take, or the limit is reached
+
+    # --- the loop --------------------------------------------------------------------------
+    def run(self) -> bool:
+        """True when the stage is done (nothing pending, or its limit reached); False when
+        the slice must stop first (pause, cancel, deadline). Raises StageStop when the stage
+        cannot go on (budget, credits, provider down)."""
+        self.start()
+        if self.manual_review():
+            return True
+        started = time.monotonic()
+        pool = ThreadPoolExecutor(
+            max_workers=self.width, thread_name_prefix=f"inkline-s{self.number}"
+        )
+        try:
+            while True:
+                if self.may_submit():
+                    self.fill(pool)
+                self.settle_finished()
+                if not self.in_flight:
+                    break
+                self.collect()
+        except BaseException as exc:
+            self.release_open_holds(f"the slice stopped: {type(exc).__name__}")
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            elapsed = time.monotonic() - started
+            self.result["seconds"] = round(self.result.get("seconds", 0.0) + elapsed, 3)
+        return self.end()
+
+    def start(self) -> None:
+        """Plan the stage once per run (its pending count, bounded by its limit)."""
+        ctx, number = self.ctx, self.number
+        if str(number) in ctx.run.stage_plan:
+            return
+        pending = self.stage.pending(ctx.site.pk).count()
+        ctx.run.stage_plan[str(number)] = min(pending, self.limit) if self.limit else pending
+        limit_text = f", per-run limit {self.limit}" if self.limit else ""
+        ctx.event(
+            f"Stage {number} ({STAGE_NAMES[number]}) started: "
+            f"{pending} {self.stage.noun} pending{limit_text}.",
+            stage=number,
+            code="stage_start",
+        )
+        ctx.write(stage_plan=ctx.run.stage_plan, stage_results=ctx.run.stage_results)
+
+    def manual_review(self) -> bool:
+        """Stage 7 with auto-approval off: nothing to do, the articles wait for a user."""
+        if self.number != 7:
+            return False
+        publishing, _ = PublishingSettings.objects.get_or_create(site=self.ctx.site)
+        if publishing.auto_approval_enabled:
+            return False
+        waiting = self.stage.pending(self.ctx.site.pk).count()
+        self.result["status"] = "manual_review"
+        note = f"Auto-approval is off: {waiting} articles wait for manual review."
+        self.ctx.notes.append(note)
+        self.ctx.event(note, stage=self.number, code="manual_review")
+        return True
+
+    def may_submit(self) -> bool:
+        """One status read per round (a round follows every finished call), so a pause or a
+        cancel acts between items."""
+        if self.exhausted or self.stop is not None:
+            return False
+        return self.ctx.status() == RunStatus.RUNNING
+
+    def fill(self, pool: ThreadPoolExecutor) -> None:
+        """Start calls until the pool is full, or the slice's time, the limit, the pending
+        items or the credits run out."""
+        while len(self.in_flight) < self.width:
+            if time.monotonic() >= self.ctx.deadline:
+                return
+            room = self.room()
+            if room is not None and room <= 0:
+                self.exhausted = True
+                return
+            item = self.next_item(room)
+            if item is None:
+                self.exhausted = True
+                return
+            try:
+                hold = self.reserve(item)
+            except StageStop as exc:
+                self.ahead.appendleft(item)  # not taken: first in line for the next try
+                # Holds are estimates: calls in flight usually settle for less and give
+                # credits back, so wait for them and try again; stop only when none are.
+                if not self.in_flight and not self.finished:
+                    self.stop = exc
+                return
+            self.submit(pool, item, hold)
+
+    def settle_finished(self) -> None:
+        settling, self.finished = self.finished, []
+        for call in settling:
+            self.stop = self.stop or self.settle(call)
+
+    def collect(self) -> None:
+        """Wait for calls to finish; heartbeat the lease while a long call is in flight."""
+        done, _ = wait(
+            list(self.in_flight),
+            timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3,
+            return_when=FIRST_COMPLETED,
+        )
+        if not done:
+            self.ctx.write()
+            return
+        for future in done:
+            call = self.in_flight.pop(future)
+            if self.overlap and future.exception() is None:
+                self.finished.append(call)
+            else:  # failures settle at once: they may stop the stage before another call
+                self.stop = self.stop or self.settle(call)
+
+    def end(self) -> bool:
+        ctx, number, result = self.ctx, self.number, self.result
+        if self.stop is not None:
+            result["status"] = "stopped"
+            result["note"] = self.stop.reason
+            ctx.event(
+                self.stop.reason, stage=number, level=RunEvent.Level.WARNING, code="stage_stopped"
+            )
+            ctx.write(stage_results=ctx.run.stage_results)
+            raise self.stop
+        if not self.exhausted:
+            return False
+        left = self.stage.pending(ctx.site.pk).count()
+        if self.limit and result["processed"] + result["failed"] >= self.limit and left:
+            result["status"] = "limit"
+            note = (
+                f"Stage {number} reached its per-run limit of {self.limit} {self.stage.noun}; "
+                f"{left} left for the next run."
+            )
+            ctx.notes.append(note)
+            ctx.event(note, stage=number, code="limit_reached")
+        return True
+
+    # --- one item --------------------------------------------------------------------------
+    def room(self) -> int | None:
+        """How many more items the per-run limit lets this stage take (None: no limit)."""
+        if not self.limit:
+            return None
+        return self.limit - (self.result["processed"] + self.result["failed"] + self.reserved)
+
+    def next_item(self, room: int | None) -> WorkItem | None:
+        """The oldest pending item not in flight, not waiting to commit and not failed in
+        this slice; a sequential stage reads each after the previous commit."""
+        if self.ahead:
+            return self.ahead.popleft()
+        exclude = {i for call in self.in_flight.values() for i in call.item.ids}
+        exclude |= {i for call in self.finished for i in call.item.ids}
+        exclude |= {i for s, i in self.ctx.failed_ids if s == self.number}
+        exclude |= self.passed
+        site_id = self.ctx.site.pk
+        if self.stage.sequential:
+            return self.stage.next_item(site_id, exclude, room)
+        self.ahead.extend(self.stage.next_items(site_id, exclude, READ_AHEAD * self.width))
+        return self.ahead.popleft() if self.ahead else None
+
+    def reserve(self, item: WorkItem) -> billing.Hold | None:
+        """Hold the call's estimated credits (invariant 5); None when the stage is free."""
+        ctx, stage = self.ctx, self.stage
+        config = ctx.costs.get(stage.operation) if stage.operation else None
+        if config is None or stage.operation is None:
+            return None
+        amount = cost_of(config.unit, config.cost_per_unit, stage.expected_usage(item))
+        if amount <= 0:
+            return None
+        try:
+            hold = billing.credit_reserve(
+                account_id=ctx.run.account_id,
+                amount=amount,
+                operation_type=stage.operation,
+                site_id=ctx.site.pk,
+                run_id=ctx.run.pk,
+                run_cap=ctx.config.max_credits_per_run,
+                alerts=RunEventAlerts(ctx.run.pk),
+                description=f"Hold for {stage.operation} of {item.label} (run {ctx.run.run_id})",
+            )
+        except BudgetExhausted as exc:
+            raise StageStop(exc.message, end_run=exc.extra.get("scope") == "run") from exc
+        except InsufficientCredits as exc:
+            raise StageStop(f"Stopped: not enough credits. {exc.message}", end_run=True) from exc
+        self.open_holds[hold.id] = hold
+        return hold
+
+    def submit(self, pool: ThreadPoolExecutor, item: WorkItem, hold: billing.Hold | None) -> None:
+        self.reserved += item.size
+        future = pool.submit(self.stage.call, self.ctx.provider, item)
+        self.in_flight[future] = Call(item=item, hold=hold, future=future)
+
+    def settle(self, call: Call) -> StageStop | None:
+        """Commit one finished call, or record its failure. Returns a StageStop when the
+        provider looks down (too many failures in a row, or a fatal error)."""
+        self.reserved -= call.item.size
+        try:
+            output = call.future.result()
+        except AIError as exc:
+            return self.record_failure(call, str(exc), fatal=exc.fatal)
+        except Exception as exc:  # a provider bug must not kill the run: the item fails
+            log.exception("AI call failed for %s", call.item.label)
+            return self.record_failure(call, f"{type(exc).__name__}: {exc}", fatal=False)
+        return self.commit(call, output)
+
+    def commit(self, call: Call, output: Any) -> StageStop | None:
+        """Store the call's output in the item's transaction (see the module's docstring)."""
+        item = call.item
+        key = f"{self.ctx.run.run_id}:{self.number}:{item.key}"
+        try:
+            with removed_on_rollback(), transaction.atomic():
+                committed = self.stage.commit(self.ctx.site.pk, item, output)
+                charged = self.capture(call, output, key)
+                self.tally(item, committed, charged)
+        except (ItemGone, InsufficientCredits):
+            # Someone else committed this item first, or our hold was released under us
+            # (the run was taken over): nothing of ours is kept, the item stays as it is.
+            self.pass_over(call)
+            return None
+        except IntegrityError as exc:
+            if ledger_key_exists(key):  # this item was captured already: someone else did it
+                self.pass_over(call)
+                return None
+            return self.record_failure(call, f"its output could not be stored: {exc}", fatal=False)
+        except ValueError as exc:
+            # The answer cannot be stored as it is (e.g. a clustering that does not place
+            # every keyword exactly once): everything rolled back, the item fails.
+            return self.record_failure(call, f"unusable AI answer: {exc}", fatal=False)
+        if call.hold is not None:
+            self.open_holds.pop(call.hold.id, None)
+        for code, message in committed.events:
+            self.ctx.event(message, stage=self.number, code=code)
+        self.ctx.consecutive_failures = 0
+        return None
+
+    def pass_over(self, call: Call) -> None:
+        """Another executor did the item: no attempt is counted, the hold goes back."""
+        self.passed.update(call.item.ids)
+        self.give_back(call, f"{call.item.label} was already done")
+
+    def capture(self, call: Call, output: Any, key: str) -> int:
+        """Charge the call's actual usage against its hold; returns the credits charged."""
+        hold = call.hold
+        if hold is None:
+            return 0
+        config = self.ctx.costs[hold.operation_type]
+        usage = self.stage.usage_of(output)
+        actual = cost_of(config.unit, config.cost_per_unit, usage) if usage else hold.amount
+        return billing.credit_capture(
+            hold=hold,
+            amount=actual,
+            key=key,
+            site_id=self.ctx.site.pk,
+            run_id=self.ctx.run.pk,
+            alerts=RunEventAlerts(self.ctx.run.pk),
+            description=f"{self.stage.operation} of {call.item.label} (run {self.ctx.run.run_id})",
+        )
+
+    def tally(self, item: WorkItem, committed: Committed, charged: int) -> None:
+        """Count the item in the stage's and the run's figures, written in its transaction."""
+        ctx, result = self.ctx, self.result
+        result["processed"] += item.size
+        result["created"] += committed.created
+        if committed.held:
+            result["held"] = result.get("held", 0) + committed.held
+        merge_quality(result, committed.quality, weight=item.size)
+        result["credits_used"] += charged
+        ctx.run.total_credits_used += charged
+        ctx.write(
+            stage_results=ctx.run.stage_results,
+            total_credits_used=ctx.run.total_credits_used,
+            progress_percent=ctx.progress(),
+        )
+
+    def record_failure(self, call: Call, error: str, *, fatal: bool) -> StageStop | None:
+        """A failed attempt: the hold goes back, the item's attempts grow (`stage.fail`) and
+        it is not tried again in this slice."""
+        ctx, item, number = self.ctx, call.item, self.number
+        self.give_back(call, f"{self.stage.operation or STAGE_NAMES[number]} failed")
+        self.stage.fail(item, error)
+        ctx.failed_ids.update((number, i) for i in item.ids)
+        self.result["failed"] += item.size
+        ctx.consecutive_failures += 1
+        ctx.event(
+            f"{item.label} failed: {error}",
+            stage=number,
+            level=RunEvent.Level.WARNING,
+            code="item_failed",
+        )
+        ctx.write(stage_results=ctx.run.stage_results, progress_percent=ctx.progress())
+        if fatal:
+            return StageStop(
+                f"Stopped: the AI provider refused the request ({error}).",
+                end_run=True,
+                fail_run=True,
+            )
+        if ctx.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            return StageStop(
+                f"Stopped: {ctx.consecutive_failures} AI calls failed in a row; "
+                f"last error: {error}",
+                end_run=True,
+                fail_run=True,
+            )
+        return None
+
+    # --- credits ---------------------------------------------------------------------------
+    def give_back(self, call: Call, reason: str) -> None:
+        if call.hold is not None:
+            billing.credit_release(hold=call.hold, reason=reason)
+            self.open_holds.pop(call.hold.id, None)
+
+    def release_open_holds(self, reason: str) -> None:
+        """The slice stops on an error (lease lost, database error): give back every hold of
+        the stage still open. One the database refuses now is released by the sweeper."""
+        for hold in list(self.open_holds.values()):
+            try:
+                billing.credit_release(hold=hold, reason=reason)
+            except DatabaseError:
+                log.warning("hold %s not released now: the sweeper will", hold.id, exc_info=True)
+        self.open_holds.clear()
