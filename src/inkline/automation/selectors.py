@@ -1,4 +1,4 @@
-"""Reads of the pipeline: what each stage has pending, oldest first."""
+"""Reads of the pipeline: what each stage has pending (from the stage registry), runs."""
 
 from __future__ import annotations
 
@@ -6,56 +6,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
-from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationConfig, AutomationRun
+from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
+from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES, STAGES
+from inkline.automation.stages import stage as stage_of
 from inkline.core.prepared import PreparedRead
-from inkline.planner.models import Cluster, ContentIdea, Keyword
-from inkline.writer.models import Content, Image, WritingTask
-
-
-def _fresh() -> Q:
-    return Q(attempts__lt=settings.INKLINE_ITEM_MAX_ATTEMPTS)
 
 
 def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
     """The items stage `stage` would take for a site, oldest first (by id)."""
-    match stage:
-        case 1:
-            qs: QuerySet[Any] = Keyword.objects.filter(
-                _fresh(), site_id=site_id, status=Keyword.Status.NEW
-            )
-        case 2:
-            qs = Cluster.objects.filter(_fresh(), site_id=site_id, status=Cluster.Status.NEW)
-        case 3:
-            qs = ContentIdea.objects.filter(
-                _fresh(), site_id=site_id, status=ContentIdea.Status.NEW
-            )
-        case 4:
-            qs = WritingTask.objects.filter(
-                _fresh(), site_id=site_id, status=WritingTask.Status.QUEUED
-            )
-        case 5:
-            qs = Content.objects.filter(
-                _fresh(), site_id=site_id, status=Content.Status.REVIEW, prompts_extracted=False
-            )
-        case 6:
-            qs = Image.objects.filter(_fresh(), site_id=site_id, status=Image.Status.PENDING)
-        case 7:
-            # Held content (SEO score below the threshold) waits for a user, not for a run.
-            qs = Content.objects.filter(
-                site_id=site_id,
-                status=Content.Status.REVIEW,
-                prompts_extracted=True,
-                held_reason="",
-            ).exclude(
-                Exists(Image.objects.filter(content=OuterRef("pk"), status=Image.Status.PENDING))
-            )
-        case _:
-            raise ValueError(f"no stage {stage}")
-    return qs.order_by("id")
+    return stage_of(stage).pending(site_id)
 
 
 def pipeline_pending(site_id: int) -> dict[int, int]:
@@ -81,17 +44,11 @@ def pipeline_pending(site_id: int) -> dict[int, int]:
 def failed_counts(site_id: int) -> dict[int, int]:
     """Items excluded from pending after too many failed attempts, per stage."""
     max_attempts = settings.INKLINE_ITEM_MAX_ATTEMPTS
-    managers: dict[int, Any] = {
-        1: Keyword.objects,
-        2: Cluster.objects,
-        3: ContentIdea.objects,
-        4: WritingTask.objects,
-        5: Content.objects,
-        6: Image.objects,
-    }
     return {
-        stage: manager.filter(site_id=site_id, attempts__gte=max_attempts).count()
-        for stage, manager in managers.items()
+        n: STAGE_CLASSES[n]
+        .model._default_manager.filter(site_id=site_id, attempts__gte=max_attempts)
+        .count()
+        for n in RETRYABLE_STAGES
     }
 
 
