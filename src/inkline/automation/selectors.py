@@ -13,6 +13,7 @@ from inkline.accounts.models import Site
 from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
 from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES, STAGES
 from inkline.automation.stages import stage as stage_of
+from inkline.billing.estimates import pipeline_estimates
 from inkline.core.prepared import PreparedRead
 
 
@@ -119,32 +120,31 @@ def pipeline_stages(
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
     site's `AutomationConfig` and budget allocation when the caller has them, and a
     `reuse_key` to let a polled page reuse recent counts (see `pending_counts`)."""
-    from inkline.automation.models import STAGE_NAMES
-    from inkline.billing.estimates import pipeline_estimates
-
     if config is None:
         config = site_config(site_id) or AutomationConfig()
     pending = pending_counts(site_id, reuse_key=reuse_key)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
+    limits = {n: config.stage_limit(n) for n in STAGES}
     estimates = pipeline_estimates(
-        site_id=site_id, pending=pending, config=config, allocation=allocation
+        site_id=site_id,
+        pending=pending,
+        pricing={n: s.pricing() for n, s in STAGE_CLASSES.items()},
+        limits=limits,
+        cap=int(config.max_credits_per_run or 0),
+        allocation=allocation,
     )
-    stages = []
-    for stage in STAGES:
-        limit = config.stage_limit(stage)
-        n = pending[stage]
-        stages.append(
-            {
-                "stage": stage,
-                "name": STAGE_NAMES[stage],
-                "enabled": config.stage_enabled(stage),
-                "pending": n,
-                "limit": limit,
-                **estimates[stage],
-            }
-        )
-    return stages
+    return [
+        {
+            "stage": n,
+            "name": s.name,
+            "enabled": config.stage_enabled(n),
+            "pending": pending[n],
+            "limit": limits[n],
+            **estimates[n],
+        }
+        for n, s in STAGE_CLASSES.items()
+    ]
 
 
 def reuse_key(*, version: int, latest_run: AutomationRun | None) -> str:

@@ -2,7 +2,7 @@
 
     STAGE_CLASSES[n]        the stage object (see `base.Stage`): name, noun, description,
                             limit_field, enabled_field, operation, model, pending(site_id),
-                            unfinished, failed(site_id), and what the engine calls
+                            unfinished, failed(site_id), pricing(), and what the engine calls
     stage(n)                the same, or ValueError for a number that is no stage
     STAGES                  the numbers, in pipeline order
     STAGE_NAMES, STAGE_LIMIT_FIELDS, RETRYABLE_STAGES   views of the registry

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from django.db.models import F, Q, QuerySet
 
 from inkline.ai.types import AIProvider, Operation, Usage
+from inkline.billing.estimates import Pricing
 from inkline.core.errors import ItemGone
 from inkline.core.models import PipelineItem
 
@@ -86,6 +87,7 @@ class Stage(ABC, Generic[RowT, PayloadT, OutputT]):
     operation: ClassVar[Operation | None] = None  # AI operation billed, None for no AI call
     sequential: ClassVar[bool] = False  # True: one call at a time (whole-site decisions)
     retryable: ClassVar[bool] = True  # its items count failed attempts; a user retries them
+    typical_usage: ClassVar[Usage | None] = None  # one item's usage, for credit estimates
     model: type[RowT]  # the model of its items
     unfinished: ClassVar[Q]  # an item it has not done yet, failed ones included
 
@@ -150,6 +152,16 @@ class Stage(ABC, Generic[RowT, PayloadT, OutputT]):
 
     def usage_of(self, result: OutputT) -> Usage | None:
         return None if result is None else result.usage
+
+    def batch_size(self) -> int:
+        """Items one call takes."""
+        return 1
+
+    def pricing(self) -> Pricing | None:
+        """What estimating its credits takes (None: it calls no AI)."""
+        if self.operation is None or self.typical_usage is None:
+            return None
+        return Pricing(operation=self.operation, usage=self.typical_usage, batch=self.batch_size())
 
 
 class LocalStage(Stage[RowT, PayloadT, None]):

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db.models import QuerySet
 
-from inkline.ai.types import AIProvider, ClusterResult, ExistingCluster, KeywordIn
+from inkline.ai.types import AIProvider, ClusterResult, ExistingCluster, KeywordIn, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.planner.models import Cluster, Keyword
 from inkline.planner.selectors import (
@@ -34,11 +34,15 @@ class ClusterStage(Stage[Keyword, ClusterBatch, ClusterResult]):
     limit_field = "max_keywords_per_run"
     operation = "clustering"
     sequential = True  # each batch is placed among the clusters the previous ones made
+    typical_usage = Usage(calls=0, items=1, prompt_tokens=10, completion_tokens=5)
     model = Keyword
     unfinished = KEYWORDS_OPEN
 
     def pending(self, site_id: int) -> QuerySet[Keyword]:
         return keywords_pending(site_id=site_id)
+
+    def batch_size(self) -> int:
+        return max(1, settings.INKLINE_CLUSTER_BATCH)
 
     def next_item(
         self, site_id: int, exclude: set[int], room: int | None

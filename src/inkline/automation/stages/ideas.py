@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from inkline.ai.types import AIProvider, IdeasResult, KeywordIn
+from inkline.ai.types import AIProvider, IdeasResult, KeywordIn, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.planner.models import Cluster
 from inkline.planner.selectors import CLUSTERS_OPEN, clusters_pending
@@ -28,6 +28,7 @@ class IdeaStage(Stage[Cluster, IdeaBrief, IdeasResult]):
     description = "Clusters that have no content ideas yet. Stage 2 writes ideas for each."
     limit_field = "max_clusters_per_run"
     operation = "idea_generation"
+    typical_usage = Usage(calls=1, items=1, prompt_tokens=400, completion_tokens=600)
     model = Cluster
     unfinished = CLUSTERS_OPEN
 

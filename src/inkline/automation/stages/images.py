@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from inkline.ai.types import AIProvider, ImageRequest, ImageResult
+from inkline.ai.types import AIProvider, ImageRequest, ImageResult, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.writer.models import Image
 from inkline.writer.selectors import IMAGES_OPEN, images_pending
@@ -18,6 +18,7 @@ class ImageStage(Stage[Image, ImageRequest, ImageResult]):
     description = "Image prompts without an image file. Stage 6 generates the images."
     limit_field = "max_images_per_run"
     operation = "image_generation"
+    typical_usage = Usage(calls=1, items=1, images=1)
     model = Image
     unfinished = IMAGES_OPEN
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from inkline.ai.types import AIProvider, ImagePromptsResult
+from inkline.ai.types import AIProvider, ImagePromptsResult, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.writer.models import Content
 from inkline.writer.selectors import CONTENT_WITHOUT_PROMPTS, content_pending_prompts
@@ -25,6 +25,7 @@ class PromptStage(Stage[Content, PromptJob, ImagePromptsResult]):
     description = "Articles in review without image prompts. Stage 5 extracts the prompts."
     limit_field = "max_content_per_run"
     operation = "image_prompt_extraction"
+    typical_usage = Usage(calls=1, items=1, prompt_tokens=1800, completion_tokens=300)
     model = Content
     unfinished = CONTENT_WITHOUT_PROMPTS
 

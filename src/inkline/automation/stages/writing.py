@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from inkline.ai.types import AIProvider, ArticleIn, ArticleResult
+from inkline.ai.types import AIProvider, ArticleIn, ArticleResult, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.writer.models import WritingTask
 from inkline.writer.selectors import TASKS_OPEN, tasks_pending
@@ -25,6 +25,7 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
     description = "Writing tasks waiting for their article. Stage 4 writes the articles."
     limit_field = "max_tasks_per_run"
     operation = "content_generation"
+    typical_usage = Usage(calls=1, items=1, prompt_tokens=600, completion_tokens=2000, words=1200)
     model = WritingTask
     unfinished = TASKS_OPEN
 
