@@ -124,7 +124,8 @@ def _run_with_progress(run_id: str) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from inkline.automation import engine
-    from inkline.automation.models import STAGE_NAMES, AutomationRun
+    from inkline.automation.models import AutomationRun
+    from inkline.automation.stages import STAGE_NAMES
 
     result: dict[str, Any] = {}
     with Progress(
@@ -167,7 +168,7 @@ def _print_run(run: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from inkline.automation.models import STAGE_NAMES
+    from inkline.automation.stages import STAGE_NAMES
 
     console = Console()
     console.print(f"[bold]{run.run_id}[/] {run.status} — {run.progress_percent}%")
