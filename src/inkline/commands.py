@@ -25,10 +25,11 @@ from inkline.accounts.models import Site
 from inkline.ai.registry import import_provider
 from inkline.automation import engine
 from inkline.automation.api import RunSerializer
-from inkline.automation.models import STAGE_NAMES, AutomationRun
+from inkline.automation.models import AutomationRun
 from inkline.automation.selectors import pipeline_summary
 from inkline.automation.services import run_start
 from inkline.automation.sites import account_create
+from inkline.automation.stages import STAGE_NAMES
 from inkline.celery import app
 from inkline.core.errors import ApplicationError, RunActive, ValidationFailed
 from inkline.demo import ensure_demo

@@ -23,12 +23,8 @@ from inkline.accounts.scoping import (
     site_for,
 )
 from inkline.automation import selectors, services, sites
-from inkline.automation.models import (
-    STAGE_LIMIT_FIELDS,
-    AutomationConfig,
-    AutomationRun,
-    RunEvent,
-)
+from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
+from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
 from inkline.billing import budget
 from inkline.billing import selectors as billing_selectors
 from inkline.billing import services as billing_services
@@ -152,14 +148,8 @@ class ConfigSerializer(serializers.ModelSerializer[AutomationConfig]):
             "scheduled_time",
             "day_of_week",
             "day_of_month",
-            *(f"stage_{n}_enabled" for n in range(1, 8)),
-            "max_keywords_per_run",
-            "max_clusters_per_run",
-            "max_ideas_per_run",
-            "max_tasks_per_run",
-            "max_content_per_run",
-            "max_images_per_run",
-            "max_approvals_per_run",
+            *(s.enabled_field for s in STAGE_CLASSES.values()),
+            *STAGE_LIMIT_FIELDS.values(),
             "max_credits_per_run",
             "next_run_at",
         ]

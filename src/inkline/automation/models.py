@@ -8,30 +8,12 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
+# The stages are described once, in the stage registry; STAGES and STAGE_NAMES are named
+# here too for the modules that import them with the models.
+from inkline.automation.stages import STAGE_LIMIT_FIELDS
+from inkline.automation.stages import STAGE_NAMES as STAGE_NAMES
+from inkline.automation.stages import STAGES as STAGES
 from inkline.core.models import TimeStampedModel
-
-STAGES = (1, 2, 3, 4, 5, 6, 7)
-
-STAGE_NAMES = {
-    1: "Keywords → Clusters",
-    2: "Clusters → Ideas",
-    3: "Ideas → Tasks",
-    4: "Tasks → Content",
-    5: "Content → Image Prompts",
-    6: "Image Prompts → Images",
-    7: "Review → Approved",
-}
-
-# The per-run limit field of each stage (0 = unlimited).
-STAGE_LIMIT_FIELDS = {
-    1: "max_keywords_per_run",
-    2: "max_clusters_per_run",
-    3: "max_ideas_per_run",
-    4: "max_tasks_per_run",
-    5: "max_content_per_run",
-    6: "max_images_per_run",
-    7: "max_approvals_per_run",
-}
 
 
 class Frequency(models.TextChoices):

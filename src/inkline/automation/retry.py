@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -24,38 +25,16 @@ from inkline.accounts.models import Site
 from inkline.accounts.scoping import site_for
 from inkline.accounts.services import site_pipeline_changed
 from inkline.automation.events import event_record
-from inkline.automation.models import STAGE_NAMES
-from inkline.planner.models import Cluster, ContentIdea, Keyword
-from inkline.writer.models import Content, Image, WritingTask
-
-# Stages whose items can fail (stage 7, approval, makes no AI call and counts no attempts).
-RETRYABLE_STAGES = (1, 2, 3, 4, 5, 6)
-
-
-def _not_done(stage: int) -> tuple[Any, Q]:
-    """The model a stage works on and the condition of an item it has not finished."""
-    match stage:
-        case 1:
-            return Keyword, Q(status=Keyword.Status.NEW)
-        case 2:
-            return Cluster, Q(status=Cluster.Status.NEW)
-        case 3:
-            return ContentIdea, Q(status=ContentIdea.Status.NEW)
-        case 4:
-            return WritingTask, Q(status=WritingTask.Status.QUEUED)
-        case 5:
-            return Content, Q(status=Content.Status.REVIEW, prompts_extracted=False)
-        case 6:
-            return Image, Q(status=Image.Status.PENDING)
-    raise ValueError(f"stage {stage} has no retryable items")
+from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES
+from inkline.writer.models import Image
 
 
 # --- selector ---------------------------------------------------------------------------------
 def failed_items(*, site_id: int, stage: int) -> QuerySet[Any]:
     """Items of `stage` not done that failed at least once, oldest first."""
-    model, not_done = _not_done(stage)
-    qs: QuerySet[Any] = model.objects.filter(not_done, site_id=site_id, attempts__gt=0)
-    return qs.order_by("id")
+    if stage not in RETRYABLE_STAGES:
+        raise ValueError(f"stage {stage} has no retryable items")
+    return STAGE_CLASSES[stage].failed(site_id)
 
 
 # --- service ----------------------------------------------------------------------------------
@@ -72,7 +51,7 @@ def items_retry(*, site: Site, stage: int, ids: list[int] | None = None) -> int:
             site_id=site.pk,
             stage=stage,
             code="items_retried",
-            message=f"{retried} failed item(s) of stage {stage} ({STAGE_NAMES[stage]}) "
+            message=f"{retried} failed item(s) of stage {stage} ({STAGE_CLASSES[stage].name}) "
             "will be retried by the next run.",
         )
     return retried
@@ -110,8 +89,6 @@ class FailedItemOut(serializers.Serializer[Any]):
         return str(obj)
 
     def get_retryable(self, obj: Any) -> bool:
-        from django.conf import settings
-
         return bool(obj.attempts < settings.INKLINE_ITEM_MAX_ATTEMPTS)
 
 

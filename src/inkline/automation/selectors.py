@@ -1,4 +1,4 @@
-"""Reads of the pipeline: what each stage has pending, oldest first."""
+"""Reads of the pipeline: what each stage has pending (from the stage registry), runs."""
 
 from __future__ import annotations
 
@@ -6,56 +6,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
-from inkline.automation.models import ACTIVE_STATUSES, STAGES, AutomationConfig, AutomationRun
+from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
+from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES, STAGES
+from inkline.automation.stages import stage as stage_of
+from inkline.billing.estimates import pipeline_estimates
 from inkline.core.prepared import PreparedRead
-from inkline.planner.models import Cluster, ContentIdea, Keyword
-from inkline.writer.models import Content, Image, WritingTask
-
-
-def _fresh() -> Q:
-    return Q(attempts__lt=settings.INKLINE_ITEM_MAX_ATTEMPTS)
 
 
 def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
     """The items stage `stage` would take for a site, oldest first (by id)."""
-    match stage:
-        case 1:
-            qs: QuerySet[Any] = Keyword.objects.filter(
-                _fresh(), site_id=site_id, status=Keyword.Status.NEW
-            )
-        case 2:
-            qs = Cluster.objects.filter(_fresh(), site_id=site_id, status=Cluster.Status.NEW)
-        case 3:
-            qs = ContentIdea.objects.filter(
-                _fresh(), site_id=site_id, status=ContentIdea.Status.NEW
-            )
-        case 4:
-            qs = WritingTask.objects.filter(
-                _fresh(), site_id=site_id, status=WritingTask.Status.QUEUED
-            )
-        case 5:
-            qs = Content.objects.filter(
-                _fresh(), site_id=site_id, status=Content.Status.REVIEW, prompts_extracted=False
-            )
-        case 6:
-            qs = Image.objects.filter(_fresh(), site_id=site_id, status=Image.Status.PENDING)
-        case 7:
-            # Held content (SEO score below the threshold) waits for a user, not for a run.
-            qs = Content.objects.filter(
-                site_id=site_id,
-                status=Content.Status.REVIEW,
-                prompts_extracted=True,
-                held_reason="",
-            ).exclude(
-                Exists(Image.objects.filter(content=OuterRef("pk"), status=Image.Status.PENDING))
-            )
-        case _:
-            raise ValueError(f"no stage {stage}")
-    return qs.order_by("id")
+    return stage_of(stage).pending(site_id)
 
 
 def pipeline_pending(site_id: int) -> dict[int, int]:
@@ -81,17 +45,11 @@ def pipeline_pending(site_id: int) -> dict[int, int]:
 def failed_counts(site_id: int) -> dict[int, int]:
     """Items excluded from pending after too many failed attempts, per stage."""
     max_attempts = settings.INKLINE_ITEM_MAX_ATTEMPTS
-    managers: dict[int, Any] = {
-        1: Keyword.objects,
-        2: Cluster.objects,
-        3: ContentIdea.objects,
-        4: WritingTask.objects,
-        5: Content.objects,
-        6: Image.objects,
-    }
     return {
-        stage: manager.filter(site_id=site_id, attempts__gte=max_attempts).count()
-        for stage, manager in managers.items()
+        n: STAGE_CLASSES[n]
+        .model._default_manager.filter(site_id=site_id, attempts__gte=max_attempts)
+        .count()
+        for n in RETRYABLE_STAGES
     }
 
 
@@ -168,32 +126,31 @@ def pipeline_stages(
     """Per stage: pending, the per-run limit, runs needed and credit estimates. Pass the
     site's `AutomationConfig` and budget allocation when the caller has them, and a
     `reuse_key` to let a polled page reuse recent counts (see `pending_counts`)."""
-    from inkline.automation.models import STAGE_NAMES
-    from inkline.billing.estimates import pipeline_estimates
-
     if config is None:
         config = site_config(site_id) or AutomationConfig()
     pending = pending_counts(site_id, reuse_key=reuse_key)
     # Credits for the next run and for everything pending, what each operation's share of
     # the run cap affords, and runs needed counting both the item limit and that budget.
+    limits = {n: config.stage_limit(n) for n in STAGES}
     estimates = pipeline_estimates(
-        site_id=site_id, pending=pending, config=config, allocation=allocation
+        site_id=site_id,
+        pending=pending,
+        pricing={n: s.pricing() for n, s in STAGE_CLASSES.items()},
+        limits=limits,
+        cap=int(config.max_credits_per_run or 0),
+        allocation=allocation,
     )
-    stages = []
-    for stage in STAGES:
-        limit = config.stage_limit(stage)
-        n = pending[stage]
-        stages.append(
-            {
-                "stage": stage,
-                "name": STAGE_NAMES[stage],
-                "enabled": config.stage_enabled(stage),
-                "pending": n,
-                "limit": limit,
-                **estimates[stage],
-            }
-        )
-    return stages
+    return [
+        {
+            "stage": n,
+            "name": s.name,
+            "enabled": config.stage_enabled(n),
+            "pending": pending[n],
+            "limit": limits[n],
+            **estimates[n],
+        }
+        for n, s in STAGE_CLASSES.items()
+    ]
 
 
 def reuse_key(*, version: int, latest_run: AutomationRun | None) -> str:

@@ -68,5 +68,11 @@ class BudgetExhausted(Conflict):
     code = "budget_exhausted"
 
 
+class ItemGone(Exception):
+    """A pipeline item is no longer pending (another executor, or a user, got there first):
+    nothing of this attempt may be committed. Raised by the services that write a stage's
+    output, inside the item's transaction, which then rolls back (invariant 4)."""
+
+
 class LeaseLost(Exception):
     """This worker no longer owns the run (its epoch is stale): stop without writing."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from inkline import clock
 
@@ -34,3 +36,9 @@ class PipelineItem(models.Model):
 
     class Meta:
         abstract = True
+
+
+def attempts_left() -> Q:
+    """Pipeline items that have failed fewer than INKLINE_ITEM_MAX_ATTEMPTS times: the others
+    wait for a user's retry, out of every stage's pending set."""
+    return Q(attempts__lt=settings.INKLINE_ITEM_MAX_ATTEMPTS)

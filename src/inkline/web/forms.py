@@ -11,7 +11,8 @@ from typing import Any
 from django import forms
 
 from inkline.accounts.models import Publisher, Site
-from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
+from inkline.automation.models import AutomationConfig
+from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
 from inkline.planner.models import Keyword
 from inkline.publishing.models import (
     DAY_NAMES,
@@ -162,7 +163,7 @@ class AutomationConfigForm(forms.ModelForm):
             "scheduled_time",
             "day_of_week",
             "day_of_month",
-            *(f"stage_{s}_enabled" for s in range(1, 8)),
+            *(s.enabled_field for s in STAGE_CLASSES.values()),
             *STAGE_LIMIT_FIELDS.values(),
             "max_credits_per_run",
         ]

@@ -14,12 +14,10 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.automation import selectors as automation
 from inkline.automation.models import (
-    STAGE_LIMIT_FIELDS,
-    STAGE_NAMES,
-    STAGES,
     AutomationConfig,
     AutomationRun,
 )
+from inkline.automation.stages import STAGE_CLASSES, stage_of_operation
 from inkline.billing import budget, estimates
 from inkline.billing import selectors as billing
 from inkline.billing.models import CreditTransaction, Operation
@@ -30,16 +28,6 @@ from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 from inkline.web.charts import OPERATION_COLOURS, pie, stacked_bars
 from inkline.writer.models import Content
 
-# What each stage's pending count counts, in the words of the tooltip, and its unit.
-STAGE_HELP: dict[int, tuple[str, str]] = {
-    1: ("keywords", "Keywords not yet in a cluster. Stage 1 groups them into topic clusters."),
-    2: ("clusters", "Clusters that have no content ideas yet. Stage 2 writes ideas for each."),
-    3: ("ideas", "Content ideas not yet queued for writing. Stage 3 turns each into a task."),
-    4: ("tasks", "Writing tasks waiting for their article. Stage 4 writes the articles."),
-    5: ("articles", "Articles in review without image prompts. Stage 5 extracts the prompts."),
-    6: ("images", "Image prompts without an image file. Stage 6 generates the images."),
-    7: ("articles", "Articles in review with every image done. Stage 7 approves them."),
-}
 RECENT_RUNS = 10
 # The dashboard's reads, made by every poll of the page: prepared (see `inkline.core.prepared`).
 _RECENT_RUNS = PreparedRead(
@@ -84,8 +72,8 @@ def stage_cards(
         StageCard(
             stage=s["stage"],
             name=s["name"],
-            unit=STAGE_HELP[s["stage"]][0],
-            help=STAGE_HELP[s["stage"]][1],
+            unit=STAGE_CLASSES[s["stage"]].noun,
+            help=STAGE_CLASSES[s["stage"]].description,
             enabled=s["enabled"],
             pending=s["pending"],
             limit=s["limit"],
@@ -102,7 +90,7 @@ def run_view(run: AutomationRun) -> RunView:
     return RunView(
         run=run,
         stage=stage,
-        stage_name=STAGE_NAMES[stage],
+        stage_name=STAGE_CLASSES[stage].name,
         stage_done=int(result.get("processed", 0)) + int(result.get("failed", 0)),
         stage_planned=int(run.stage_plan.get(str(stage), 0)),
     )
@@ -147,14 +135,14 @@ def run_detail(run: AutomationRun) -> dict[str, Any]:
     remaining = automation.pipeline_pending(run.site_id)
     rows = [
         StageRow(
-            stage=stage,
-            name=STAGE_NAMES[stage],
-            unit=STAGE_HELP[stage][0],
-            initial=run.initial_snapshot.get(f"stage_{stage}"),
-            result=run.stage_results.get(str(stage)),
-            remaining=remaining[stage],
+            stage=n,
+            name=stage.name,
+            unit=stage.noun,
+            initial=run.initial_snapshot.get(f"stage_{n}"),
+            result=run.stage_results.get(str(n)),
+            remaining=remaining[n],
         )
-        for stage in STAGES
+        for n, stage in STAGE_CLASSES.items()
     ]
     events = list(run.events.order_by("at", "id"))
     return {
@@ -193,8 +181,8 @@ def automation_settings(site: Site, form: Any) -> dict[str, Any]:
     rows = [
         LimitRow(
             card=card,
-            limit_field=form[STAGE_LIMIT_FIELDS[card.stage]],
-            enabled_field=form[f"stage_{card.stage}_enabled"],
+            limit_field=form[STAGE_CLASSES[card.stage].limit_field],
+            enabled_field=form[STAGE_CLASSES[card.stage].enabled_field],
             tip=tips.get(card.stage, ""),
         )
         for card in stage_cards(site.pk)
@@ -282,12 +270,17 @@ def budget_page(site: Site) -> dict[str, Any]:
     cap = automation.run_cap(site.pk)
     shares = budget.operation_budgets(cap, effective)
     costs = {c.operation_type: c for c in billing.cost_configs()}
-    stage_of = {op: stage for stage, (op, _) in estimates.STAGE_OPERATIONS.items()}
     rows = []
     for op, label in Operation.choices:
         share = shares[op] if shares is not None else None
         config = costs.get(op)
-        affords = estimates.affordable(stage_of[op], config, share) if config is not None else None
+        stage = stage_of_operation(op)
+        pricing = stage.pricing() if stage is not None else None
+        affords = (
+            estimates.affordable(pricing, config, share)
+            if pricing is not None and config is not None
+            else None
+        )
         rows.append(
             BudgetRow(op, label, effective[op], share, affords, OPERATION_UNITS[op],
                       OPERATION_COLOURS[op])

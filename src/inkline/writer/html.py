@@ -1,11 +1,13 @@
-"""Sanitizing AI HTML (invariant 8) and measuring it."""
+"""Sanitizing AI HTML (invariant 8) and measuring it. Plain text: `inkline.core.text`."""
 
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import nh3
+
+from inkline.core.text import html_text as html_text
+from inkline.core.text import sanitize_text as sanitize_text
 
 ALLOWED_TAGS = {
     "p", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "b", "i", "a", "blockquote",
@@ -13,7 +15,6 @@ ALLOWED_TAGS = {
     "code", "pre",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
-_TAG = re.compile(r"<[^>]+>")
 _WORD = re.compile(r"\b[\w'’-]+\b")
 
 
@@ -28,14 +29,5 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def html_text(html: str) -> str:
-    return unescape(_TAG.sub(" ", html))
-
-
 def word_count(html: str) -> int:
     return len(_WORD.findall(html_text(html)))
-
-
-def sanitize_text(text: str) -> str:
-    """Plain text fields (titles, meta descriptions): no markup at all."""
-    return " ".join(html_text(nh3.clean(text, tags=set())).split())

@@ -1,4 +1,4 @@
-"""Planner writes: keyword import (CSV or JSON rows).
+"""Keyword import (CSV or JSON rows).
 
 Bad lines are reported one by one and never cost a good line: every valid row is kept.
 """

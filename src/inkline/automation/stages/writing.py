@@ -1,0 +1,62 @@
+"""Stage 4, Tasks → Content: each queued task's article written, stored for review."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.db.models import QuerySet
+
+from inkline.ai.types import AIProvider, ArticleIn, ArticleResult, Usage
+from inkline.automation.stages.base import Committed, Stage, WorkItem
+from inkline.writer.models import WritingTask
+from inkline.writer.selectors import TASKS_OPEN, tasks_pending
+from inkline.writer.services import ArticleDraft, content_create_from_draft
+
+
+class ContentJob(NamedTuple):
+    task: WritingTask
+    brief: ArticleIn  # what the AI is asked to write
+
+
+class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
+    number = 4
+    name = "Tasks → Content"
+    noun = "tasks"
+    description = "Writing tasks waiting for their article. Stage 4 writes the articles."
+    limit_field = "max_tasks_per_run"
+    operation = "content_generation"
+    typical_usage = Usage(calls=1, items=1, prompt_tokens=600, completion_tokens=2000, words=1200)
+    model = WritingTask
+    unfinished = TASKS_OPEN
+
+    def pending(self, site_id: int) -> QuerySet[WritingTask]:
+        return tasks_pending(site_id=site_id).select_related("idea")
+
+    def build(self, obj: WritingTask) -> WorkItem[ContentJob]:
+        idea = obj.idea
+        brief = ArticleIn(
+            title=idea.title,
+            primary_keyword=idea.primary_keyword,
+            target_keywords=tuple(idea.target_keywords),
+            content_type=idea.content_type,
+            outline=tuple(idea.outline),
+        )
+        return WorkItem(ids=(obj.pk,), payload=ContentJob(obj, brief), label=f"task '{obj.title}'")
+
+    def call(self, provider: AIProvider, item: WorkItem[ContentJob]) -> ArticleResult:
+        return provider.write_content(item.payload.brief)
+
+    def commit(self, site_id: int, item: WorkItem[ContentJob], result: ArticleResult) -> Committed:
+        article = result.article
+        content_create_from_draft(
+            site_id=site_id,
+            task=item.payload.task,
+            draft=ArticleDraft(
+                title=article.title,
+                html=article.html,
+                meta_description=article.meta_description,
+                slug=article.slug,
+            ),
+            provenance=result.provenance.as_dict(result.usage),
+        )
+        return Committed(created=1)
