@@ -15,7 +15,6 @@ from inkline.automation.models import (
     AutomationConfig,
     AutomationRun,
 )
-from inkline.core.prepared import PreparedRead
 
 # What each stage's pending count counts, in the words of the tooltip, and its unit.
 STAGE_HELP: dict[int, tuple[str, str]] = {
@@ -28,13 +27,6 @@ STAGE_HELP: dict[int, tuple[str, str]] = {
     7: ("articles", "Articles in review with every image done. Stage 7 approves them."),
 }
 RECENT_RUNS = 10
-# The dashboard's reads, made by every poll of the page: prepared (see `inkline.core.prepared`).
-_RECENT_RUNS = PreparedRead(
-    lambda site_id: AutomationRun.objects.filter(site_id=site_id).order_by("-queued_at", "-id")[
-        :RECENT_RUNS
-    ],
-    int,
-)
 
 
 @dataclass(frozen=True)
@@ -97,7 +89,9 @@ def run_view(run: AutomationRun) -> RunView:
 
 def dashboard_live(site: Site, *, config: AutomationConfig | None) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
-    recent = _RECENT_RUNS(site.pk)
+    recent = list(
+        AutomationRun.objects.filter(site_id=site.pk).order_by("-queued_at", "-id")[:RECENT_RUNS]
+    )
     latest = recent[0] if recent else None
     return {
         # The runs are read first: a page polled every second may reuse recent counts.
