@@ -93,6 +93,14 @@ def form_errors_from(form: BaseForm, exc: ValidationFailed) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
+def switcher_key(sites: list[SiteName], site: Site | None, *, can_edit: bool) -> str:
+    """Everything the site switcher shows, so its HTML is rendered once per process for each
+    value (`{% cache %}` in the template) instead of looping over every site on every page.
+    Being the content itself, the key never lets a stale list through."""
+    names = "\x1f".join(f"{s.pk}\x1e{s.name}" for s in sites)
+    return f"{can_edit:d}\x1d{site.pk if site else ''}\x1d{site.name if site else ''}\x1d{names}"
+
+
 def page(
     request: HttpRequest,
     template: str,
@@ -104,10 +112,12 @@ def page(
 ) -> HttpResponse:
     """Render a page of the app: the base layout needs the user's sites, role and section."""
     membership = membership_of(request)
+    sites = sites_of(request)
     full = {
         "membership": membership,
         "can_edit": membership.can_edit,
-        "nav_sites": sites_of(request),
+        "nav_sites": sites,
+        "switcher_key": switcher_key(sites, site, can_edit=membership.can_edit),
         "site": site,
         "section": section,
         "tz_name": site.timezone if site else "UTC",
