@@ -138,7 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = ["inkline.accounts.auth.MemberBackend"]
-SESSION_ENGINE = "inkline.accounts.sessions"  # database sessions, read with a prepared query
+# Django's database sessions. Not `cached_db`: no shared cache is configured (CACHES is each
+# process's own memory), and a session cached by one gunicorn worker would outlive a logout
+# made through another.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -160,7 +163,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "inkline.accounts.auth.MemberTokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["inkline.core.permissions.RolePermission"],

@@ -14,7 +14,6 @@ from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, Automat
 from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES, STAGES
 from inkline.automation.stages import stage as stage_of
 from inkline.billing.estimates import pipeline_estimates
-from inkline.core.prepared import PreparedRead
 
 
 def pending_queryset(stage: int, site_id: int) -> QuerySet[Any]:
@@ -70,23 +69,19 @@ def items_remaining(site_id: int) -> dict[str, int]:
     return {f"stage_{stage}": n for stage, n in pipeline_pending(site_id).items()}
 
 
-_LATEST_RUN = PreparedRead(
-    lambda site_id: (
-        AutomationRun.objects.filter(site_id=site_id)
-        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at")
-        .order_by("-id")[:1]
-    ),
-    int,
+# Read by every poll of the pipeline: fixed SQL through `raw()`, like the site reads of
+# `inkline.accounts.selectors` (tests/test_prepared.py checks them against the ORM).
+_CONFIG_SQL = "SELECT * FROM automation_automationconfig WHERE site_id = %s"
+_LATEST_RUN_SQL = (
+    "SELECT id, run_id, site_id, status, progress_percent, heartbeat_at"
+    " FROM automation_automationrun WHERE site_id = %s ORDER BY id DESC LIMIT 1"
 )
 
 
-_CONFIG = PreparedRead(lambda site_id: AutomationConfig.objects.filter(site_id=site_id)[:1], int)
-
-
 def site_config(site_id: int) -> AutomationConfig | None:
-    """The site's automation settings (None: no row yet). Read by every poll of the
-    pipeline, so prepared."""
-    return _CONFIG.first(site_id)
+    """The site's automation settings (None: no row yet)."""
+    found = list(AutomationConfig.objects.raw(_CONFIG_SQL, [site_id]))
+    return found[0] if found else None
 
 
 def run_cap(site_id: int) -> int:
@@ -96,10 +91,11 @@ def run_cap(site_id: int) -> int:
 
 
 def latest_run(site_id: int) -> AutomationRun | None:
-    """The site's newest run (its state only: no results or snapshots). At most one run of a
-    site is active and a new one cannot start while it is, so the active run, if any, is
-    this one. Read by every poll of the pipeline, so prepared."""
-    return _LATEST_RUN.first(site_id)
+    """The site's newest run, its state only (the other fields are deferred, as with the
+    ORM's `only()`: no results or snapshots). At most one run of a site is active and a new
+    one cannot start while it is, so the active run, if any, is this one."""
+    found = list(AutomationRun.objects.raw(_LATEST_RUN_SQL, [site_id]))
+    return found[0] if found else None
 
 
 def pipeline_summary(

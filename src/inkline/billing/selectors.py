@@ -16,7 +16,6 @@ from inkline.billing.models import (
     RunBudget,
     SiteAIBudgetAllocation,
 )
-from inkline.core.prepared import PreparedRead
 
 
 def balance_of(account_id: int) -> dict[str, int]:
@@ -55,20 +54,15 @@ def global_percentages(rows: list[CreditCostConfig] | None = None) -> dict[str, 
     return {row.operation_type: Decimal(row.budget_percentage) for row in rows}
 
 
-_ALLOCATION = PreparedRead(
-    lambda site_id: SiteAIBudgetAllocation.objects.filter(site_id=site_id)[:1], int
-)
-_COST_ROWS = PreparedRead(lambda: CreditCostConfig.objects.order_by("id"))
-
-
 def cost_rows() -> list[CreditCostConfig]:
-    """Every cost row, active or not (prepared: each pipeline estimate reads them)."""
-    return _COST_ROWS()
+    """Every cost row, active or not."""
+    return list(CreditCostConfig.objects.order_by("id"))
 
 
 def site_allocation(site_id: int) -> SiteAIBudgetAllocation:
     """The site's allocation row, or an unsaved one with the defaults (reads never write)."""
-    return _ALLOCATION.first(site_id) or SiteAIBudgetAllocation(site_id=site_id)
+    found = SiteAIBudgetAllocation.objects.filter(site_id=site_id).first()
+    return found or SiteAIBudgetAllocation(site_id=site_id)
 
 
 def allocation_percentages(allocation: SiteAIBudgetAllocation) -> dict[str, Decimal]:

@@ -20,10 +20,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from inkline.accounts.models import Membership, Site
-from inkline.accounts.selectors import account_site
+from inkline.accounts.selectors import SiteName, account_site, site_names
 from inkline.core.api import is_id
 from inkline.core.errors import ApplicationError, ValidationFailed
-from inkline.core.prepared import PreparedRead
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -40,21 +39,12 @@ def require_editor(request: HttpRequest) -> None:
         raise PermissionDenied("Viewers can look but not change anything.")
 
 
-# Every page reads them, so they are prepared (see `inkline.core.prepared`).
-_SITE_NAMES = PreparedRead(
-    lambda account_id: (
-        Site.objects.for_account(account_id).only("id", "account_id", "name").order_by("name", "id")
-    ),
-    int,
-)
-
-
-def sites_of(request: HttpRequest) -> list[Site]:
-    """The user's sites for the site switcher, by name: their id and name only (the other
-    fields are deferred), read once per request."""
-    sites: list[Site] | None = getattr(request, "_inkline_sites", None)
+def sites_of(request: HttpRequest) -> list[SiteName]:
+    """The user's sites for the site switcher, by name: their id and name only, read once
+    per request."""
+    sites: list[SiteName] | None = getattr(request, "_inkline_sites", None)
     if sites is None:
-        sites = _SITE_NAMES(membership_of(request).account_id)
+        sites = site_names(membership_of(request).account_id)
         request._inkline_sites = sites  # type: ignore[attr-defined]
     return sites
 
@@ -103,6 +93,14 @@ def form_errors_from(form: BaseForm, exc: ValidationFailed) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
+def switcher_key(sites: list[SiteName], site: Site | None, *, can_edit: bool) -> str:
+    """Everything the site switcher shows, so its HTML is rendered once per process for each
+    value (`{% cache %}` in the template) instead of looping over every site on every page.
+    Being the content itself, the key never lets a stale list through."""
+    names = "\x1f".join(f"{s.pk}\x1e{s.name}" for s in sites)
+    return f"{can_edit:d}\x1d{site.pk if site else ''}\x1d{site.name if site else ''}\x1d{names}"
+
+
 def page(
     request: HttpRequest,
     template: str,
@@ -114,10 +112,12 @@ def page(
 ) -> HttpResponse:
     """Render a page of the app: the base layout needs the user's sites, role and section."""
     membership = membership_of(request)
+    sites = sites_of(request)
     full = {
         "membership": membership,
         "can_edit": membership.can_edit,
-        "nav_sites": sites_of(request),
+        "nav_sites": sites,
+        "switcher_key": switcher_key(sites, site, can_edit=membership.can_edit),
         "site": site,
         "section": section,
         "tz_name": site.timezone if site else "UTC",

@@ -21,7 +21,6 @@ from inkline.automation.stages import STAGE_CLASSES, stage_of_operation
 from inkline.billing import budget, estimates
 from inkline.billing import selectors as billing
 from inkline.billing.models import CreditTransaction, Operation
-from inkline.core.prepared import PreparedRead
 from inkline.publishing import selectors as publishing
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
@@ -29,13 +28,6 @@ from inkline.web.charts import OPERATION_COLOURS, pie, stacked_bars
 from inkline.writer.models import Content
 
 RECENT_RUNS = 10
-# The dashboard's reads, made by every poll of the page: prepared (see `inkline.core.prepared`).
-_RECENT_RUNS = PreparedRead(
-    lambda site_id: AutomationRun.objects.filter(site_id=site_id).order_by("-queued_at", "-id")[
-        :RECENT_RUNS
-    ],
-    int,
-)
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,9 @@ def run_view(run: AutomationRun) -> RunView:
 
 def dashboard_live(site: Site, *, config: AutomationConfig | None) -> dict[str, Any]:
     """Stage cards and the latest run: the active one, else the last to have ended."""
-    recent = _RECENT_RUNS(site.pk)
+    recent = list(
+        AutomationRun.objects.filter(site_id=site.pk).order_by("-queued_at", "-id")[:RECENT_RUNS]
+    )
     latest = recent[0] if recent else None
     return {
         # The runs are read first: a page polled every second may reuse recent counts.
