@@ -1,11 +1,12 @@
 """Shared fixtures. Tests needing PostgreSQL, Redis or Chromium skip without them, never
-when CI=true."""
+when CI=true. Settings: tests/settings.py (a fast password hasher, a data dir per worker)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,14 @@ from inkline.accounts.services import account_create, site_create
 from inkline.ai.local import LocalProvider
 
 IN_CI = os.environ.get("CI") == "true"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The processes the tests start inherit DJANGO_SETTINGS_MODULE=tests.settings: let them
+    import the `tests` package whatever their working directory."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
 def _port_open(port: int) -> bool:

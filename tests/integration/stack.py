@@ -60,7 +60,9 @@ class Stack:
             for k, v in os.environ.items()
             if not k.startswith(("INKLINE_", "CELERY_")) and k != "DATABASE_URL"
         }
-        env |= {"INKLINE_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO), **FAST, **extra_env}
+        path = [str(REPO), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+        env |= {"INKLINE_DATA_DIR": str(data_dir), "PYTHONPATH": os.pathsep.join(path)}
+        env |= {**FAST, **extra_env}
         env["DJANGO_SETTINGS_MODULE"] = "inkline.settings"
         if production:
             base = PG_ADMIN_URL.rsplit("/", 1)[0]
