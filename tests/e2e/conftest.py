@@ -149,8 +149,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                     proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API runs an event loop, and while one runs Django refuses
+    database calls, so it stops before the worker goes on to other test files."""
     require("chromium")
     from playwright.sync_api import sync_playwright
 
