@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
-from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -22,7 +20,6 @@ from inkline.automation.sites import account_create, site_create
 from inkline.writer.models import Content
 from tests.factories import COFFEE, add_keywords, run_now
 
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"  # the shape of a WordPress application password
 
 
@@ -60,21 +57,11 @@ class World:
         return [m for m in self.markers if m in text]
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_fresh(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
-    cache.clear()  # throttle counters
-
-
 @pytest.fixture(scope="package")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
     """Built once for this package inside an outer transaction; each test's own transaction
     (the `db` fixture) is a savepoint in it, so every test starts from the same world."""
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=FAST_HASHERS),
-        transaction.atomic(),
-    ):
+    with django_db_blocker.unblock(), transaction.atomic():
         yield build_world()
         transaction.set_rollback(True)
 

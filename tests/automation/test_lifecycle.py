@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from typing import Any
 from unittest import mock
 
@@ -90,14 +89,6 @@ def execute(run_id: str, provider: LocalProvider | None = None) -> AutomationRun
 
 
 @pytest.fixture
-def default_costs(transactional_db: Any) -> None:
-    """The costs the data migration seeds (a transactional test flushes them)."""
-    from django.apps import apps
-
-    importlib.import_module("inkline.billing.migrations.0002_default_costs").seed(apps, None)
-
-
-@pytest.fixture
 def one_at_a_time(settings: Any) -> None:
     settings.INKLINE_AI_CONCURRENCY = 1
 
@@ -105,7 +96,6 @@ def one_at_a_time(settings: Any) -> None:
 # --- manual runs ------------------------------------------------------------------------------
 @pytest.mark.usefixtures("one_at_a_time")
 @pytest.mark.django_db(transaction=True)  # the clicks come from the engine's AI thread
-@pytest.mark.usefixtures("default_costs")
 def test_manual_run_starts_pauses_resumes_and_completes(
     api: APIClient, site: Site, account: Account
 ) -> None:
@@ -152,7 +142,6 @@ def test_manual_run_starts_pauses_resumes_and_completes(
 
 @pytest.mark.usefixtures("one_at_a_time")
 @pytest.mark.django_db(transaction=True)  # the clicks come from the engine's AI thread
-@pytest.mark.usefixtures("default_costs")
 def test_cancel_keeps_the_work_frees_the_site_and_a_new_run_starts_at_once(
     api: APIClient, site: Site, account: Account
 ) -> None:
@@ -202,7 +191,6 @@ def test_a_run_paused_before_it_started_gets_its_start_time_on_resume(site: Site
 
 @pytest.mark.usefixtures("one_at_a_time")
 @pytest.mark.django_db(transaction=True)  # the clicks come from the engine's AI thread
-@pytest.mark.usefixtures("default_costs")
 def test_resume_after_a_seven_hour_pause_completes(
     api: APIClient, site: Site, account: Account
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -26,9 +24,8 @@ def api_for(site: Site) -> APIClient:
 
 
 def test_content_detail_and_list_show_the_score_the_checks_and_why_it_was_held(
-    site: Site, settings: Any
+    site: Site,
 ) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     tasks_with_keywords(site, ["sloppy kettle", "cold brew ratio"])
     only_stages(site, 4, 5, 6, 7)
     SeoSettings.objects.create(site=site, approval_threshold=80)

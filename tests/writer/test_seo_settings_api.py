@@ -17,11 +17,6 @@ from tests.web.builders import member
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def api_as(username: str) -> APIClient:
     token, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username=username))
     api = APIClient()
