@@ -7,6 +7,7 @@ import importlib
 import os
 import shutil
 import socket
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,13 @@ def require(service: str) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`make test` runs the suite twice, on SQLite then on PostgreSQL. A test marked
     `postgres_only` or `sqlite_only` belongs to one pass and is deselected (not skipped) in
-    the other, so it runs exactly once."""
+    the other, so it runs exactly once.
+
+    pytest-xdist's schedulers find tests by node id: of tests sharing one, only the first
+    would run (under `--dist loadfile`), so a shared id stops the run."""
+    shared = [nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1]
+    if shared:
+        raise pytest.UsageError(f"tests sharing a node id: {shared[:5]}")
     on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
     other = "sqlite_only" if on_postgres else "postgres_only"
     dropped = [item for item in items if item.get_closest_marker(other)]
