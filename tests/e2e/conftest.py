@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import sqlite3
 import subprocess
@@ -24,7 +25,9 @@ import pytest
 from tests.conftest import require
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
-PORTS = range(18700, 18800)
+# Below Linux's ephemeral range; picked at random, so that test runs sharing a machine seldom
+# try the same port (and when they do, the server's own log tells: see `_start_web`).
+PORTS = range(20_000, 32_000)
 PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -37,14 +40,14 @@ CHROMIUM_ARGS = [
 
 
 def _free_port() -> int:
-    for port in PORTS:
+    for port in random.sample(PORTS, 50):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 18700-18799")
+    raise RuntimeError(f"no free port in {PORTS}")
 
 
 @dataclass
@@ -87,17 +90,36 @@ class Live:
         raise AssertionError(f"{sql} {params}: still {value!r}, expected {expect!r}")
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the web server exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
+def _start_web(exe: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`inkline web` on a free port, once gunicorn's own log says it listens there: between
+    the check that a port is free and gunicorn's bind, another process may take it, and
+    its answers must not pass for ours. Such a server exits, and another port is tried."""
+    for _ in range(3):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [exe, "web", "--port", str(port), "--workers", "2"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if f"Listening at: {url} " in log.read_text(errors="replace"):
+                try:
+                    with urllib.request.urlopen(f"{url}/login/", timeout=2):
+                        return proc, url
+                except OSError:
+                    pass
             time.sleep(0.2)
-    raise RuntimeError(f"the web server did not answer in time:\n{log.read_text()[-3000:]}")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=20)
+            raise RuntimeError(f"the web server did not answer in time:\n{log.read_text()[-3000:]}")
+        if "Address already in use" not in log.read_text(errors="replace"):
+            raise RuntimeError(f"the web server exited:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"no port could be bound:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -115,38 +137,32 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "INKLINE_AI_CONCURRENCY": "1",
         "INKLINE_LOG_LEVEL": "WARNING",
     }
-    port = _free_port()
-    live = Live(f"http://127.0.0.1:{port}", data_dir, "ada", 0, env)
+    live = Live("", data_dir, "ada", 0, env)
     live.inkline("init")
     args = ["create-account", "Roastery", "--username", "ada", "--password", PASSWORD]
     account = json.loads(live.inkline(*args, "--credits", "100000", "--json"))
     live.account_id = account["account_id"]
     exe = str(Path(sys.executable).parent / "inkline")
-    web_log, worker_log = data_dir / "web.log", data_dir / "worker.log"
-    with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
-        web = subprocess.Popen(
-            [exe, "web", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=web_out,
-            stderr=subprocess.STDOUT,
-        )
+    with (data_dir / "worker.log").open("wb") as worker_out:
         worker = subprocess.Popen(
             [exe, "worker", "--concurrency", "1"],
             env=env,
             stdout=worker_out,
             stderr=subprocess.STDOUT,
         )
-        try:
-            _wait_http(f"{live.url}/login/", web, web_log)
-            yield live
-        finally:
-            for proc in (web, worker):
-                proc.terminate()
-            for proc in (web, worker):
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    procs = [worker]
+    try:
+        web, live.url = _start_web(exe, env, data_dir / "web.log")
+        procs.append(web)
+        yield live
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,28 @@
 `Stack` owns a temporary data dir and, for the production backend, a PostgreSQL database it
 creates and drops and a Redis database it empties. The test process never touches that
 database through Django: it reads it with plain SQL (`Stack.sql`), as an outside observer.
+Production stacks take turns on the Redis database (a file lock): two pytest-xdist workers, or
+two test runs on one machine, would otherwise empty it under each other.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(
@@ -54,6 +59,7 @@ class Stack:
         self.data_dir = data_dir
         self.production = production
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._redis_lock: IO[bytes] | None = None
         self.pg_name = f"inkline_h3_it_{uuid.uuid4().hex[:8]}"
         env = {
             k: v
@@ -76,6 +82,11 @@ class Stack:
             import psycopg
             import redis
 
+            name = hashlib.sha256(REDIS_URL.encode()).hexdigest()[:12]
+            self._redis_lock = open(  # held until __exit__
+                Path(tempfile.gettempdir()) / f"inkline-test-redis-{name}.lock", "wb"
+            )
+            fcntl.flock(self._redis_lock, fcntl.LOCK_EX)
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{self.pg_name}"')
             redis.Redis.from_url(REDIS_URL).flushdb()
@@ -90,6 +101,8 @@ class Stack:
 
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        if self._redis_lock is not None:
+            self._redis_lock.close()  # releases the lock
 
     # --- processes ------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
