@@ -42,12 +42,17 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
+# Two pytest-xdist workers, each with its own data directory (tests/settings.py). A test file
+# runs whole on one worker (--dist loadfile): its module fixtures are built once, and the
+# browser tests, which build on each other, keep their order.
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+
 test: lint
-	INKLINE_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -q -p no:cacheprovider
+	INKLINE_DATA_DIR=$$(mktemp -d) $(PYTEST)
 	@if $(BIN)/python tests/services_up.py postgres; then \
 	  echo "--- again on PostgreSQL ---"; \
 	  INKLINE_DATA_DIR=$$(mktemp -d) DATABASE_URL=$${INKLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/inkline} \
-	    $(BIN)/pytest -q -p no:cacheprovider -m "not browser" tests; \
+	    $(PYTEST) -m "not browser" tests; \
 	fi
 
 bench: install
