@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The commands run on the embedded default database whatever the pass: they run once, in the
+# SQLite pass.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 def inkline(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,15 +30,23 @@ def inkline(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_init(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A data dir after `init --demo --json`, and what that printed."""
     data_dir = tmp_path_factory.mktemp("cli")
     result = inkline(data_dir, "init", "--demo", "--json")
     assert result.returncode == 0, result.stderr
-    return data_dir
+    return data_dir, json.loads(result.stdout)
 
 
-def test_init_demo_is_idempotent_and_prints_the_login(demo_dir: Path) -> None:
-    first = json.loads(inkline(demo_dir, "init", "--demo", "--json").stdout)
+@pytest.fixture(scope="module")
+def demo_dir(demo_init: tuple[Path, dict[str, Any]]) -> Path:
+    return demo_init[0]
+
+
+def test_init_demo_is_idempotent_and_prints_the_login(
+    demo_init: tuple[Path, dict[str, Any]],
+) -> None:
+    demo_dir, first = demo_init  # on a fresh data dir
     second = json.loads(inkline(demo_dir, "init", "--demo", "--json").stdout)
     assert first == second
     assert set(first) == {"username", "password", "token", "account_id", "site_id", "url"}

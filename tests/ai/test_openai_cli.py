@@ -13,7 +13,7 @@ import pytest
 
 from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # on the embedded default database
 
 LIMITS = (
     "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','inkline.settings');"

@@ -95,6 +95,7 @@ def test_schema_and_docs_are_served(world: World) -> None:
     assert client().get("/api/v1/no-such-thing/").json()["code"] == "not_found"
 
 
+@pytest.mark.sqlite_only  # checks the settings, the same whatever the database
 def test_check_deploy_is_clean_in_production(tmp_path: Path) -> None:
     env = {
         **os.environ,
