@@ -78,7 +78,8 @@ def local_server() -> Iterator[int]:
     """A real HTTP server on loopback; what it was asked for is in `_Recorder.hosts`."""
     _Recorder.hosts = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    poll = {"poll_interval": 0.05}  # shutdown() waits for the next poll (default 0.5 s)
+    threading.Thread(target=server.serve_forever, kwargs=poll, daemon=True).start()
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
