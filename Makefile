@@ -42,10 +42,9 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-# Two pytest-xdist workers, each with its own data directory (tests/settings.py). A test file
-# runs whole on one worker (--dist loadfile): its module fixtures are built once, and the
-# browser tests, which build on each other, keep their order.
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+# Two pytest-xdist workers, each with its own data directory (tests/settings.py); a test file
+# runs whole on one worker (`--dist loadfile` in pyproject.toml).
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2
 
 test: lint
 	INKLINE_DATA_DIR=$$(mktemp -d) $(PYTEST)
