@@ -37,21 +37,15 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-# Two pytest-xdist workers, each with its own data directory (tests/settings.py). A test file
-# runs whole on one worker (--dist loadfile): its module fixtures are built once, and the
-# browser tests, which build on each other, keep their order.
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+# Two pytest-xdist workers, each with its own data directory (tests/settings.py); a test file
+# runs whole on one worker (`--dist loadfile` in pyproject.toml).
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2
 
-# Python's default bytecode cache, even where PYTHONDONTWRITEBYTECODE is set (Docker images
-# often set it): without it every test process recompiles what it imports and pytest rewrites
-# the asserts of ~480 modules again, about a third of the PostgreSQL pass.
-test: export PYTHONDONTWRITEBYTECODE :=
 test: lint
 	INKLINE_DATA_DIR=$$(mktemp -d) $(PYTEST)
 	@if $(BIN)/python tests/services_up.py postgres; then \
