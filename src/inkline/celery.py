@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inkline.settings")
 
@@ -26,8 +27,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 @app.on_after_configure.connect
 def _beat_schedule(sender: Celery, source: Any, **_: Any) -> None:
-    from django.conf import settings
-
     every = float(settings.INKLINE_TICK_SECONDS)
     source.beat_schedule = {
         name: {"schedule": every, **entry} for name, entry in BEAT_SCHEDULE.items()

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,6 @@ def _run_with_progress(run_id: str) -> Any:
                 completed=run.progress_percent,
                 description=f"stage {min(run.current_stage, 7)}: {stage}",
             )
-
-        import threading
 
         done = threading.Event()
 

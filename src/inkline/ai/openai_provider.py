@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import openai
+from django.conf import settings
 from openai.types.chat import ChatCompletion
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -97,8 +98,6 @@ class OpenAIProvider:
 
     @classmethod
     def from_settings(cls) -> OpenAIProvider:
-        from django.conf import settings
-
         return cls(
             model=settings.INKLINE_OPENAI_MODEL,
             image_model=settings.INKLINE_OPENAI_IMAGE_MODEL,

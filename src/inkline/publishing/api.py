@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -225,8 +226,6 @@ def _content_for(request: Request, content_id: int) -> Content:
         .first()
     )
     if content is None:
-        from rest_framework.exceptions import NotFound
-
         raise NotFound("No such content.")
     return content
 
@@ -296,8 +295,6 @@ class InternalLinksView(APIView):
             else None
         )
         if content is None:
-            from rest_framework.exceptions import NotFound
-
             raise NotFound("No such content.")
         return Response(InternalLinksSerializer(links.internal_links_of(content)).data)
 

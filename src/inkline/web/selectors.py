@@ -3,6 +3,7 @@ the amount of data (asserted in tests/web)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -293,8 +294,6 @@ USAGE_DAYS = 14
 
 def credits_page(account_id: int) -> dict[str, Any]:
     """Balance, and credits captured per operation per day over the last two weeks."""
-    import datetime as dt
-
     today = clock.now().astimezone(dt.UTC).date()
     days = [today - dt.timedelta(days=n) for n in range(USAGE_DAYS - 1, -1, -1)]
     rows = (

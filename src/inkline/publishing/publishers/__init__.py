@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Protocol
 
@@ -81,8 +82,6 @@ def place_images(html: str, srcs: list[tuple[str, str]]) -> str:
     introduction is section 0), the rest go at the end."""
     if not srcs:
         return html
-    from html import escape
-
     sections = _H2.split(html)
     figures = [f'<figure><img src="{escape(s)}" alt="{escape(a)}"></figure>' for s, a in srcs]
     out = []
