@@ -265,7 +265,6 @@ def preload_for_workers() -> None:
     spending seconds on its first slice: the AI provider's libraries (numpy, scikit-learn for
     `local`) and textstat's pronunciation dictionary. Builds no provider (a misconfigured one
     still fails the run with its reason, not the worker) and opens no database connection."""
-
     import_provider()
     reading_ease("Inkline loads its dictionaries once, before the workers start.")
 

@@ -252,7 +252,6 @@ def link_sync(*, content_id: int, now: dt.datetime, publisher: Publisher | None 
     """Push one article's block. Returns "updated", "retry" (due again after a backoff),
     "failed" (gave up until its links change again), "dropped" (not published: nothing to
     push) or "skipped" (not due, or claimed by another worker)."""
-
     claimed = LinkSync.objects.filter(pk=content_id, due_at__lte=now).update(
         due_at=now + CLAIM_TIMEOUT, attempts=F("attempts") + 1
     )

@@ -160,7 +160,6 @@ class LimitRow:
 
 def automation_settings(site: Site, form: Any) -> dict[str, Any]:
     """The per-run limits panel: each stage's limit, pending count, runs needed and tips."""
-
     publishing = PublishingSettings.objects.filter(site=site).first()
     scheduled = Content.objects.filter(site=site, site_status=Content.SiteStatus.SCHEDULED).count()
     tips = {}
@@ -191,7 +190,6 @@ PREVIEW_COUNT = 10
 
 def preview_slots(site: Site, settings: Any) -> list[Any]:
     """The next free slots under `settings` (saved or not), writing nothing."""
-
     now = clock.now()
     try:
         return next_slots(
@@ -207,7 +205,6 @@ def preview_slots(site: Site, settings: Any) -> list[Any]:
 
 def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
     """Queue status, upcoming publications by local day, unscheduled items with reasons."""
-
     queue = publishing.publishing_queue(site)
     titles = dict(
         Content.objects.filter(pk__in=[u["content_id"] for u in queue["unscheduled"]]).values_list(
@@ -254,7 +251,6 @@ OPERATION_UNITS = {
 
 def budget_page(site: Site) -> dict[str, Any]:
     """The allocation in force, its pie, and what each share affords under the run cap."""
-
     allocation = billing.site_allocation(site.pk)
     global_defaults = billing.global_percentages()
     effective = budget.effective_percentages(
