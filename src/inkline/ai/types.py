@@ -26,13 +26,35 @@ OPERATIONS: tuple[Operation, ...] = (
 
 
 class AIError(Exception):
-    """An AI call failed. `transient` failures may succeed when retried later."""
+    """An AI call failed.
 
-    def __init__(self, message: str, *, transient: bool = True, fatal: bool = False) -> None:
+    Two kinds of failure, told apart by `endpoint`:
+    - an *endpoint* failure (unreachable, timeouts, server errors, rate limits left after the
+      retries, a refused key, an unknown model, no quota) says nothing about the item: the
+      item's attempt is not counted and it stays pending; the engine's circuit breaker stops
+      the run, naming the endpoint and the error, when such failures repeat;
+    - an *item* failure (an answer still unusable after the one re-ask, a request the endpoint
+      refuses for this item's content) counts as one of the item's attempts.
+    `fatal`: the endpoint cannot work at all (refused key, unknown model, no quota): the run
+    stops at once; fatal implies endpoint. `transient`: the same call may succeed later.
+    `usage`: what the provider billed for the requests made before the failure (an invalid
+    answer and its re-ask): the ledger records it and the run's budget is charged for it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = True,
+        fatal: bool = False,
+        endpoint: bool = False,
+        usage: Usage | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
-        # fatal: the provider cannot work at all (bad key, unknown model): stop the run.
         self.fatal = fatal
+        self.endpoint = endpoint or fatal
+        self.usage = usage
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class ArticleIn:
     target_keywords: tuple[str, ...]
     content_type: str
     outline: tuple[str, ...]
+    # The site's minimum length: a shorter answer is asked again once, then the item fails.
+    min_words: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,6 +208,58 @@ class ImageRequest:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+# --- connection check -------------------------------------------------------------------------
+StructuredMode = Literal["json_schema", "json_object", "prompt"]
+# Best first: the check picks the first mode the endpoint honours.
+STRUCTURED_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object", "prompt")
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    code: str  # e.g. "unreachable", "auth", "model_not_found", "quota", "no_structured_output"
+    message: str  # what is wrong, naming the endpoint
+    fix: str  # what the user can do about it
+
+
+@dataclass(frozen=True)
+class AICheck:
+    """What an endpoint can do, found by asking it (`AIProvider.check`).
+
+    `ok`: text generation works (reachable, key accepted, model served, a structured-output
+    mode works); missing images alone do not make it false (stage 6 is then skipped and
+    articles are judged on text alone), but are listed in `problems`."""
+
+    provider: str
+    reachable: bool
+    auth: bool
+    model: str | None  # the model the endpoint answered with; None: it answered none
+    structured_output: StructuredMode | None  # the best mode that worked; None: none did
+    images: bool
+    problems: tuple[CheckProblem, ...] = ()
+    base_url: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(
+            self.reachable and self.auth and self.model and self.structured_output is not None
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "provider": self.provider,
+            "base_url": self.base_url,
+            "reachable": self.reachable,
+            "auth": self.auth,
+            "model": self.model,
+            "structured_output": self.structured_output,
+            "images": self.images,
+            "problems": [
+                {"code": p.code, "message": p.message, "fix": p.fix} for p in self.problems
+            ],
+        }
+
+
 class AIProvider(Protocol):
     """One method per AI function. Implementations raise AIError on failure."""
 
@@ -200,3 +276,7 @@ class AIProvider(Protocol):
     def extract_image_prompts(self, title: str, html: str) -> ImagePromptsResult: ...
 
     def generate_image(self, request: ImageRequest) -> ImageResult: ...
+
+    def check(self) -> AICheck:
+        """Ask the endpoint what it can do (a few small requests); never raises AIError."""
+        ...

@@ -15,6 +15,7 @@ from inkline.ai.local.image_prompts import pick_image_prompts
 from inkline.ai.local.images import render_png
 from inkline.ai.local.text import word_count
 from inkline.ai.types import (
+    AICheck,
     AIError,
     ArticleIn,
     ArticleResult,
@@ -75,7 +76,21 @@ class LocalProvider:
             with self._lock:
                 roll = self._rng.random()
             if roll < self.failure_rate:
-                raise AIError("local provider: simulated transient failure", transient=True)
+                # A flaky endpoint, not a bad item: the item stays pending.
+                raise AIError(
+                    "local provider: simulated transient failure", transient=True, endpoint=True
+                )
+
+    def check(self) -> AICheck:
+        """The local provider needs no endpoint: it can always do everything."""
+        return AICheck(
+            provider=self.name,
+            reachable=True,
+            auth=True,
+            model=PROVENANCE.model,
+            structured_output="json_schema",
+            images=True,
+        )
 
     def cluster_keywords(
         self, keywords: list[KeywordIn], existing: list[ExistingCluster]
