@@ -55,6 +55,11 @@ class AutomationConfig(TimeStampedModel):
     max_approvals_per_run = _limit("Max content to auto-approve per run")
     max_credits_per_run = _limit("Max credits one run may spend")
 
+    # The AI endpoint's last connection check for this site (`AICheck.as_dict()` and
+    # "checked_at"), taken before a run's first call and on demand: it says what the endpoint
+    # can do (stage 6 is skipped and stage 7 judges text alone when it cannot make images).
+    ai_check = models.JSONField(default=dict, blank=True)
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(day_of_week__lte=6), name="day_of_week_0_6"),

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
+from inkline.ai.types import AICheck
 from inkline.automation import schedule, selectors
 from inkline.automation.events import event_record
 from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
@@ -225,3 +226,13 @@ def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
         # (A live worker finishes its calls in flight and settles their holds itself.)
         holds_release_for_run(run_pk=run.pk, reason="run cancelled")
     return run
+
+
+def ai_check_record(*, site_id: int, check: AICheck) -> dict[str, Any]:
+    """Store an AI connection check as the site's latest (what its endpoint can do); returns
+    the stored document: the check's fields and "checked_at"."""
+    document = {**check.as_dict(), "checked_at": clock.now().isoformat()}
+    config, _ = AutomationConfig.objects.get_or_create(site_id=site_id)
+    AutomationConfig.objects.filter(pk=config.pk).update(ai_check=document)
+    site_pipeline_changed(site_id=site_id)  # stage 7's pending set may change with it
+    return document
