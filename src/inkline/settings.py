@@ -223,6 +223,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Inkline ----------------------------------------------------------------------------------
 INKLINE_AI_PROVIDER = os.environ.get("INKLINE_AI_PROVIDER", "local")
 INKLINE_AI_CONCURRENCY = max(1, env_int("INKLINE_AI_CONCURRENCY", 4))
+# The connection check (`inkline check-ai`, its endpoint and button) answers within this.
+INKLINE_AI_CHECK_TIMEOUT = max(0.1, env_float("INKLINE_AI_CHECK_TIMEOUT", 10.0))
 INKLINE_LOCAL_AI_LATENCY_MS = env_int("INKLINE_LOCAL_AI_LATENCY_MS", 0)
 INKLINE_LOCAL_AI_FAILURE_RATE = env_float("INKLINE_LOCAL_AI_FAILURE_RATE", 0.0)
 # "lexical" (default) or "semantic" (needs `pip install inkline[semantic]`; else lexical).
