@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
@@ -22,6 +23,7 @@ from inkline.accounts.scoping import (
     require_owner,
     site_for,
 )
+from inkline.ai.types import STRUCTURED_MODES
 from inkline.automation import selectors, services, sites
 from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
 from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
@@ -390,6 +392,91 @@ class AIBudgetView(APIView):
         return Response(_ai_budget(site.pk))
 
 
+# --- the AI endpoint's connection check -------------------------------------------------------
+class AICheckProblemOut(serializers.Serializer[Any]):
+    code = serializers.CharField(
+        help_text='e.g. "unreachable", "auth", "model_not_found", "quota", '
+        '"no_structured_output", "no_images", "timeout", "config"'
+    )
+    message = serializers.CharField(help_text="What is wrong, naming the endpoint")
+    fix = serializers.CharField(help_text="What to do about it")
+
+
+class AICheckOut(serializers.Serializer[Any]):
+    ok = serializers.BooleanField(
+        help_text="Text generation works: reachable, key accepted, a model served and a "
+        "structured-output mode that works. Missing images alone keep it true (stage 6 is "
+        "then skipped and stage 7 judges text alone) but are listed in `problems`."
+    )
+    provider = serializers.CharField(help_text="`local` or `openai`")
+    base_url = serializers.CharField(
+        allow_blank=True, help_text="The endpoint asked; blank for the `local` provider"
+    )
+    reachable = serializers.BooleanField()
+    auth = serializers.BooleanField(help_text="The key was accepted")
+    model = serializers.CharField(
+        allow_null=True, help_text="The model the endpoint answered with; null: none"
+    )
+    structured_output = serializers.ChoiceField(
+        choices=STRUCTURED_MODES,
+        allow_null=True,
+        help_text="The best mode that worked, which runs use: `json_schema` (strict schema), "
+        "`json_object` (JSON mode, the schema in the prompt) or `prompt` (plain JSON asked "
+        "in the prompt, validated); null: none worked",
+    )
+    images = serializers.BooleanField(help_text="The endpoint makes images (stage 6)")
+    problems = AICheckProblemOut(many=True)
+    checked_at = serializers.DateTimeField()
+
+
+class AICheckQuery(serializers.Serializer[Any]):
+    cached = serializers.BooleanField(
+        default=False,
+        help_text="Answer the last stored check instead of checking now (no request to the "
+        "endpoint; 404 with code `no_check` if there is none)",
+    )
+
+
+def ai_check_out(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored check document (`services.ai_check_record`) as the API answers it."""
+    checked_at = dt.datetime.fromisoformat(str(document["checked_at"]))
+    return dict(AICheckOut({**document, "checked_at": checked_at}).data)
+
+
+class AICheckView(APIView):
+    @extend_schema(
+        parameters=[AICheckQuery],
+        responses={
+            200: OpenApiResponse(AICheckOut, description="What the endpoint can do"),
+            404: OpenApiResponse(
+                ERROR,
+                description="Unknown or another account's site; with `cached`, code "
+                "`no_check`: the site's endpoint was never checked",
+            ),
+        },
+        summary="Check the AI endpoint: what it can do",
+        description="Asks the configured AI endpoint now (a few small requests, answered "
+        "within INKLINE_AI_CHECK_TIMEOUT seconds) whether it is reachable, accepts the key, "
+        "serves the model, which structured-output mode works and whether it makes images; "
+        "stores the answer as the site's latest check (runs use it) and returns it. Any "
+        "member may call it. `?cached=1` returns the stored check without asking.",
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        query = AICheckQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["cached"]:
+            document = selectors.ai_check_last(site.pk)
+            if document is None:
+                raise NotFound(
+                    "This site's AI endpoint has not been checked yet: ask without `cached`.",
+                    code="no_check",
+                )
+        else:
+            document = services.ai_check_run(site_id=site.pk)
+        return Response(ai_check_out(document))
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/", SiteListView.as_view(), name="site-list"),
     path("sites/<int:site_id>/", SiteDetailView.as_view(), name="site-detail"),
@@ -402,6 +489,7 @@ urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/automation/pipeline/", PipelineView.as_view()),
     path("sites/<int:site_id>/automation/runs/", SiteRunsView.as_view()),
     path("sites/<int:site_id>/automation/events/", SiteEventsView.as_view()),
+    path("sites/<int:site_id>/ai/check/", AICheckView.as_view(), name="ai-check"),
     path("automation/runs/<str:run_id>/", RunDetailView.as_view()),
     path("automation/runs/<str:run_id>/pause/", RunPauseView.as_view()),
     path("automation/runs/<str:run_id>/resume/", RunResumeView.as_view()),

@@ -84,6 +84,13 @@ def site_config(site_id: int) -> AutomationConfig | None:
     return found[0] if found else None
 
 
+def ai_check_last(site_id: int) -> dict[str, Any] | None:
+    """The site's latest AI connection check as stored (`services.ai_check_record`), or None
+    when its endpoint was never checked."""
+    found = AutomationConfig.objects.filter(site_id=site_id).values_list("ai_check", flat=True)
+    return next(iter(found), None) or None
+
+
 def run_cap(site_id: int) -> int:
     """The site's per-run credit cap (0 = unlimited)."""
     config = site_config(site_id)

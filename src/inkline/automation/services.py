@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
+from inkline.ai.checking import connection_check
 from inkline.ai.types import AICheck
 from inkline.automation import schedule, selectors
 from inkline.automation.events import event_record
@@ -236,3 +237,9 @@ def ai_check_record(*, site_id: int, check: AICheck) -> dict[str, Any]:
     AutomationConfig.objects.filter(pk=config.pk).update(ai_check=document)
     site_pipeline_changed(site_id=site_id)  # stage 7's pending set may change with it
     return document
+
+
+def ai_check_run(*, site_id: int) -> dict[str, Any]:
+    """Check the configured AI endpoint now (bounded by INKLINE_AI_CHECK_TIMEOUT) and store
+    the answer as the site's latest; returns the stored document."""
+    return ai_check_record(site_id=site_id, check=connection_check())
