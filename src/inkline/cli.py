@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
 
+    p = add(
+        "check-ai",
+        "check the AI endpoint: reachable, key, model, structured output, images; "
+        "with SITE the answer is stored as that site's latest check",
+    )
+    p.add_argument("site", metavar="SITE", nargs="?", help="record for this site (id or name)")
+    p.add_argument("--json", action="store_true")
+
     p = add("import-keywords", "import keywords from a CSV file")
     p.add_argument("site", metavar="SITE")
     p.add_argument("file", metavar="FILE.csv")

@@ -18,17 +18,19 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from inkline import clock
 from inkline.accounts.models import Site
+from inkline.ai.checking import connection_check
 from inkline.ai.registry import import_provider
 from inkline.automation import engine
-from inkline.automation.api import RunSerializer
+from inkline.automation.api import RunSerializer, ai_check_out
 from inkline.automation.models import AutomationRun
 from inkline.automation.selectors import pipeline_summary
-from inkline.automation.services import run_start
+from inkline.automation.services import ai_check_record, run_start
 from inkline.automation.sites import account_create
 from inkline.automation.stages import STAGE_NAMES
 from inkline.celery import app
@@ -209,6 +211,58 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"Active run: {summary['active_run'] or 'none'}")
     return EXIT_OK
+
+
+STRUCTURED_OUTPUT_LABELS = {
+    "json_schema": "json_schema — strict JSON schema",
+    "json_object": "json_object — JSON mode, the schema in the prompt",
+    "prompt": "prompt — plain JSON asked in the prompt, validated",
+    None: "none worked",
+}
+
+
+def cmd_check_ai(args: argparse.Namespace) -> int:
+    """Exit 0 when the endpoint can generate text (ok), 1 when it cannot, 2 bad usage."""
+    site = _find_site(args.site) if args.site else None
+    check = connection_check()
+    if site is not None:
+        document = ai_check_record(site_id=site.pk, check=check)
+    else:
+        document = {**check.as_dict(), "checked_at": clock.now().isoformat()}
+    answer = ai_check_out(document)
+    if args.json:
+        _print_json(answer)
+    else:
+        _print_ai_check(answer, site)
+    return EXIT_OK if answer["ok"] else EXIT_REFUSED
+
+
+def _print_ai_check(answer: dict[str, Any], site: Any) -> None:
+    def yes(value: object) -> str:
+        return "[green]yes[/]" if value else "[red]no[/]"
+
+    console = Console()
+    table = Table("", "", show_header=False, box=None, pad_edge=False)
+    table.add_row("provider", escape(answer["provider"]))
+    built_in = "— (built in)" if answer["provider"] == "local" else "—"
+    table.add_row("endpoint", escape(answer["base_url"]) or built_in)
+    table.add_row("reachable", yes(answer["reachable"]))
+    table.add_row("key accepted", yes(answer["auth"]))
+    table.add_row("model served", escape(answer["model"] or "") or "[red]none[/]")
+    table.add_row("structured output", STRUCTURED_OUTPUT_LABELS[answer["structured_output"]])
+    table.add_row("images", yes(answer["images"]))
+    console.print(table)
+    for problem in answer["problems"]:
+        code, message, fix = (escape(problem[k]) for k in ("code", "message", "fix"))
+        console.print(f"[bold]{code}[/]: {message}", highlight=False)
+        console.print(f"  fix: {fix}", highlight=False)
+    verdict = (
+        "[green]OK[/]: runs can use this endpoint."
+        if answer["ok"]
+        else "[red]Not usable[/]: runs would fail; see the problems above."
+    )
+    recorded = f" Recorded for site {escape(site.name)} ({site.pk})." if site else ""
+    console.print(verdict + recorded, highlight=False)
 
 
 def cmd_import_keywords(args: argparse.Namespace) -> int:
