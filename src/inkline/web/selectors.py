@@ -188,6 +188,28 @@ def automation_settings(site: Site, form: Any) -> dict[str, Any]:
 PREVIEW_COUNT = 10
 
 
+STRUCTURED_OUTPUT_LABELS = {
+    "json_schema": "JSON schema (strict structured output)",
+    "json_object": "JSON mode, with the schema in the prompt",
+    "prompt": "plain JSON asked in the prompt, validated",
+}
+
+
+def ai_check_panel(document: dict[str, Any] | None) -> dict[str, Any]:
+    """The site settings page's "AI connection" panel: the stored check (the document of
+    `automation.services.ai_check_record`) shaped for the template; None: never checked."""
+    if not document:
+        return {"ai_check": None}
+    mode = document.get("structured_output")
+    return {
+        "ai_check": {
+            **document,
+            "checked_at": dt.datetime.fromisoformat(str(document["checked_at"])),
+            "structured_label": STRUCTURED_OUTPUT_LABELS.get(str(mode), "none worked"),
+        }
+    }
+
+
 def preview_slots(site: Site, settings: Any) -> list[Any]:
     """The next free slots under `settings` (saved or not), writing nothing."""
     now = clock.now()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("sites/new/", sites.site_new, name="site_create"),
     path("sites/<int:site_id>/", automation.dashboard, name="dashboard"),
     path("sites/<int:site_id>/settings/", sites.site_settings, name="site_settings"),
+    path("sites/<int:site_id>/settings/ai-check/", sites.ai_check, name="ai_check"),
     path("sites/<int:site_id>/live/", automation.dashboard_live, name="dashboard_live"),
     path("sites/<int:site_id>/runs/", automation.run_start, name="run_start"),
     path(

@@ -8,13 +8,18 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from inkline.accounts.api import SiteIn
+from inkline.automation import selectors as automation
+from inkline.automation.services import ai_check_run
 from inkline.automation.sites import site_create, site_update
 from inkline.core.errors import ValidationFailed
 from inkline.publishing.publishers.factory import publisher_problem
+from inkline.web import selectors
 from inkline.web.access import (
+    action,
     form_errors_from,
     membership_of,
     page,
@@ -93,5 +98,26 @@ def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
                 if problem:
                     messages.warning(request, f"Nothing can be published yet: {problem}")
                 return redirect("web:site_settings", site_id=site.pk)
-    context = {"form": form, "problem": publisher_problem(site)}
+    context = {
+        "form": form,
+        "problem": publisher_problem(site),
+        **selectors.ai_check_panel(automation.ai_check_last(site.pk)),
+    }
     return page(request, "web/site_settings.html", context, site=site, section="site")
+
+
+@action
+def ai_check(request: HttpRequest, site_id: int) -> HttpResponse:
+    """ "Test connection" on the site settings page: check the AI endpoint now, store the
+    answer as the site's latest, and show it (htmx: the panel alone; else the page)."""
+    site = site_for(request, site_id, write=True)
+    document = ai_check_run(site_id=site.pk)
+    if request.headers.get("HX-Request") == "true":
+        context = {"site": site, "can_edit": True, **selectors.ai_check_panel(document)}
+        with timezone.override(site.timezone):
+            return render(request, "web/partials/ai_check.html", context)
+    if document["ok"]:
+        messages.success(request, "AI connection checked: runs can use this endpoint.")
+    else:
+        messages.error(request, "AI connection checked: runs would fail; see the problems.")
+    return redirect("web:site_settings", site_id=site.pk)
