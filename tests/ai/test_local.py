@@ -31,6 +31,8 @@ from inkline.ai.types import (
     ImageRequest,
     KeywordIn,
 )
+from inkline.writer.html import word_count
+from inkline.writer.seo import seo_check
 
 # Six topics of the demo niche, phrased unlike the demo CSV, to measure clustering quality.
 LABELLED = {
@@ -616,3 +618,52 @@ def test_registry_refuses_unknown_providers(settings: Any, fresh_registry: Any) 
     settings.INKLINE_AI_PROVIDER = "nonsense"
     with pytest.raises(ValueError, match="nonsense"):
         get_provider()
+
+
+# --- the site's minimum words per article (`ArticleIn.min_words`) ------------------------------
+MOKA = ArticleIn(
+    title="How to Use a Moka Pot",
+    primary_keyword="how to use a moka pot",
+    target_keywords=("how to use a moka pot", "moka pot grind"),
+    content_type="how_to",
+    outline=("What You Need", "Step by Step", "Mistakes", "Tips"),
+)
+
+
+@pytest.mark.parametrize("min_words", [1200, 2500, 10_000])
+def test_articles_are_at_least_the_minimum_words_with_an_h2_per_300_words(
+    min_words: int,
+) -> None:
+    result = LocalProvider().write_content(dataclasses.replace(MOKA, min_words=min_words))
+    body = result.article.html
+    stored = word_count(body)  # counted as the stored article is, and as the openai check does
+    assert min_words <= stored < min_words + 200  # topped up a paragraph at a time
+    assert result.usage.words >= min_words
+    report = seo_check(
+        title=result.article.title,
+        html=body,
+        meta_description=result.article.meta_description,
+        primary_keyword=MOKA.primary_keyword,
+    )
+    passed = {c.check for c in report.checks if c.passed}
+    assert {"h2_per_300_words", "no_empty_sections", "keyword_in_h2"} <= passed
+    for heading in MOKA.outline:
+        assert f"<h2>{heading}</h2>" in body
+    h2s = re.findall(r"<h2>(.*?)</h2>", body)
+    assert len(h2s) == len(set(h2s))  # every added section has its own heading
+    paragraphs = re.findall(r"<p>(.*?)</p>", body, re.S)
+    assert paragraphs and max(Counter(paragraphs).values()) <= 3  # dealt, not one repeated
+
+
+@pytest.mark.parametrize("min_words", [0, 1, 400, 800])
+def test_a_minimum_the_default_length_meets_changes_nothing(min_words: int) -> None:
+    provider = LocalProvider()
+    assert provider.write_content(dataclasses.replace(MOKA, min_words=min_words)) == (
+        provider.write_content(MOKA)
+    )
+
+
+def test_long_articles_are_deterministic() -> None:
+    brief = dataclasses.replace(MOKA, min_words=3000)
+    provider = LocalProvider()
+    assert provider.write_content(brief) == provider.write_content(brief)

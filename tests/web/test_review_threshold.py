@@ -1,5 +1,5 @@
-"""The SEO approval threshold on the review page: shown, validated on the server, saved
-through the service; viewers see it but cannot change it."""
+"""The SEO settings on the review page (approval threshold, minimum words per article): shown,
+validated on the server, saved through the service; viewers see them but cannot change them."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def owner(client: Client, account: Account) -> Client:
     return client
 
 
-def threshold_input(html: str) -> str:
-    match = re.search(r'<input[^>]*name="approval_threshold"[^>]*>', html)
-    assert match, "no threshold field"
+def threshold_input(html: str, name: str = "approval_threshold") -> str:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+    assert match, f"no {name} field"
     return match.group(0)
 
 
@@ -35,12 +35,14 @@ def test_the_page_shows_the_threshold_and_saves_a_new_one(owner: Client, site: S
     )  # fmt: skip
     html = owner.get(f"/sites/{site.pk}/review/").content.decode()
     assert 'value="70"' in threshold_input(html)
-    assert "Save threshold" in html
+    assert 'value="0"' in threshold_input(html, "min_words")
+    assert "Minimum words per article" in html
+    assert "Save SEO settings" in html
 
     response = owner.post(f"/sites/{site.pk}/review/", {"approval_threshold": "55"}, follow=True)
     assert response.redirect_chain == [(f"/sites/{site.pk}/review/", 302)]
     page = response.content.decode()
-    assert "SEO approval threshold saved." in page
+    assert "SEO settings saved." in page
     assert 'value="55"' in threshold_input(page)
     assert SeoSettings.objects.get(site=site).approval_threshold == 55
     held.refresh_from_db()
@@ -66,6 +68,38 @@ def test_bad_values_are_refused_next_to_the_field(
     assert not SeoSettings.objects.filter(site=site).exists()
 
 
+def test_the_page_saves_the_minimum_words_and_a_blank_keeps_it(owner: Client, site: Site) -> None:
+    page = f"/sites/{site.pk}/review/"
+    response = owner.post(page, {"approval_threshold": "70", "min_words": "1200"}, follow=True)
+    assert "SEO settings saved." in response.content.decode()
+    assert 'value="1200"' in threshold_input(response.content.decode(), "min_words")
+    assert SeoSettings.objects.get(site=site).min_words == 1200
+
+    owner.post(page, {"approval_threshold": "60", "min_words": ""})
+    row = SeoSettings.objects.get(site=site)
+    assert (row.approval_threshold, row.min_words) == (60, 1200)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("10001", "Ensure this value is less than or equal to 10000."),
+        ("-1", "Ensure this value is greater than or equal to 0."),
+        ("lots", "Enter a whole number."),
+    ],
+)
+def test_bad_minimum_words_are_refused_next_to_the_field(
+    owner: Client, site: Site, value: str, error: str
+) -> None:
+    response = owner.post(
+        f"/sites/{site.pk}/review/", {"approval_threshold": "70", "min_words": value}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(rf'id="id_min_words_error">{re.escape(error)}<', html)
+    assert not SeoSettings.objects.filter(site=site).exists()
+
+
 def test_the_page_says_whether_auto_approval_is_on(owner: Client, site: Site) -> None:
     PublishingSettings.objects.filter(site=site).update(auto_approval_enabled=False)
     html = owner.get(f"/sites/{site.pk}/review/").content.decode()
@@ -83,7 +117,8 @@ def test_a_viewer_sees_the_threshold_but_cannot_change_it(
     client.login(username="vera", password="pw")
     html = client.get(f"/sites/{site.pk}/review/").content.decode()
     assert 'value="70"' in threshold_input(html)
-    assert "Save threshold" not in html
+    assert "Save SEO settings" not in html
+    assert 'value="0"' in threshold_input(html, "min_words")
     assert re.search(r'<section class="card" id="seo-threshold">.*?<fieldset disabled>', html, re.S)
     refused = client.post(f"/sites/{site.pk}/review/", {"approval_threshold": "5"})
     assert refused.status_code == 403

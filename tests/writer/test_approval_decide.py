@@ -87,3 +87,58 @@ def test_an_article_no_longer_undecided_is_gone(site: Site, account: Account, ch
         content_approval_decide(site_id=site_id, content_id=content.pk)
 
     assert list(rows.values_list("status", "held_reason", "seo_score")) == before
+
+
+def test_judged_on_text_alone_only_images_with_a_file_count(site: Site) -> None:
+    """Images off: rows still waiting for their file will not be published, so their missing
+    alt texts cost nothing; the held reason says the article was judged without images."""
+    content = in_review(site, title="Read this first")
+    SeoSettings.objects.create(site=site, approval_threshold=100)
+    Image.objects.create(content=content, site=site, kind="featured", prompt="p", alt_text="")
+
+    decision = content_approval_decide(
+        site_id=site.pk, content_id=content.pk, no_images="stage 6 is off"
+    )
+
+    assert not decision.approved  # the title lacks the keyword: still below 100
+    content.refresh_from_db()
+    checks = {r["check"]: r for r in content.seo_report}
+    assert checks["image_alt_text"]["passed"]
+    assert checks["image_alt_text"]["message"] == "The article has no images."
+    assert "alt text" not in decision.held_reason
+    assert decision.held_reason.startswith(f"SEO score {content.seo_score} is below 100.")
+    assert decision.held_reason.endswith("Judged on its text alone (no images: stage 6 is off).")
+    assert content.held_reason == decision.held_reason
+
+
+def test_judged_on_text_alone_a_done_image_still_needs_its_alt_text(site: Site) -> None:
+    content = in_review(site)
+    SeoSettings.objects.create(site=site, approval_threshold=0)
+    Image.objects.create(
+        content=content, site=site, kind="featured", prompt="p", alt_text="", status="done"
+    )
+    Image.objects.create(
+        content=content, site=site, kind="in_article", position=1, prompt="p", alt_text=""
+    )
+
+    content_approval_decide(site_id=site.pk, content_id=content.pk, no_images="no model")
+
+    content.refresh_from_db()
+    checks = {r["check"]: r for r in content.seo_report}
+    assert not checks["image_alt_text"]["passed"]
+    assert checks["image_alt_text"]["message"] == "1 of 1 images have no alt text."
+
+
+def test_a_long_held_reason_keeps_the_no_images_note(site: Site) -> None:
+    content = in_review(site, title="x" * 255)
+    Content.objects.filter(pk=content.pk).update(
+        primary_keyword="keyword " * 31,  # named by three failed checks
+        html="".join(f"<h2>Empty section number {i} {'y' * 100}</h2>" for i in range(9)),
+    )
+    SeoSettings.objects.create(site=site, approval_threshold=100)
+
+    content_approval_decide(site_id=site.pk, content_id=content.pk, no_images="why")
+
+    content.refresh_from_db()
+    assert len(content.held_reason) == 1000
+    assert content.held_reason.endswith("Judged on its text alone (no images: why).")

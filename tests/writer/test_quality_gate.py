@@ -242,10 +242,15 @@ def test_the_admin_changes_the_threshold_through_the_service(site: Site, admin_c
     assert Content.objects.get(site=site).held_reason
     row = SeoSettings.objects.get(site=site)
     url = f"/admin/writer/seosettings/{row.pk}/change/"
-    assert admin_client.post(url, {"site": site.pk, "approval_threshold": 101}).status_code == 200
+    form = {"site": site.pk, "approval_threshold": 101, "min_words": 0}
+    assert admin_client.post(url, form).status_code == 200
     assert SeoSettings.objects.get(site=site).approval_threshold == 90  # refused: over 100
-    response = admin_client.post(url, {"site": site.pk, "approval_threshold": 50})
+    form.update(approval_threshold=50, min_words=10_001)
+    assert admin_client.post(url, form).status_code == 200
+    assert SeoSettings.objects.get(site=site).min_words == 0  # refused: over 10000
+    response = admin_client.post(url, {**form, "min_words": 1000})
     assert response.status_code == 302
-    assert SeoSettings.objects.get(site=site).approval_threshold == 50
+    row = SeoSettings.objects.get(site=site)
+    assert (row.approval_threshold, row.min_words) == (50, 1000)
     assert Content.objects.get(site=site).held_reason == ""  # back in stage 7's pending set
     assert pipeline_pending(site.pk)[7] == 1

@@ -21,6 +21,7 @@ from inkline.publishing.models import (
     PublishingSettings,
 )
 from inkline.publishing.slots import parse_hhmm
+from inkline.writer.models import SeoSettings
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
@@ -214,9 +215,10 @@ class KeywordFilterForm(forms.Form):
         cluster.choices = [("", "Any cluster"), *clusters]
 
 
-class SeoThresholdForm(forms.Form):
-    """The site's SEO approval threshold (the service `writer.quality.seo_settings_update`
-    checks the range again)."""
+class SeoSettingsForm(forms.Form):
+    """The site's SEO settings: approval threshold and minimum words per article (the service
+    `writer.quality.seo_settings_update` checks the ranges again). A blank minimum keeps the
+    current one."""
 
     approval_threshold = forms.IntegerField(
         label="Approve automatically at an SEO score of at least",
@@ -224,6 +226,15 @@ class SeoThresholdForm(forms.Form):
         max_value=100,
         help_text="0–100. Articles scoring lower stay here with the reason. Changing it sends "
         "held articles back to stage 7 to be judged again.",
+        widget=forms.NumberInput(attrs={"class": "num"}),
+    )
+    min_words = forms.IntegerField(
+        label="Minimum words per article",
+        min_value=0,
+        max_value=SeoSettings.MAX_MIN_WORDS,
+        required=False,
+        help_text="0–10000 (0: no minimum). Stage 4 asks the AI for at least this many words; "
+        "a shorter article is asked again once, then its task fails with the reason.",
         widget=forms.NumberInput(attrs={"class": "num"}),
     )
 

@@ -29,10 +29,12 @@ class ImageAdmin(admin.ModelAdmin):
 
 @admin.register(SeoSettings)
 class SeoSettingsAdmin(admin.ModelAdmin):
-    list_display = ("site", "approval_threshold", "updated_at")
-    fields = ("site", "approval_threshold")
+    list_display = ("site", "approval_threshold", "min_words", "updated_at")
+    fields = ("site", "approval_threshold", "min_words")
     raw_id_fields = ("site",)
 
     def save_model(self, request: Any, obj: SeoSettings, form: Any, change: bool) -> None:
         # Through the service, so content held under the old threshold is judged again.
-        obj.pk = seo_settings_update(site=obj.site, approval_threshold=obj.approval_threshold).pk
+        obj.pk = seo_settings_update(
+            site=obj.site, approval_threshold=obj.approval_threshold, min_words=obj.min_words
+        ).pk

@@ -9,6 +9,7 @@ from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 from inkline.accounts.scoping import SiteListView, account_objects, site_for
 from inkline.core.api import MAX_ID, is_id
 from inkline.writer import quality
-from inkline.writer.models import Content, Image, WritingTask
+from inkline.writer.models import Content, Image, SeoSettings, WritingTask
 
 
 class TaskOut(serializers.ModelSerializer[WritingTask]):
@@ -197,18 +198,32 @@ class SeoSettingsSerializer(serializers.Serializer[Any]):
         "this (0–100, default 70); the rest stay in review with the reason. Changing it sends "
         "held articles back to stage 7, to be judged against the new threshold.",
     )
+    min_words = serializers.IntegerField(
+        min_value=0,
+        max_value=SeoSettings.MAX_MIN_WORDS,
+        help_text="Minimum words per article (0–10000, default 0: no minimum). Stage 4 asks "
+        "the AI for at least this many words; a shorter article is asked again once, then "
+        "its task fails with the reason. It applies to articles written from now on.",
+    )
 
 
 def _seo_settings(site_id: int) -> Response:
-    body = {"approval_threshold": quality.seo_threshold(site_id=site_id)}
+    body = {
+        "approval_threshold": quality.seo_threshold(site_id=site_id),
+        "min_words": quality.site_min_words(site_id=site_id),
+    }
     return Response(SeoSettingsSerializer(body).data)
 
 
 class SeoSettingsView(APIView):
+    # JSON only, as documented: a form-encoded or multipart body is a 415 the schema would
+    # otherwise have to declare.
+    parser_classes = [JSONParser]
+
     @extend_schema(
         operation_id="seo_settings_retrieve",
         responses=SeoSettingsSerializer,
-        summary="A site's SEO approval threshold",
+        summary="A site's SEO settings: approval threshold, minimum words per article",
     )
     def get(self, request: Request, site_id: int) -> Response:
         return _seo_settings(site_for(request, site_id).pk)
@@ -217,16 +232,14 @@ class SeoSettingsView(APIView):
         operation_id="seo_settings_update",
         request=SeoSettingsSerializer(partial=True),
         responses=SeoSettingsSerializer,
-        summary="Change a site's SEO approval threshold (owners and editors)",
+        summary="Change a site's SEO settings (owners and editors); only the fields sent",
     )
     def patch(self, request: Request, site_id: int) -> Response:
         site = site_for(request, site_id, write=True)
         data = SeoSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        if "approval_threshold" in data.validated_data:
-            quality.seo_settings_update(
-                site=site, approval_threshold=data.validated_data["approval_threshold"]
-            )
+        if data.validated_data:
+            quality.seo_settings_update(site=site, **data.validated_data)
         return _seo_settings(site.pk)
 
 

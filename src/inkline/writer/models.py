@@ -12,9 +12,11 @@ from inkline.planner.models import normalize_phrase
 
 
 class SeoSettings(TimeStampedModel):
-    """Per-site SEO policy: the score at or above which stage 7 approves automatically."""
+    """Per-site SEO policy: the score at or above which stage 7 approves automatically, and
+    the minimum length of an article (stage 4 asks the AI for at least that many words)."""
 
     DEFAULT_THRESHOLD = 70
+    MAX_MIN_WORDS = 10_000
 
     site = models.OneToOneField(
         "accounts.Site", on_delete=models.CASCADE, related_name="seo_settings"
@@ -22,13 +24,23 @@ class SeoSettings(TimeStampedModel):
     approval_threshold = models.PositiveSmallIntegerField(
         default=DEFAULT_THRESHOLD, validators=[MaxValueValidator(100)]
     )
+    min_words = models.PositiveIntegerField(
+        "minimum words per article",
+        default=0,
+        validators=[MaxValueValidator(MAX_MIN_WORDS)],
+        help_text="Stage 4 asks for articles of at least this many words; a shorter answer is "
+        "asked again once, then the task fails with the reason (0 = no minimum, up to 10000).",
+    )
 
     class Meta:
         verbose_name_plural = "SEO settings"
         constraints = [
             models.CheckConstraint(
                 condition=Q(approval_threshold__lte=100), name="seo_threshold_0_100"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(min_words__lte=10_000), name="seo_min_words_0_10000"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Content quality writes: storing SEO reports and the per-site approval threshold.
+"""Content quality writes: storing SEO reports and the per-site SEO settings (approval
+threshold, minimum words per article).
 
 The checks themselves are pure (`writer.seo`); these functions feed them the stored article and
 its images, and store the result on the content row.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from inkline.accounts.models import Site
+from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import ValidationFailed
 from inkline.writer.models import Content, Image, SeoSettings
 from inkline.writer.seo import SeoReport, seo_check
@@ -22,9 +24,21 @@ def seo_threshold(*, site_id: int) -> int:
     return SeoSettings.DEFAULT_THRESHOLD if value is None else int(value)
 
 
-def content_seo_report(*, content: Content) -> SeoReport:
-    """The SEO checks of a stored article, its stored images' alt texts included."""
-    alts = list(Image.objects.filter(content_id=content.pk).values_list("alt_text", flat=True))
+def site_min_words(*, site_id: int) -> int:
+    """The minimum words per article of a site (0: no minimum)."""
+    value = SeoSettings.objects.filter(site_id=site_id).values_list("min_words", flat=True).first()
+    return 0 if value is None else int(value)
+
+
+def content_seo_report(*, content: Content, images: bool = True) -> SeoReport:
+    """The SEO checks of a stored article, its stored images' alt texts included. With
+    `images=False` (the site's articles get no images: judged on their text alone) only images
+    that have a file count: rows still waiting for theirs will not be published, so a missing
+    alt text on them costs nothing (and an article without images loses no points)."""
+    rows = Image.objects.filter(content_id=content.pk)
+    if not images:
+        rows = rows.filter(status=Image.Status.DONE)
+    alts = list(rows.values_list("alt_text", flat=True))
     return seo_check(
         title=content.title,
         html=content.html,
@@ -44,16 +58,33 @@ def content_seo_refresh(*, content_id: int) -> SeoReport:
     return report
 
 
-def seo_settings_update(*, site: Site, approval_threshold: int) -> SeoSettings:
-    """Set a site's approval threshold (0–100). Content held under the old threshold goes
-    back to stage 7's pending set, so the next run judges it against the new one."""
-    if not 0 <= approval_threshold <= 100:
-        raise ValidationFailed({"approval_threshold": ["Must be between 0 and 100."]})
+def seo_settings_update(
+    *, site: Site, approval_threshold: int | None = None, min_words: int | None = None
+) -> SeoSettings:
+    """Change a site's SEO settings: only those given. The approval threshold is 0–100:
+    content held under the old threshold goes back to stage 7's pending set, so the next run
+    judges it against the new one. The minimum words per article is 0–10000 (0: none); it
+    applies to articles written from now on."""
+    errors: dict[str, list[str]] = {}
+    if approval_threshold is not None and not 0 <= approval_threshold <= 100:
+        errors["approval_threshold"] = ["Must be between 0 and 100."]
+    if min_words is not None and not 0 <= min_words <= SeoSettings.MAX_MIN_WORDS:
+        errors["min_words"] = [f"Must be between 0 and {SeoSettings.MAX_MIN_WORDS}."]
+    if errors:
+        raise ValidationFailed(errors)
+    changes = {
+        name: value
+        for name, value in (("approval_threshold", approval_threshold), ("min_words", min_words))
+        if value is not None
+    }
     with transaction.atomic():
-        row, _ = SeoSettings.objects.update_or_create(
-            site=site, defaults={"approval_threshold": approval_threshold}
-        )
-        Content.objects.filter(site=site, status=Content.Status.REVIEW).exclude(
-            held_reason=""
-        ).update(held_reason="")
+        # Only the fields given are written (`update_fields`): concurrent changes of
+        # different settings all take effect.
+        row, _ = SeoSettings.objects.update_or_create(site=site, defaults=changes)
+        if approval_threshold is not None and (
+            Content.objects.filter(site=site, status=Content.Status.REVIEW)
+            .exclude(held_reason="")
+            .update(held_reason="")
+        ):
+            site_pipeline_changed(site_id=site.pk)  # stage 7's pending count grew
     return row

@@ -7,17 +7,24 @@ write a stage's output are conditional on the same condition.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 
 from inkline.core.models import attempts_left
-from inkline.writer.models import Content, Image, WritingTask
+from inkline.writer.models import Content, Image, SeoSettings, WritingTask
 
 # Stage 4: tasks waiting for their article.
 TASKS_OPEN = Q(status=WritingTask.Status.QUEUED)
 # Stage 5: articles in review whose image prompts were not extracted yet.
 CONTENT_WITHOUT_PROMPTS = Q(status=Content.Status.REVIEW, prompts_extracted=False)
-# Stage 6: image rows with a prompt and no file.
-IMAGES_OPEN = Q(status=Image.Status.PENDING)
+# An image row with a prompt and no file.
+IMAGE_WITHOUT_FILE = Q(status=Image.Status.PENDING)
+# Stage 6: image rows with a prompt and no file, of articles still in review. An article
+# approved, rejected or published without its images (a person decided, or stage 7 judged it
+# on its text alone while images were off) does not get them later: turning stage 6 on again
+# does not generate (and bill) images for posts already decided.
+IMAGES_OPEN = IMAGE_WITHOUT_FILE & Q(content__status=Content.Status.REVIEW)
 # Stage 7: articles in review not yet held by the approval gate. Held content (SEO score
 # below the threshold) waits for a user, not for a run.
 CONTENT_UNDECIDED = Q(status=Content.Status.REVIEW, held_reason="")
@@ -37,11 +44,33 @@ def images_pending(*, site_id: int) -> QuerySet[Image]:
     return Image.objects.filter(IMAGES_OPEN, attempts_left(), site_id=site_id).order_by("id")
 
 
-def content_pending_approval(*, site_id: int) -> QuerySet[Content]:
-    """Articles the approval gate judges next: in review, prompts extracted, not held, and no
-    image still waiting for its file (stage 7 counts no attempts: it makes no AI call)."""
+def content_pending_approval(
+    *, site_id: int, no_images: BaseExpression | None = None
+) -> QuerySet[Content]:
+    """Articles the approval gate judges next: in review and not held; and, while images come,
+    with their prompts extracted and no image still waiting for its file (stage 7 counts no
+    attempts: it makes no AI call).
+
+    `no_images` is an SQL text expression saying why the site's articles get no images ("" or
+    NULL when they do): when it is not empty, articles are judged on their text alone, without
+    waiting for prompts or image files. Each row carries it as `no_images` ("" when images
+    come). One query: the pipeline counts this set with the other stages' in one statement."""
+    images_ready = Q(prompts_extracted=True) & ~Exists(
+        Image.objects.filter(IMAGE_WITHOUT_FILE, content=OuterRef("pk"))
+    )
+    undecided = Content.objects.filter(CONTENT_UNDECIDED, site_id=site_id)
+    if no_images is None:
+        return undecided.filter(images_ready).annotate(no_images=Value("")).order_by("id")
     return (
-        Content.objects.filter(CONTENT_UNDECIDED, site_id=site_id, prompts_extracted=True)
-        .exclude(Exists(Image.objects.filter(IMAGES_OPEN, content=OuterRef("pk"))))
+        undecided.annotate(no_images=Coalesce(no_images, Value("")))
+        .filter(~Q(no_images="") | images_ready)
         .order_by("id")
+    )
+
+
+def min_words_annotation(*, site_id: int) -> Coalesce:
+    """The site's minimum words per article as an SQL expression (0 without SEO settings),
+    to annotate the rows stage 4 reads instead of a query per article."""
+    return Coalesce(
+        Subquery(SeoSettings.objects.filter(site_id=site_id).values("min_words")[:1]), Value(0)
     )

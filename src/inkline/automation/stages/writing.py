@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from inkline.ai.types import AIProvider, ArticleIn, ArticleResult, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.writer.models import WritingTask
-from inkline.writer.selectors import TASKS_OPEN, tasks_pending
+from inkline.writer.selectors import TASKS_OPEN, min_words_annotation, tasks_pending
 from inkline.writer.services import ArticleDraft, content_create_from_draft
 
 
@@ -30,7 +30,13 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
     unfinished = TASKS_OPEN
 
     def pending(self, site_id: int) -> QuerySet[WritingTask]:
-        return tasks_pending(site_id=site_id).select_related("idea")
+        # Each row carries the site's minimum words per article (`SeoSettings.min_words`),
+        # read with it rather than once per article.
+        return (
+            tasks_pending(site_id=site_id)
+            .select_related("idea")
+            .annotate(min_words=min_words_annotation(site_id=site_id))
+        )
 
     def build(self, obj: WritingTask) -> WorkItem[ContentJob]:
         idea = obj.idea
@@ -40,6 +46,7 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
             target_keywords=tuple(idea.target_keywords),
             content_type=idea.content_type,
             outline=tuple(idea.outline),
+            min_words=int(getattr(obj, "min_words", 0) or 0),
         )
         return WorkItem(ids=(obj.pk,), payload=ContentJob(obj, brief), label=f"task '{obj.title}'")
 

@@ -14,7 +14,7 @@ from inkline.core.errors import ValidationFailed
 from inkline.publishing import services
 from inkline.publishing.selectors import settings_of
 from inkline.web.access import action, back, form_errors_from, membership_of, page, site_for
-from inkline.web.forms import RejectForm, SeoThresholdForm
+from inkline.web.forms import RejectForm, SeoSettingsForm
 from inkline.web.preview import article_html
 from inkline.writer import quality
 from inkline.writer.models import Content, Image
@@ -25,21 +25,28 @@ APPROVED_SHOWN = 100
 
 @login_required
 def review(request: HttpRequest, site_id: int) -> HttpResponse:
-    """The queue; a POST (owners and editors) sets the site's SEO approval threshold."""
+    """The queue; a POST (owners and editors) sets the site's SEO settings: the approval
+    threshold and the minimum words per article."""
     site = site_for(request, site_id, write=request.method == "POST")
     threshold = quality.seo_threshold(site_id=site.pk)
-    threshold_form = SeoThresholdForm(
-        request.POST or None, initial={"approval_threshold": threshold}
+    threshold_form = SeoSettingsForm(
+        request.POST or None,
+        initial={
+            "approval_threshold": threshold,
+            "min_words": quality.site_min_words(site_id=site.pk),
+        },
     )
     if request.method == "POST" and threshold_form.is_valid():
         try:
             quality.seo_settings_update(
-                site=site, approval_threshold=threshold_form.cleaned_data["approval_threshold"]
+                site=site,
+                approval_threshold=threshold_form.cleaned_data["approval_threshold"],
+                min_words=threshold_form.cleaned_data.get("min_words"),
             )
         except ValidationFailed as exc:
             form_errors_from(threshold_form, exc)
         else:
-            messages.success(request, "SEO approval threshold saved.")
+            messages.success(request, "SEO settings saved.")
             return redirect("web:review", site_id=site.pk)
     in_review = (
         Content.objects.filter(site=site, status=Content.Status.REVIEW)
