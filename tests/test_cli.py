@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from inkline import commands
+from inkline.accounts.models import Site
+from inkline.ai.local import LocalProvider
+from inkline.ai.types import AIError, ArticleIn, ArticleResult
+from inkline.automation import engine
+from inkline.automation.models import AutomationRun
+from inkline.automation.services import run_cancel
+from tests.factories import add_tasks, only_stages
 
 # The commands run on the embedded default database whatever the pass: they run once, in the
 # SQLite pass.
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
-def inkline(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INKLINE_DATA_DIR": str(data_dir)}
+def inkline(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INKLINE_DATA_DIR": str(data_dir), **(env or {})}
     env.pop("DATABASE_URL", None)  # the embedded default
     return subprocess.run(
         [sys.executable, "-m", "inkline.cli", *args],
@@ -66,7 +80,8 @@ def test_status_json_counts_the_demo_keywords(demo_dir: Path) -> None:
     assert summary["active_run"] is None
 
 
-def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path) -> None:
+def make_shop(tmp_path: Path) -> None:
+    """A fresh data dir with account "Shop" and its site "shop" with 4 keywords."""
     assert inkline(tmp_path, "init").returncode == 0
     created = inkline(
         tmp_path, "create-account", "Shop", "--username", "u1", "--password", "pw",
@@ -94,10 +109,13 @@ def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path
     report = json.loads(imported.stdout)
     assert report["created"] == 4 and report["errors"][0]["line"] == 6
 
+
+def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path) -> None:
+    make_shop(tmp_path)
     result = inkline(tmp_path, "run", "shop", "--wait", "--json")
     assert result.returncode == 0, result.stderr
     run = json.loads(result.stdout)
-    assert run["status"] == "completed"
+    assert run["status"] == "completed" and run["outcome"] == "completed"
     assert run["progress_percent"] == 100
     assert run["stage_results"]["1"]["processed"] == 4
     assert run["stage_results"]["7"]["processed"] == run["stage_results"]["4"]["created"] > 0
@@ -106,6 +124,36 @@ def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path
     pretty = inkline(tmp_path, "run", "shop", "--wait")
     assert pretty.returncode == 0
     assert "completed" in pretty.stdout and "Stopped reason" in pretty.stdout
+
+
+def test_run_wait_against_a_dead_endpoint_exits_1_naming_it(tmp_path: Path) -> None:
+    """The `openai` provider at an address where nothing listens: the run is `failed` within
+    30 s, its reason names the endpoint, nothing is charged, and the exit status is 1."""
+    make_shop(tmp_path)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = f"http://127.0.0.1:{port}/v1"
+    env = {
+        "INKLINE_AI_PROVIDER": "openai",
+        "OPENAI_BASE_URL": dead,
+        "OPENAI_API_KEY": "sk-test",
+        "INKLINE_OPENAI_MAX_RETRIES": "0",
+        "INKLINE_OPENAI_TIMEOUT": "5",
+    }
+    started = time.monotonic()
+    result = inkline(tmp_path, "run", "shop", "--wait", "--json", env=env)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == run["outcome"] == "failed"
+    assert dead in run["stopped_reason"]
+    assert run["total_credits_used"] == 0
+    assert run["items_remaining"]["stage_1"] == 4  # nothing left the pending set
+
+    pretty = inkline(tmp_path, "run", "shop", "--wait", env=env)
+    assert pretty.returncode == 1
+    assert "failed" in pretty.stdout and dead in pretty.stdout.replace("\n", "")
 
 
 def test_bad_usage_exits_2_with_a_usage_line(demo_dir: Path) -> None:
@@ -149,3 +197,54 @@ def test_the_worker_preloads_the_stages_libraries_before_forking(tmp_path: Path)
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "1", "True"]
+
+
+# --- `run --wait` exit status, in process ------------------------------------------------------
+class FirstTaskUnusable(LocalProvider):
+    def write_content(self, brief: ArticleIn) -> ArticleResult:
+        if brief.title.endswith(" 0"):
+            raise AIError("article: invalid answer, also after one re-ask")
+        return super().write_content(brief)
+
+
+def run_wait(site: Site, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    code = commands.cmd_run(argparse.Namespace(site=site.name, wait=True, json=True))
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.django_db
+def test_run_wait_exits_0_only_for_a_clean_completion(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_tasks(site, 2)
+    only_stages(site, 4)
+    monkeypatch.setattr(engine, "get_provider", FirstTaskUnusable)
+    code, run = run_wait(site, capsys)
+    assert (code, run["status"], run["outcome"]) == (1, "completed", "completed_with_failures")
+    assert run["stage_results"]["4"]["failed_items"][0]["label"] == "task 'Coffee guide 0'"
+    assert run["stopped_reason"].startswith("Completed with 1 failure")
+
+    code, run = run_wait(site, capsys)  # the failed task is taken again, and fails again
+    assert (code, run["status"], run["outcome"]) == (1, "failed", "failed")
+    assert run["stopped_reason"].startswith("Nothing was done: 1 failure")
+
+    monkeypatch.setattr(engine, "get_provider", LocalProvider)
+    code, run = run_wait(site, capsys)
+    assert (code, run["status"], run["outcome"]) == (0, "completed", "completed")
+
+
+@pytest.mark.django_db
+def test_run_wait_exits_1_for_a_cancelled_run(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_tasks(site, 2)
+    only_stages(site, 4)
+    real = engine.run_to_end
+
+    def cancelled_first(*, run_id: str, **kwargs: Any) -> AutomationRun:
+        run_cancel(run=AutomationRun.objects.get(run_id=run_id), by="test")
+        return real(run_id=run_id, **kwargs)
+
+    monkeypatch.setattr(commands.engine, "run_to_end", cancelled_first)
+    code, run = run_wait(site, capsys)
+    assert (code, run["status"], run["outcome"]) == (1, "cancelled", "cancelled")

@@ -102,7 +102,7 @@ def test_latest_run_equals_the_orm(account: Account, site: Site) -> None:
     got = latest_run(site.pk)
     want = (
         AutomationRun.objects.filter(site_id=site.pk)
-        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at")
+        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at", "stopped_reason")
         .order_by("-id")
         .first()
     )

@@ -1,6 +1,6 @@
 """What each `inkline` command does (the parser and the entry point are `inkline.cli`, which
-configures Django before importing this module). Exit status: 0 success, 1 refused action,
-2 bad usage."""
+configures Django before importing this module). Exit status: 0 success, 1 refused action (or,
+for `run --wait`, a run that did not end cleanly), 2 bad usage."""
 
 from __future__ import annotations
 
@@ -124,6 +124,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_json(RunSerializer(run).data)
     else:
         _print_run(run)
+    if args.wait and run.outcome != "completed":
+        # failed, cancelled, paused, or completed with failed items: `outcome` says which
+        return EXIT_REFUSED
     return EXIT_OK
 
 
@@ -167,7 +170,8 @@ def _run_with_progress(run_id: str) -> Any:
 def _print_run(run: Any) -> None:
 
     console = Console()
-    console.print(f"[bold]{run.run_id}[/] {run.status} — {run.progress_percent}%")
+    outcome = run.outcome.replace("_", " ")
+    console.print(f"[bold]{run.run_id}[/] {outcome} — {run.progress_percent}%")
     table = Table("stage", "name", "processed", "created", "failed", "credits", "seconds", "status")
     for stage, name in STAGE_NAMES.items():
         r = run.stage_results.get(str(stage))
@@ -183,6 +187,10 @@ def _print_run(run: Any) -> None:
                 r.get("status", ""),
             )
     console.print(table)
+    for stage, name in STAGE_NAMES.items():
+        for item in run.stage_results.get(str(stage), {}).get("failed_items", []):
+            failed = escape(f"{item['label']}: {item['error']}")
+            console.print(f"[yellow]Failed[/] stage {stage} ({name}): {failed}")
     console.print(f"Credits used: {run.total_credits_used}")
     if run.stopped_reason:
         console.print(f"[bold]Stopped reason:[/] {run.stopped_reason}")

@@ -225,6 +225,9 @@ INKLINE_AI_PROVIDER = os.environ.get("INKLINE_AI_PROVIDER", "local")
 INKLINE_AI_CONCURRENCY = max(1, env_int("INKLINE_AI_CONCURRENCY", 4))
 # The connection check (`inkline check-ai`, its endpoint and button) answers within this.
 INKLINE_AI_CHECK_TIMEOUT = max(0.1, env_float("INKLINE_AI_CHECK_TIMEOUT", 10.0))
+# The circuit breaker: a run fails after this many AI endpoint failures in a row (each one
+# already after the SDK's retries); a refused key, an unknown model or no quota fail it at once.
+INKLINE_AI_BREAKER_FAILURES = max(1, env_int("INKLINE_AI_BREAKER_FAILURES", 3))
 INKLINE_LOCAL_AI_LATENCY_MS = env_int("INKLINE_LOCAL_AI_LATENCY_MS", 0)
 INKLINE_LOCAL_AI_FAILURE_RATE = env_float("INKLINE_LOCAL_AI_FAILURE_RATE", 0.0)
 # "lexical" (default) or "semantic" (needs `pip install inkline[semantic]`; else lexical).

@@ -5,6 +5,7 @@ and the server never sees more than INKLINE_AI_CONCURRENCY requests at once."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,8 @@ from django.test import override_settings
 
 from inkline.accounts.models import Account, Site
 from inkline.ai.openai_provider import OpenAIProvider
+from inkline.ai.registry import reset_providers
+from inkline.automation.selectors import pipeline_pending
 from inkline.billing.models import CreditCostConfig, CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
@@ -113,33 +116,79 @@ def test_a_wrong_key_stops_the_run_with_a_clear_reason(
         run = run_now(site, provider_for(server, api_key="sk-wrong"))
 
     assert run.status == "failed"
-    assert "rejected the API key" in run.stopped_reason
-    assert "401" in run.stopped_reason
-    assert len(server.requests) <= 2  # the calls already in flight; nothing after the refusal
+    # refused by the connection check before any call, or by the first calls (fatal)
+    assert server.base_url in run.stopped_reason and "key" in run.stopped_reason.lower()
+    assert len(server.chat_requests("article")) <= 2  # at most the calls already in flight
     assert all(r.status == 401 for r in server.requests)
     assert WritingTask.objects.filter(site=site, status="queued").count() == 8
     account.refresh_from_db()
     assert account.credits == 100_000 and account.credits_held == 0
 
 
-def test_a_failing_call_fails_its_item_only_and_is_not_charged(
+def test_a_server_error_after_the_retries_is_the_endpoints_not_the_items(
     site: Site, account: Account, server: FakeOpenAI
 ) -> None:
+    """A 500 left after the SDK's retry is an endpoint failure: the item's attempt is not
+    counted, its hold goes back, and the run tries it again (one failure is below the
+    breaker's count)."""
     add_tasks(site, 4)
     only_stages(site, 4)
-    server.inject("500", times=2)  # the first call and its one SDK retry
+    server.inject("500", times=2, schema="article")  # the first call and its one SDK retry
     with override_settings(INKLINE_AI_CONCURRENCY=1):
         run = run_now(site, provider_for(server))
 
-    assert run.status == "completed"
-    assert run.stage_results["4"]["processed"] == 3
-    assert run.stage_results["4"]["failed"] == 1
-    failed = WritingTask.objects.get(site=site, status="queued")
-    assert failed.attempts == 1 and "answered 500" in failed.last_error
-    assert len(server.requests) == 2 + 3  # no retry on top of the SDK's
-    assert len(captures(account, "content_generation")) == 3
+    assert run.status == "completed" and run.outcome == "completed", run.stopped_reason
+    assert run.stage_results["4"]["processed"] == 4
+    assert run.stage_results["4"]["failed"] == 0
+    assert run.stage_results["4"]["endpoint_errors"] == 1
+    assert not WritingTask.objects.filter(site=site, attempts__gt=0).exists()
+    # no retry on top of the SDK's, and one more try of the item
+    assert len(server.chat_requests("article")) == 2 + 4
+    assert len(captures(account, "content_generation")) == 4
     releases = CreditTransaction.objects.filter(account=account, kind="release")
     assert releases.count() == 1
+    event = run.events.get(code="endpoint_failed")
+    assert "answered 500" in event.message and "stays pending" in event.message
+
+
+def test_a_dead_endpoint_fails_each_run_naming_it_and_drains_nothing(
+    site: Site, account: Account
+) -> None:
+    """The issue's dead endpoint: the `openai` provider (from the settings, as deployed) at an
+    address where nothing listens any more. Each run is `failed` within 30 s naming the
+    endpoint; after three runs the pending counts are unchanged, no item has an attempt
+    counted and nothing was charged."""
+    add_keywords(site, COFFEE[:6])
+    add_tasks(site, 3)
+    with FakeOpenAI() as gone:
+        dead = gone.base_url  # stopped on leaving: nothing listens there now
+    before = pipeline_pending(site.pk)
+    reset_providers()
+    try:
+        with override_settings(
+            INKLINE_AI_PROVIDER="openai",
+            OPENAI_BASE_URL=dead,
+            OPENAI_API_KEY=API_KEY,
+            INKLINE_OPENAI_MODEL=CHAT_MODEL,
+            INKLINE_OPENAI_MAX_RETRIES=1,
+            INKLINE_OPENAI_TIMEOUT=5.0,
+        ):
+            for _ in range(3):
+                started = time.monotonic()
+                run = run_now(site)
+                assert time.monotonic() - started < 30
+                assert run.status == run.outcome == "failed"
+                assert dead in run.stopped_reason, run.stopped_reason
+                assert run.error_message
+                assert run.total_credits_used == 0
+    finally:
+        reset_providers()
+    assert pipeline_pending(site.pk) == before
+    for model in (Keyword, WritingTask):
+        assert not model.objects.filter(site=site, attempts__gt=0).exists()
+    account.refresh_from_db()
+    assert account.credits == 100_000 and account.credits_held == 0
+    assert not CreditTransaction.objects.filter(account=account, kind="capture").exists()
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
@@ -151,7 +200,7 @@ def test_the_server_sees_at_most_c_requests_in_flight_and_exactly_c_at_peak(
     with FakeOpenAI(latency=0.15) as server, override_settings(INKLINE_AI_CONCURRENCY=concurrency):
         run = run_now(site, provider_for(server))
     assert run.status == "completed"
-    assert len(server.requests) == 3 * concurrency + 1
+    assert len(server.chat_requests("article")) == 3 * concurrency + 1
     assert server.max_in_flight == concurrency
 
 
@@ -164,7 +213,7 @@ def test_clustering_is_sequential_whatever_the_concurrency(site: Site) -> None:
     ):
         run = run_now(site, provider_for(server))
     assert run.status == "completed"
-    assert len(server.requests) == 5  # 24 keywords in batches of 5
+    assert len(server.chat_requests("keyword_clusters")) == 5  # 24 keywords in batches of 5
     assert server.max_in_flight == 1
 
 

@@ -221,17 +221,17 @@ def test_items_are_excluded_after_three_failed_attempts(site: Site) -> None:
     assert WritingTask.objects.get(site=site).attempts == 3
 
 
-def test_five_failures_in_a_row_stop_the_run_with_the_cause(site: Site) -> None:
-    class Down(LocalProvider):
+def test_five_unusable_answers_in_a_row_stop_the_run_with_the_cause(site: Site) -> None:
+    class Garbled(LocalProvider):
         def write_content(self, brief: ArticleIn) -> ArticleResult:
-            raise AIError("connection refused")
+            raise AIError("article: invalid answer, also after one re-ask: not JSON")
 
     add_tasks(site, 8)
     only_stages(site, 4)
-    run = run_now(site, Down())
+    run = run_now(site, Garbled())
     assert run.status == "failed"
-    assert "5 AI calls failed in a row" in run.stopped_reason
-    assert "connection refused" in run.stopped_reason
+    assert "answers were unusable for 5 items in a row" in run.stopped_reason
+    assert "not JSON" in run.stopped_reason
     # no new call starts after the fifth failure; calls already in flight may finish
     concurrency = settings.INKLINE_AI_CONCURRENCY
     tried = WritingTask.objects.filter(site=site, attempts=1).count()

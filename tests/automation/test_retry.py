@@ -141,40 +141,32 @@ def test_retry_is_scoped_to_the_account_and_refused_to_viewers(
 def test_with_a_30_percent_failure_rate_a_run_completes_and_charges_only_successes(
     site: Site, account: Account
 ) -> None:
-    """INKLINE_LOCAL_AI_FAILURE_RATE=0.3 through the registry, as a deployment would set it."""
+    """INKLINE_LOCAL_AI_FAILURE_RATE=0.3 through the registry, as a deployment would set it:
+    a flaky endpoint. Its failures cost no item an attempt; the items are tried again in the
+    same run (the breaker set wide enough not to trip), so every item ends done."""
     add_keywords(site)
     reset_providers()
     with override_settings(
-        INKLINE_LOCAL_AI_FAILURE_RATE=0.3, INKLINE_AI_CONCURRENCY=1, INKLINE_CLUSTER_BATCH=4
+        INKLINE_LOCAL_AI_FAILURE_RATE=0.3,
+        INKLINE_AI_CONCURRENCY=1,
+        INKLINE_CLUSTER_BATCH=4,
+        INKLINE_AI_BREAKER_FAILURES=20,
     ):
         run = run_now(site)
     reset_providers()
 
     assert run.status == "completed", run.stopped_reason
+    assert run.outcome == "completed"
     results = run.stage_results
-    assert sum(r.get("failed", 0) for r in results.values()) > 0
-    assert all(results[s]["processed"] > 0 for s in "123456")
-    # stage 7 takes exactly the articles whose prompts and images all succeeded (how many that
-    # is depends on where the seeded failures fall, possibly none)
-    ready = [
-        c
-        for c in Content.objects.filter(site=site)
-        if c.prompts_extracted and not c.images.filter(status="pending").exists()
-    ]
-    assert results["7"]["processed"] == len(ready)
-    # every item is done, or not done and failed with its reason on the row
-    not_done = {
-        Keyword: {"status": "new"},
-        Cluster: {"status": "new"},
-        WritingTask: {"status": "queued"},
-        Content: {"status": "review", "prompts_extracted": False},
-        Image: {"status": "pending"},
-    }
-    for model, condition in not_done.items():
-        for item in model.objects.filter(site=site, **condition):
-            assert item.attempts >= 1, item
-            assert item.last_error == "local provider: simulated transient failure"
-    assert ContentIdea.objects.filter(site=site, status="new").count() == 0  # no AI call
+    assert sum(r.get("endpoint_errors", 0) for r in results.values()) > 0
+    assert all(r["failed"] == 0 and r["failed_items"] == [] for r in results.values())
+    assert all(results[s]["processed"] > 0 for s in "1234567")
+    # every item is done, and none had an attempt counted
+    assert all(n == 0 for n in pipeline_pending(site.pk).values())
+    for model in (Keyword, Cluster, WritingTask, Content, Image):
+        assert not model.objects.filter(site=site, attempts__gt=0).exists(), model
+    assert not Image.objects.filter(site=site, status="pending").exists()
+    assert ContentIdea.objects.filter(site=site, status="new").count() == 0
 
     # one capture per successful call, one release per failed call
     ledger = CreditTransaction.objects.filter(account=account)
@@ -184,9 +176,9 @@ def test_with_a_30_percent_failure_rate_a_run_completes_and_charges_only_success
     for operation, stage in stages.items():
         per_call = batch if stage == "1" else 1
         done = ledger.filter(kind="capture", operation_type=operation).count()
-        assert done == results[stage]["processed"] // per_call, operation
+        assert done == -(-results[stage]["processed"] // per_call), operation
         released = ledger.filter(kind="release", operation_type=operation).count()
-        assert released == results[stage]["failed"] // per_call, operation
+        assert released == results[stage].get("endpoint_errors", 0), operation
     charged = -(ledger.filter(kind="capture").aggregate(s=Sum("amount"))["s"] or 0)
     assert charged == run.total_credits_used > 0
     account.refresh_from_db()

@@ -14,7 +14,7 @@ from django.conf import settings
 from inkline import clock
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
-from inkline.ai.types import AIError, ArticleIn, ArticleResult
+from inkline.ai.types import AIError, ArticleIn, ArticleResult, Usage
 from inkline.automation import engine
 from inkline.automation.models import AutomationRun, RunStatus
 from inkline.automation.selectors import pipeline_summary
@@ -197,3 +197,102 @@ def test_estimates_use_the_budget(site: Site) -> None:
     content = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}[4]  # type: ignore[attr-defined]
     assert content["budget"] is None and content["affordable_items"] is None
     assert content["runs_needed"] == 2 and content["estimated_credits"] == 100
+
+
+# --- what the provider billed, successful or not ----------------------------------------------
+BILLED = Usage(calls=2, prompt_tokens=900, completion_tokens=2100)
+
+
+class BilledFailure(LocalProvider):
+    """Every article fails after two billed requests (an answer and its re-ask), as an item
+    failure or, with `endpoint`, as the endpoint's."""
+
+    def __init__(self, *, endpoint: bool = False) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+
+    def write_content(self, brief: ArticleIn) -> ArticleResult:
+        raise AIError(
+            "article: invalid answer, also after one re-ask", endpoint=self.endpoint, usage=BILLED
+        )
+
+
+def test_a_failed_item_is_charged_what_the_provider_billed_for_it(
+    site: Site, account: Account
+) -> None:
+    set_cost("content_generation", unit="1k_tokens", cost="10")
+    add_tasks(site, 2)
+    only_stages(site, 4)
+    run = engine.run_to_end(run_id=capped_run(site, 1000).run_id, provider=BilledFailure())
+
+    assert run.status == "failed"  # nothing was done; the calls were paid all the same
+    captures = CreditTransaction.objects.filter(run=run, kind="capture")
+    assert captures.count() == 2
+    assert {(c.amount, c.prompt_tokens, c.completion_tokens) for c in captures} == {
+        (-30, 900, 2100)  # 3,000 tokens at 10 credits per 1,000
+    }
+    assert not CreditTransaction.objects.filter(run=run, kind="release").exists()
+    assert run.stage_results["4"]["credits_used"] == run.total_credits_used == 60
+    budget = RunBudget.objects.get(pk=run.pk)
+    assert budget.used == budget.spent == 60
+    assert all(t.attempts == 1 for t in WritingTask.objects.filter(site=site))
+    assert_books_balance(account)
+
+
+def test_an_endpoint_failure_with_billed_usage_is_charged_but_costs_no_attempt(
+    site: Site, account: Account
+) -> None:
+    set_cost("content_generation", unit="1k_tokens", cost="10")
+    add_tasks(site, 5)
+    only_stages(site, 4)
+    run = engine.run_to_end(
+        run_id=capped_run(site, 1000).run_id, provider=BilledFailure(endpoint=True)
+    )
+    breaker = settings.INKLINE_AI_BREAKER_FAILURES
+    assert run.status == "failed" and f"failed {breaker} times in a row" in run.stopped_reason
+    assert spent_by(run) == run.total_credits_used == 30 * breaker
+    assert not WritingTask.objects.filter(site=site, attempts__gt=0).exists()
+    assert_books_balance(account)
+
+
+def test_a_failed_call_billed_in_a_unit_it_did_not_use_costs_0_and_is_on_the_ledger(
+    site: Site, account: Account
+) -> None:
+    """Writing is billed per 100 words by default: a failed call produced no article words,
+    so it costs nothing, but the ledger still says what the provider billed."""
+    add_tasks(site, 1)
+    only_stages(site, 4)
+    run = engine.run_to_end(run_id=capped_run(site, 1000).run_id, provider=BilledFailure())
+    capture = CreditTransaction.objects.get(run=run, kind="capture")
+    assert (capture.amount, capture.prompt_tokens, capture.completion_tokens) == (0, 900, 2100)
+    assert capture.held_amount < 0  # the whole hold went back
+    assert Account.objects.get(pk=account.pk).credits == 100_000
+    assert_books_balance(account)
+
+
+def test_a_failed_call_never_takes_a_run_past_its_cap(site: Site, account: Account) -> None:
+    set_cost("content_generation", unit="1k_tokens", cost="10")
+    add_tasks(site, 3)
+    only_stages(site, 4)
+    # 40% of 50: writing may spend 20 credits; each failed call would cost 30
+    run = engine.run_to_end(run_id=capped_run(site, 50).run_id, provider=BilledFailure())
+    budget = RunBudget.objects.get(pk=run.pk)
+    line = budget.lines.get(operation_type="content_generation")
+    assert line.spent == line.limit == 20
+    assert budget.spent == spent_by(run) == 20 <= budget.cap
+    assert_books_balance(account)
+
+
+def test_a_capture_records_the_tokens_the_provider_reported(
+    site: Site, account: Account, provider: LocalProvider
+) -> None:
+    add_tasks(site, 2)
+    only_stages(site, 4)
+    run = engine.run_to_end(run_id=capped_run(site, 0).run_id, provider=provider)
+    captured = CreditTransaction.objects.filter(run=run, kind="capture")
+    reported = [
+        (c.provenance["prompt_tokens"], c.provenance["completion_tokens"])
+        for c in Content.objects.filter(site=site)
+    ]
+    assert len(reported) == 2 and all(p > 0 and c > 0 for p, c in reported)
+    assert sorted(captured.values_list("prompt_tokens", "completion_tokens")) == sorted(reported)

@@ -283,15 +283,17 @@ class OpenAIProvider:
                     fatal=True,
                 ) from None
             raise AIError(
-                f"rate limited (429) after {self.max_retries} retries: {_brief(exc)}"
+                f"rate limited (429) after {self.max_retries} retries: {_brief(exc)}",
+                endpoint=True,
             ) from None
         except openai.APITimeoutError:
             raise AIError(
                 f"no answer from {self.base_url} within {self.timeout:g} s "
-                f"(tried {self.max_retries + 1} times)"
+                f"(tried {self.max_retries + 1} times)",
+                endpoint=True,
             ) from None
         except openai.APIConnectionError as exc:
-            raise AIError(f"could not reach {self.base_url}: {exc}") from None
+            raise AIError(f"could not reach {self.base_url}: {exc}", endpoint=True) from None
         except openai.BadRequestError as exc:
             raise AIError(
                 f"the request was refused (400): {_brief(exc)}", transient=False
@@ -299,7 +301,8 @@ class OpenAIProvider:
         except openai.APIStatusError as exc:
             raise AIError(
                 f"the AI provider answered {exc.status_code} after {self.max_retries} retries: "
-                f"{_brief(exc)}"
+                f"{_brief(exc)}",
+                endpoint=exc.status_code >= 500,
             ) from None
         except (openai.OpenAIError, ValueError) as exc:  # an unreadable response body
             raise AIError(f"unusable answer from {self.base_url}: {exc}") from None

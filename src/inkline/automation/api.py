@@ -40,6 +40,11 @@ from inkline.core.openapi import ERROR
 class RunSerializer(serializers.ModelSerializer[AutomationRun]):
     site = serializers.IntegerField(source="site_id", read_only=True)
     items_remaining = serializers.SerializerMethodField()
+    outcome = serializers.CharField(
+        read_only=True,
+        help_text='The status, with "completed_with_failures" for a completed run in which '
+        'items failed (then "completed" means a clean run)',
+    )
 
     class Meta:
         model = AutomationRun
@@ -47,6 +52,7 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
             "run_id",
             "site",
             "status",
+            "outcome",
             "trigger_type",
             "current_stage",
             "queued_at",
@@ -129,9 +135,18 @@ class StageOut(serializers.Serializer[Any]):
     )
 
 
+class LastRunOut(serializers.Serializer[Any]):
+    run_id = serializers.CharField()
+    status = serializers.CharField()
+    stopped_reason = serializers.CharField(
+        help_text="Why it ended or stopped (a failed run names its AI endpoint and the error)"
+    )
+
+
 class PipelineOut(serializers.Serializer[Any]):
     stages = StageOut(many=True)
     active_run = serializers.CharField(allow_null=True)
+    last_run = LastRunOut(allow_null=True, help_text="The site's newest run, or null")
 
 
 # --- config -----------------------------------------------------------------------------------

@@ -7,6 +7,16 @@ Invariant 4: AI calls run outside any transaction (in a bounded thread pool); ea
 commits in one short transaction with its item's state change and its credit capture
 (`StageRunner`, one stage at a time; `Slice`, the stages in order).
 
+Before a run's first AI call (the first AI stage with pending items) the endpoint is checked
+(`AIProvider.check`, in a thread while the lease is renewed): the result is stored on the run
+and as the site's latest check; an endpoint that cannot work fails the run at once, naming
+it, and one that cannot make images has stage 6 skipped in this run.
+
+A run ends truthfully (`Slice.complete`): `completed` when every enabled stage finished, its
+stopped reason saying how many items failed and why, and which limits were met; `failed` when
+it processed nothing and items failed, as when the circuit breaker stops it (see
+`stagerunner`).
+
 A transient database error (SQLite's "database is locked", a PostgreSQL serialization
 failure, deadlock or lost connection) ends the slice, never the run: the holds of the calls in
 flight go back, the item in hand rolled back and is redone, and the next slice goes on. Each
@@ -18,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +39,7 @@ from django.db.models import F
 
 from inkline import clock
 from inkline.ai.registry import get_provider
-from inkline.ai.types import AIProvider
+from inkline.ai.types import AICheck, AIProvider
 from inkline.automation.events import event_record
 from inkline.automation.lease import Lease, lease_acquire, lease_release, worker_id
 from inkline.automation.models import (
@@ -38,7 +50,8 @@ from inkline.automation.models import (
     RunStatus,
 )
 from inkline.automation.runcontext import RunContext, StageStop
-from inkline.automation.stagerunner import StageRunner
+from inkline.automation.services import ai_check_record
+from inkline.automation.stagerunner import StageRunner, endpoint_of
 from inkline.automation.stages import STAGE_CLASSES, Stage
 from inkline.billing import services as billing
 from inkline.billing.models import CreditCostConfig
@@ -97,13 +110,21 @@ class Slice:
                 self.skip_stage(number)
                 continue
             stage = STAGE_CLASSES[number]
+            if self.check_due(stage) and not self.check_endpoint():
+                return SliceResult("finished", RunStatus.FAILED)
+            if number == 6 and ctx.run.ai_check.get("images") is False:
+                waiting = stage.pending(ctx.site.pk).count()
+                self.skip_stage(
+                    number, because=NO_IMAGES + (f" {waiting} images wait." if waiting else "")
+                )
+                continue
             try:
                 finished = StageRunner(ctx, stage).run()
             except StageStop as stop:
                 if stop.fail_run:
-                    self.fail(stop.reason, reason=stop.reason)
+                    self.fail(stop.error, reason=stop.reason)
                     return SliceResult("finished", RunStatus.FAILED)
-                ctx.notes.append(stop.reason)
+                ctx.note(stop.reason)
                 if stop.end_run:
                     ctx.run.current_stage = 8
                     break
@@ -123,15 +144,78 @@ class Slice:
             ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
             ctx.event(f"Run started on {ctx.lease.owner.split(':')[0]}.", code="running")
 
-    def skip_stage(self, number: int) -> None:
+    def skip_stage(self, number: int, *, because: str = "") -> None:
         ctx = self.ctx
-        ctx.stage_result(number)["status"] = "skipped"
+        result = ctx.stage_result(number)
+        result["status"] = "skipped"
+        if because:
+            note = f"Stage {number} ({STAGE_NAMES[number]}) skipped: {because}"
+            result["note"] = note
+            ctx.note(note)
         ctx.event(
-            f"Stage {number} ({STAGE_NAMES[number]}) is disabled: skipped.",
+            f"Stage {number} ({STAGE_NAMES[number]}) "
+            + (f"skipped: {because}" if because else "is disabled: skipped."),
             stage=number,
             code="stage_skipped",
         )
         ctx.write(current_stage=number + 1, stage_results=ctx.run.stage_results)
+
+    def check_due(self, stage: Stage) -> bool:
+        """The run's first AI call is near: an AI stage with pending items, no check yet."""
+        ctx = self.ctx
+        return (
+            stage.operation is not None
+            and not ctx.run.ai_check
+            and stage.pending(ctx.site.pk).exists()
+        )
+
+    def check_endpoint(self) -> bool:
+        """The connection check before the run's first AI call (see the module's docstring).
+        False when the run failed because the endpoint cannot work."""
+        ctx = self.ctx
+        try:
+            check = self.ask_check()
+        except (LeaseLost, DatabaseError):  # the slice's own troubles, handled as always
+            raise
+        except Exception as exc:  # a provider bug must not block every run: go on without
+            log.warning("run %s: the AI connection check failed", ctx.run.run_id, exc_info=True)
+            ctx.write(ai_check={"error": f"{type(exc).__name__}: {exc}"[:500]})
+            ctx.event(
+                f"The AI connection check could not be made ({type(exc).__name__}: {exc}); "
+                "the run goes on without it.",
+                level=RunEvent.Level.WARNING,
+                code="ai_check",
+            )
+            return True
+        document = ai_check_record(site_id=ctx.site.pk, check=check)
+        ctx.write(ai_check=document)
+        where = check.base_url or endpoint_of(ctx.provider)
+        if not check.ok:
+            problems = "; ".join(
+                f"{p.message} ({p.fix})" if p.fix else p.message for p in check.problems
+            ) or describe_check(check)
+            reason = (
+                f"Stopped before the first AI call: the AI endpoint {where} cannot be used: "
+                f"{problems}. Nothing was tried or charged; the items stay pending."
+            )
+            self.fail(problems, reason=reason)
+            return False
+        ctx.event(f"AI endpoint {where}: {describe_check(check)}.", code="ai_check")
+        return True
+
+    def ask_check(self) -> AICheck:
+        """`provider.check()` in a thread; the lease is renewed while it takes."""
+        ctx = self.ctx
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkline-check")
+        try:
+            future = pool.submit(ctx.provider.check)
+            while True:
+                try:
+                    return future.result(timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3)
+                except FutureTimeout:
+                    ctx.write()  # heartbeat
+        finally:
+            pool.shutdown(wait=False)
 
     def end_stage(self, stage: Stage) -> None:
         ctx, number = self.ctx, stage.number
@@ -145,7 +229,7 @@ class Slice:
                 f"{result['created']} approved, {result['held']} held: SEO score below {threshold}."
             )
             result["note"] = note
-            ctx.notes.append(note)
+            ctx.note(note)
             ctx.event(note, stage=number, code="approval_gate")
         ctx.event(
             f"Stage {number} ({STAGE_NAMES[number]}) finished: {result['processed']} processed, "
@@ -165,10 +249,25 @@ class Slice:
             ctx.event(report.summary(), stage=number, code="scheduled")
 
     def complete(self) -> SliceResult:
+        """End the run truthfully: `failed` when it processed nothing and items failed;
+        else `completed`, its reason saying how many items failed and why, and its notes."""
         ctx = self.ctx
-        reason = " ".join(ctx.notes) or "Completed: every enabled stage finished."
-        if ctx.notes:
-            reason = f"Completed with limits: {reason}"
+        results = ctx.run.stage_results
+        processed = sum(int(r.get("processed", 0)) for r in results.values())
+        failures = failure_summary(results)
+        notes = " ".join(ctx.run.notes or [])
+        if failures and not processed:
+            reason = f"Nothing was done: {failures}" + (f" {notes}" if notes else "")
+            self.fail(failures, reason=reason)
+            if ctx.run.status != RunStatus.FAILED:  # paused or cancelled at the last moment
+                return SliceResult("stopped", ctx.status())
+            return SliceResult("finished", RunStatus.FAILED)
+        if failures:
+            reason = f"Completed with {failures}" + (f" {notes}" if notes else "")
+        elif notes:
+            reason = f"Completed with limits: {notes}"
+        else:
+            reason = "Completed: every enabled stage finished."
         updated = AutomationRun.objects.filter(
             pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status=RunStatus.RUNNING
         ).update(
@@ -189,6 +288,40 @@ class Slice:
         run_fail(self.ctx.run, self.ctx.lease, error=error, reason=reason)
 
 
+NO_IMAGES = "the AI endpoint cannot generate images (connection check)."
+
+
+def describe_check(check: AICheck) -> str:
+    """What a connection check found, in words."""
+    if not check.reachable:
+        return "not reachable"
+    if not check.auth:
+        return "the API key was refused"
+    if not check.model:
+        return "the model is not served"
+    if check.structured_output is None:
+        return "no structured-output mode works"
+    images = "images too" if check.images else "no images"
+    return f"model {check.model}, structured output {check.structured_output}, {images}"
+
+
+def failure_summary(results: dict[str, Any]) -> str:
+    """The run's failed items in words ("3 failures: 2 in stage 4 (…): …"), or ""."""
+    parts, total = [], 0
+    for number in sorted(results, key=int):
+        result = results[number]
+        count = int(result.get("failed", 0))
+        if not count:
+            continue
+        total += count
+        listed = result.get("failed_items") or []
+        example = f": {listed[-1]['label']}: {listed[-1]['error']}" if listed else ""
+        parts.append(f"{count} in stage {number} ({STAGE_NAMES[int(number)]}){example}")
+    if not total:
+        return ""
+    return f"{total} failure{'s' if total != 1 else ''}: " + "; ".join(parts) + "."
+
+
 def run_fail(run: AutomationRun, lease: Lease, *, error: str, reason: str) -> None:
     """Fail the run, if `lease` still holds it, and give back its holds."""
     now = clock.now()
@@ -202,6 +335,8 @@ def run_fail(run: AutomationRun, lease: Lease, *, error: str, reason: str) -> No
         stopped_reason=reason,
         stage_results=run.stage_results,
     )
+    if updated:
+        run.status, run.stopped_reason, run.error_message = RunStatus.FAILED, reason, error[:4000]
     if updated or AutomationRun.objects.filter(pk=run.pk, lease_epoch=lease.epoch).exists():
         # Only the run's current executor gives back the run's holds: a fenced-off worker
         # must not release the holds of the worker that took the run over.

@@ -130,6 +130,19 @@ class AutomationRun(TimeStampedModel):
     # Alerts already sent for this run (e.g. "cap_80"), so each fires once.
     alerts = models.JSONField(default=list, blank=True)
 
+    # Failure state of the whole run, kept here (not in a slice) so it survives the slices:
+    # AI endpoint failures in a row (the circuit breaker's count: unreachable, timeouts,
+    # server errors; a success or an answer resets it), items failed in a row (the model's
+    # answers unusable), the items that failed in this run per stage ({"4": [ids]}, never
+    # tried again by it), and the notes that make up the stopped reason.
+    endpoint_failures_in_row = models.PositiveIntegerField(default=0)
+    item_failures_in_row = models.PositiveIntegerField(default=0)
+    failed_item_ids = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    # The AI connection check taken before the run's first AI call (`AICheck.as_dict()` and
+    # "checked_at"); empty until then. Its "images" decides whether stage 6 runs.
+    ai_check = models.JSONField(default=dict, blank=True)
+
     # Execution lease. Every state write by a worker is conditional on `lease_epoch`.
     lease_owner = models.CharField(max_length=200, blank=True, default="")
     lease_epoch = models.PositiveIntegerField(default=0)
@@ -164,6 +177,20 @@ class AutomationRun(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def items_failed(self) -> int:
+        """Items that failed in this run (their attempts counted), over all stages."""
+        return sum(int(r.get("failed", 0)) for r in (self.stage_results or {}).values())
+
+    @property
+    def outcome(self) -> str:
+        """The run's status, with a completed run that had failed items told apart:
+        "completed" (clean), "completed_with_failures", "failed", "cancelled", or the status
+        of a run not ended ("queued", "running", "paused")."""
+        if self.status == RunStatus.COMPLETED and self.items_failed:
+            return "completed_with_failures"
+        return str(self.status)
 
 
 class RunEvent(models.Model):

@@ -2,12 +2,17 @@
 
 Every write to the run goes through `RunContext.write`, conditional on the lease's epoch
 (invariant 2): a worker whose lease was taken over gets `LeaseLost` instead of writing.
+
+The run's failure state lives on the run row, not here, so it outlasts the slice: the
+failures in a row (`endpoint_failures_in_row`, `item_failures_in_row`), the items that failed
+in this run (`failed_item_ids`, never tried again by it) and the notes of its stopped reason
+(`notes`, through `RunContext.note`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -33,10 +38,6 @@ class RunContext:
     costs: dict[str, CreditCostConfig]
     deadline: float  # time.monotonic() at which the slice ends
     concurrency: int
-    consecutive_failures: int = 0
-    notes: list[str] = field(default_factory=list)
-    # Items that failed in this slice, as (stage, id): not retried until a later slice or run.
-    failed_ids: set[tuple[int, int]] = field(default_factory=set)
 
     def write(self, **fields: Any) -> None:
         """Write run fields, conditional on our epoch; also renews the lease (heartbeat)."""
@@ -62,11 +63,28 @@ class RunContext:
             site_id=self.site.pk, run=self.run, stage=stage, level=level, code=code, message=message
         )
 
+    def note(self, text: str) -> None:
+        """Add a sentence to the run's stopped reason (kept on the run, once)."""
+        notes = list(self.run.notes or [])
+        if text not in notes:
+            self.write(notes=[*notes, text])
+
+    def failed_ids(self, stage: int) -> set[int]:
+        """Ids of the items of `stage` that failed in this run: it does not take them again."""
+        return set((self.run.failed_item_ids or {}).get(str(stage), []))
+
     def stage_result(self, stage: int) -> dict[str, Any]:
         results = self.run.stage_results
         return results.setdefault(
             str(stage),
-            {"processed": 0, "created": 0, "failed": 0, "credits_used": 0, "seconds": 0.0},
+            {
+                "processed": 0,
+                "created": 0,
+                "failed": 0,
+                "failed_items": [],  # {"id", "label", "error"} of the first ones that failed
+                "credits_used": 0,
+                "seconds": 0.0,  # summed over the run's slices
+            },
         )
 
     def enabled_stages(self) -> list[int]:
@@ -84,10 +102,15 @@ class RunContext:
 
 
 class StageStop(Exception):
-    """The stage cannot go on (budget, credits, provider down); `end_run` stops the run."""
+    """The stage cannot go on (budget, credits, provider down); `end_run` stops the run,
+    `fail_run` fails it with `reason` as its stopped reason and `error` (the reason itself
+    by default) as its error message."""
 
-    def __init__(self, reason: str, *, end_run: bool, fail_run: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, end_run: bool, fail_run: bool = False, error: str = ""
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.end_run = end_run
         self.fail_run = fail_run
+        self.error = error or reason

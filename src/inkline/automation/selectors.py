@@ -73,7 +73,7 @@ def items_remaining(site_id: int) -> dict[str, int]:
 # `inkline.accounts.selectors` (tests/test_prepared.py checks them against the ORM).
 _CONFIG_SQL = "SELECT * FROM automation_automationconfig WHERE site_id = %s"
 _LATEST_RUN_SQL = (
-    "SELECT id, run_id, site_id, status, progress_percent, heartbeat_at"
+    "SELECT id, run_id, site_id, status, progress_percent, heartbeat_at, stopped_reason"
     " FROM automation_automationrun WHERE site_id = %s ORDER BY id DESC LIMIT 1"
 )
 
@@ -109,14 +109,20 @@ def pipeline_summary(
     site_id: int, *, config: Any = None, allocation: Any = None, version: int | None = None
 ) -> dict[str, object]:
     """The pipeline endpoint's answer: per stage, pending (the database count), the per-run
-    limit, runs needed to clear it, and the credits that would cost; plus the active run.
+    limit, runs needed to clear it, and the credits that would cost; plus the active run and
+    the latest run's state and stopped reason (why the last run failed, e.g. its endpoint).
     Pass the site's config and budget allocation if they were loaded with it, and its
     `pipeline_version` to let recent counts be reused (see `pending_counts`)."""
     latest = latest_run(site_id)  # read before the counts: see `pending_counts`
     active = latest if latest and latest.is_active else None
     key = None if version is None else reuse_key(version=version, latest_run=latest)
     stages = pipeline_stages(site_id, config=config, allocation=allocation, reuse_key=key)
-    return {"stages": stages, "active_run": active.run_id if active else None}
+    last = (
+        {"run_id": latest.run_id, "status": latest.status, "stopped_reason": latest.stopped_reason}
+        if latest is not None
+        else None
+    )
+    return {"stages": stages, "active_run": active.run_id if active else None, "last_run": last}
 
 
 def pipeline_stages(

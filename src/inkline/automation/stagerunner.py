@@ -15,9 +15,21 @@ capture and the run's figures (invariant 4); a file written for it is removed if
 back. What the commit raises decides what the attempt was:
   ItemGone, or a duplicate capture key: another executor did the item; no attempt is counted;
   IntegrityError otherwise: a constraint refused the output; a failed attempt (`stage.fail`),
-    and the item is not tried again in this slice, so the paid call is not repeated in a loop;
+    and the item is not tried again in this run, so the paid call is not repeated in a loop;
   ValueError: the answer cannot be stored as it is; a failed attempt;
   a database error: the slice ends (the engine retries it); every hold still open is released.
+
+A call that fails is one of two kinds (`AIError.endpoint`, see `record_failure`):
+  an endpoint failure (unreachable, timeouts, server errors, a refused key, an unknown
+    model): no attempt is counted, the item stays pending and this run may try it again; the
+    circuit breaker fails the run on a fatal one at once, and after
+    INKLINE_AI_BREAKER_FAILURES of them in a row, naming the endpoint and the error;
+  an item failure (an answer still unusable after the re-ask, any other error): one of the
+    item's attempts (`stage.fail`); this run does not take it again; MAX_ITEM_FAILURES_IN_ROW
+    of them in a row fail the run (the model's answers are unusable).
+Either way the hold is captured for what the provider billed for the failed call
+(`AIError.usage`), or released when it billed nothing. The counts in a row and the failed
+items are the run's (see `runcontext`), so they carry over from slice to slice.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
-from inkline.ai.types import AIError
+from inkline.ai.types import AIError, Usage
 from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import STAGE_NAMES, RunEvent, RunStatus
 from inkline.automation.runcontext import RunContext, StageStop
@@ -46,8 +58,10 @@ from inkline.publishing.models import PublishingSettings
 
 log = logging.getLogger(__name__)
 
-# When this many items fail in a row the provider is presumed down: the run stops.
-MAX_CONSECUTIVE_FAILURES = 5
+# When this many items fail in a row the model's answers are presumed unusable: the run fails.
+MAX_ITEM_FAILURES_IN_ROW = 5
+# Failed items listed in a stage's result ("failed_items"); its "failed" count has them all.
+FAILED_ITEMS_LISTED = 100
 # Pending items read ahead in one query (per concurrency slot), instead of one query per item.
 READ_AHEAD = 4
 
@@ -83,6 +97,8 @@ class StageRunner:
         # Items settled without a commit of ours (gone, or our hold was taken back): not
         # taken again in this slice, so a refused commit never repeats a paid call in a loop.
         self.passed: set[int] = set()
+        # Items of this stage that failed in this run (kept on the run): not taken again.
+        self.failed: set[int] = ctx.failed_ids(stage.number)
         self.stop: StageStop | None = None
         self.exhausted = False  # nothing left to take, or the limit is reached
 
@@ -141,7 +157,7 @@ class StageRunner:
         waiting = self.stage.pending(self.ctx.site.pk).count()
         self.result["status"] = "manual_review"
         note = f"Auto-approval is off: {waiting} articles wait for manual review."
-        self.ctx.notes.append(note)
+        self.ctx.note(note)
         self.ctx.event(note, stage=self.number, code="manual_review")
         return True
 
@@ -210,6 +226,8 @@ class StageRunner:
             ctx.write(stage_results=ctx.run.stage_results)
             raise self.stop
         if not self.exhausted:
+            # The slice ends first (deadline, pause, cancel): keep its seconds all the same.
+            ctx.write(stage_results=ctx.run.stage_results)
             return False
         left = self.stage.pending(ctx.site.pk).count()
         if self.limit and result["processed"] + result["failed"] >= self.limit and left:
@@ -218,7 +236,7 @@ class StageRunner:
                 f"Stage {number} reached its per-run limit of {self.limit} {self.stage.noun}; "
                 f"{left} left for the next run."
             )
-            ctx.notes.append(note)
+            ctx.note(note)
             ctx.event(note, stage=number, code="limit_reached")
         return True
 
@@ -231,12 +249,12 @@ class StageRunner:
 
     def next_item(self, room: int | None) -> WorkItem | None:
         """The oldest pending item not in flight, not waiting to commit and not failed in
-        this slice; a sequential stage reads each after the previous commit."""
+        this run; a sequential stage reads each after the previous commit."""
         if self.ahead:
             return self.ahead.popleft()
         exclude = {i for call in self.in_flight.values() for i in call.item.ids}
         exclude |= {i for call in self.finished for i in call.item.ids}
-        exclude |= {i for s, i in self.ctx.failed_ids if s == self.number}
+        exclude |= self.failed
         exclude |= self.passed
         site_id = self.ctx.site.pk
         if self.stage.sequential:
@@ -277,16 +295,18 @@ class StageRunner:
         self.in_flight[future] = Call(item=item, hold=hold, future=future)
 
     def settle(self, call: Call) -> StageStop | None:
-        """Commit one finished call, or record its failure. Returns a StageStop when the
-        provider looks down (too many failures in a row, or a fatal error)."""
+        """Commit one finished call, or record its failure. Returns a StageStop when the run
+        must end (the endpoint is down, or the model's answers keep being unusable)."""
         self.reserved -= call.item.size
         try:
             output = call.future.result()
         except AIError as exc:
-            return self.record_failure(call, str(exc), fatal=exc.fatal)
+            return self.record_failure(
+                call, str(exc), endpoint=exc.endpoint, fatal=exc.fatal, usage=exc.usage
+            )
         except Exception as exc:  # a provider bug must not kill the run: the item fails
             log.exception("AI call failed for %s", call.item.label)
-            return self.record_failure(call, f"{type(exc).__name__}: {exc}", fatal=False)
+            return self.record_failure(call, f"{type(exc).__name__}: {exc}")
         return self.commit(call, output)
 
     def commit(self, call: Call, output: Any) -> StageStop | None:
@@ -307,16 +327,15 @@ class StageRunner:
             if ledger_key_exists(key):  # this item was captured already: someone else did it
                 self.pass_over(call)
                 return None
-            return self.record_failure(call, f"its output could not be stored: {exc}", fatal=False)
+            return self.record_failure(call, f"its output could not be stored: {exc}")
         except ValueError as exc:
             # The answer cannot be stored as it is (e.g. a clustering that does not place
             # every keyword exactly once): everything rolled back, the item fails.
-            return self.record_failure(call, f"unusable AI answer: {exc}", fatal=False)
+            return self.record_failure(call, f"unusable AI answer: {exc}")
         if call.hold is not None:
             self.open_holds.pop(call.hold.id, None)
         for code, message in committed.events:
             self.ctx.event(message, stage=self.number, code=code)
-        self.ctx.consecutive_failures = 0
         return None
 
     def pass_over(self, call: Call) -> None:
@@ -340,6 +359,8 @@ class StageRunner:
             run_id=self.ctx.run.pk,
             alerts=RunEventAlerts(self.ctx.run.pk),
             description=f"{self.stage.operation} of {call.item.label} (run {self.ctx.run.run_id})",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
         )
 
     def tally(self, item: WorkItem, committed: Committed, charged: int) -> None:
@@ -356,40 +377,129 @@ class StageRunner:
             stage_results=ctx.run.stage_results,
             total_credits_used=ctx.run.total_credits_used,
             progress_percent=ctx.progress(),
+            # the endpoint answered and the answer was usable: both failure streaks end
+            endpoint_failures_in_row=0,
+            item_failures_in_row=0,
         )
 
-    def record_failure(self, call: Call, error: str, *, fatal: bool) -> StageStop | None:
-        """A failed attempt: the hold goes back, the item's attempts grow (`stage.fail`) and
-        it is not tried again in this slice."""
-        ctx, item, number = self.ctx, call.item, self.number
-        self.give_back(call, f"{self.stage.operation or STAGE_NAMES[number]} failed")
-        self.stage.fail(item, error)
-        ctx.failed_ids.update((number, i) for i in item.ids)
-        self.result["failed"] += item.size
-        ctx.consecutive_failures += 1
+    def record_failure(
+        self,
+        call: Call,
+        error: str,
+        *,
+        endpoint: bool = False,
+        fatal: bool = False,
+        usage: Usage | None = None,
+    ) -> StageStop | None:
+        """A failed call (see the module's docstring for its two kinds), recorded in one
+        transaction: the hold captured for what was billed or released, the item's attempt
+        (an item failure only), and the run's failure state and figures."""
+        ctx, item, number, run, result = self.ctx, call.item, self.number, self.ctx.run, self.result
+        with transaction.atomic():
+            charged = self.charge_failed(call, usage)
+            fields: dict[str, Any] = {}
+            if endpoint:
+                fields["endpoint_failures_in_row"] = run.endpoint_failures_in_row + 1
+                result["endpoint_errors"] = result.get("endpoint_errors", 0) + 1
+            else:
+                self.stage.fail(item, error)
+                self.failed.update(item.ids)
+                failed_ids = {**(run.failed_item_ids or {}), str(number): sorted(self.failed)}
+                result["failed"] += item.size
+                listed = result.setdefault("failed_items", [])
+                if len(listed) < FAILED_ITEMS_LISTED:
+                    entry: dict[str, Any] = {"id": item.ids[0], "label": item.label}
+                    if item.size > 1:
+                        entry["items"] = item.size
+                    listed.append({**entry, "error": error[:500]})
+                fields |= {
+                    "failed_item_ids": failed_ids,
+                    "item_failures_in_row": run.item_failures_in_row + 1,
+                    "endpoint_failures_in_row": 0,  # the endpoint answered
+                }
+            result["credits_used"] += charged
+            ctx.write(
+                stage_results=run.stage_results,
+                total_credits_used=run.total_credits_used + charged,
+                progress_percent=ctx.progress(),
+                **fields,
+            )
+        if call.hold is not None:
+            self.open_holds.pop(call.hold.id, None)
+        if endpoint:
+            return self.endpoint_failed(item, error, fatal=fatal)
         ctx.event(
             f"{item.label} failed: {error}",
             stage=number,
             level=RunEvent.Level.WARNING,
             code="item_failed",
         )
-        ctx.write(stage_results=ctx.run.stage_results, progress_percent=ctx.progress())
-        if fatal:
+        if run.item_failures_in_row >= MAX_ITEM_FAILURES_IN_ROW:
             return StageStop(
-                f"Stopped: the AI provider refused the request ({error}).",
+                f"Stopped: the model's answers were unusable for {run.item_failures_in_row} "
+                f"items in a row; last error: {error}",
                 end_run=True,
                 fail_run=True,
-            )
-        if ctx.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-            return StageStop(
-                f"Stopped: {ctx.consecutive_failures} AI calls failed in a row; "
-                f"last error: {error}",
-                end_run=True,
-                fail_run=True,
+                error=error,
             )
         return None
 
+    def endpoint_failed(self, item: WorkItem, error: str, *, fatal: bool) -> StageStop | None:
+        """An endpoint failure was recorded: say so, and trip the circuit breaker when the
+        endpoint cannot work (fatal) or failed too often in a row."""
+        ctx, breaker = self.ctx, settings.INKLINE_AI_BREAKER_FAILURES
+        count = ctx.run.endpoint_failures_in_row
+        ctx.event(
+            f"{item.label}: the AI endpoint failed ({error}); no attempt is counted and the "
+            f"item stays pending (endpoint failure {count} in a row, the run stops at {breaker}).",
+            stage=self.number,
+            level=RunEvent.Level.WARNING,
+            code="endpoint_failed",
+        )
+        if not fatal and count < breaker:
+            return None
+        where, error = endpoint_of(ctx.provider), error.rstrip(". ")
+        if fatal:
+            reason = f"Stopped: the AI endpoint {where} cannot be used: {error}."
+        else:
+            reason = (
+                f"Stopped: the AI endpoint {where} failed {count} times in a row "
+                f"(each after the client's retries); last error: {error}."
+            )
+        reason += " No attempt was counted against the items: they stay pending."
+        return StageStop(reason, end_run=True, fail_run=True, error=error)
+
     # --- credits ---------------------------------------------------------------------------
+    def charge_failed(self, call: Call, usage: Usage | None) -> int:
+        """Settle a failed call's hold: captured for what the provider billed (`usage`, by
+        the operation's unit; may be 0), released when it billed nothing. Returns the
+        credits charged."""
+        hold, ctx = call.hold, self.ctx
+        if hold is None:
+            return 0
+        if usage is None:
+            self.give_back(call, f"{self.stage.operation or STAGE_NAMES[self.number]} failed")
+            return 0
+        config = ctx.costs[hold.operation_type]
+        try:
+            with transaction.atomic():
+                return billing.credit_capture(
+                    hold=hold,
+                    amount=cost_of(config.unit, config.cost_per_unit, usage),
+                    key=f"{ctx.run.run_id}:{self.number}:{call.item.key}:failed:{hold.id}",
+                    site_id=ctx.site.pk,
+                    run_id=ctx.run.pk,
+                    alerts=RunEventAlerts(ctx.run.pk),
+                    description=(
+                        f"{self.stage.operation} of {call.item.label} failed; billed by the "
+                        f"provider all the same (run {ctx.run.run_id})"
+                    ),
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                )
+        except InsufficientCredits:  # our hold was released under us: nothing to charge
+            return 0
+
     def give_back(self, call: Call, reason: str) -> None:
         if call.hold is not None:
             billing.credit_release(hold=call.hold, reason=reason)
@@ -404,3 +514,9 @@ class StageRunner:
             except DatabaseError:
                 log.warning("hold %s not released now: the sweeper will", hold.id, exc_info=True)
         self.open_holds.clear()
+
+
+def endpoint_of(provider: Any) -> str:
+    """The AI endpoint in words: its base URL when the provider has one, else its name."""
+    base_url = str(getattr(provider, "base_url", "") or "")
+    return base_url or f"of the '{getattr(provider, 'name', 'unknown')}' provider"

@@ -76,6 +76,8 @@ class TransactionOut(serializers.ModelSerializer[CreditTransaction]):
             "site",
             "run_id",
             "description",
+            "prompt_tokens",
+            "completion_tokens",
         ]
         read_only_fields = fields
 
@@ -84,7 +86,9 @@ class TransactionOut(serializers.ModelSerializer[CreditTransaction]):
     parameters=[TransactionFilter],
     summary="The account's credit ledger, newest first",
     description="`amount` is the change of the balance (captures negative, top-ups positive; "
-    "holds and releases are 0 with the held figure in `held_amount`). Filter by `site` (id) "
+    "holds and releases are 0 with the held figure in `held_amount`). A capture carries the "
+    "tokens the provider billed for its call (`prompt_tokens`, `completion_tokens`), also for "
+    "a call that failed. Filter by `site` (id) "
     "and `run` (run_id); another account's site is 404.",
 )
 class TransactionListView(AccountListView):

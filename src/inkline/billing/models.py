@@ -114,7 +114,8 @@ class CreditHold(TimeStampedModel):
 class CreditTransaction(models.Model):
     """Append-only ledger. `amount` is the change of the balance; the sum of an account's
     amounts equals its balance. Holds appear as `reserve`/`release` rows with amount 0 and the
-    held figure in `held_amount`."""
+    held figure in `held_amount`. A capture records the tokens the provider billed for its
+    call, also for a call that failed (its amount may then be 0)."""
 
     class Kind(models.TextChoices):
         RESERVE = "reserve", "Reserve"
@@ -139,6 +140,10 @@ class CreditTransaction(models.Model):
     operation_type = models.CharField(max_length=30, blank=True, default="")
     idempotency_key = models.CharField(max_length=200, unique=True)
     description = models.CharField(max_length=500)
+    # What the provider billed for the call a capture pays for (successful or not): the
+    # tokens it reported, 0 when it reported none.
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -69,6 +69,8 @@ def _ledger(
     run_id: int | None = None,
     operation_type: str = "",
     balance_after: int | None = None,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
 ) -> CreditTransaction:
     """Append a ledger row; `balance_after` is read from the account unless the caller
     already knows it (it holds the account's row lock)."""
@@ -84,6 +86,8 @@ def _ledger(
         operation_type=operation_type,
         idempotency_key=key,
         description=description[:500],
+        prompt_tokens=max(0, prompt_tokens),
+        completion_tokens=max(0, completion_tokens),
     )
 
 
@@ -213,9 +217,13 @@ def credit_capture(
     site_id: int | None = None,
     run_id: int | None = None,
     alerts: alerts_.RunAlerts | None = None,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
 ) -> int:
     """Charge `amount` against `hold` and release the rest, inside the item's transaction.
-    A run's capture sends its budget alerts to `alerts`.
+    A run's capture sends its budget alerts to `alerts`. The ledger row records the tokens
+    the provider billed for the call (`prompt_tokens`, `completion_tokens`); a failed call
+    that was billed is captured too, for what its usage costs (possibly 0).
 
     Returns the credits charged: never more than the account's available balance (the hold
     included), so the balance never goes negative, and for a run's hold never more than the
@@ -270,6 +278,8 @@ def credit_capture(
             operation_type=hold.operation_type,
             description=description,
             balance_after=credits,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
         )
         if run_id is not None and alerts is not None:
             alerts_.after_capture(
