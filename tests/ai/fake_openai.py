@@ -6,7 +6,11 @@ records every request, counts the requests in flight (and the most at once), and
 latency and faults: 429 with Retry-After, 429 `insufficient_quota` (the account has no credit
 left), 403 (a key refused for a region or model), 500, slow answers (client timeouts),
 malformed JSON, truncated output (`finish_reason: "length"`), an unparsable body, 401 for a wrong
-key and 404 for unknown models.
+key and 404 for unknown models. `rate_limit=R` puts a token bucket of R requests per second
+(holding `burst` requests) in front of everything: a request finding it empty is answered 429 at
+once with `retry-after` in whole seconds, as RFC 9110 has it; with `ratelimit_headers` every
+answer also carries OpenAI's `x-ratelimit-{limit,remaining,reset}-requests` and a 429 its
+`retry-after-ms`.
 
 Answers are built from the request: the user message is the JSON payload the provider sent,
 and the schema name says which function is asked, so runs through the engine get plausible
@@ -18,6 +22,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -70,9 +75,50 @@ class Recorded:
         return data
 
 
+class TokenBucket:
+    """`rate` requests per second, at most `burst` saved up; full at the start."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst if burst is not None else rate)
+        self.level = self.burst
+        self.at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[float | None, dict[str, str]]:
+        """Take one request's token: (None if there was one, else seconds until there is;
+        OpenAI's headers: the limit, what is left, the time until full again)."""
+        with self._lock:
+            now = time.monotonic()
+            self.level = min(self.burst, self.level + (now - self.at) * self.rate)
+            self.at = now
+            wait = None
+            if self.level >= 1:
+                self.level -= 1
+            else:
+                wait = (1 - self.level) / self.rate
+            full_in = (self.burst - self.level) / self.rate
+            headers = {
+                "x-ratelimit-limit-requests": f"{self.burst:g}",
+                "x-ratelimit-remaining-requests": str(int(self.level)),
+                "x-ratelimit-reset-requests": f"{full_in * 1000:.0f}ms",
+            }
+            return wait, headers
+
+
 class FakeOpenAI:
-    def __init__(self, *, latency: float = 0.0, api_key: str = API_KEY) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        api_key: str = API_KEY,
+        rate_limit: float | None = None,
+        burst: float | None = None,
+        ratelimit_headers: bool = False,
+    ) -> None:
         self.latency = latency
+        self.bucket = TokenBucket(rate_limit, burst) if rate_limit else None
+        self.ratelimit_headers = ratelimit_headers
         self.api_key = api_key
         self.models = {CHAT_MODEL, IMAGE_MODEL}
         self.faults: list[Fault] = []
@@ -176,13 +222,27 @@ class FakeOpenAI:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         record.started = time.monotonic()
         try:
-            status, extra, payload = self._answer(path, record)
+            wait, limits = self.bucket.take() if self.bucket else (None, {})
+            if wait is None:
+                status, extra, payload = self._answer(path, record)
+            else:
+                status, extra, payload = self._rate_limited(wait)
+            if self.ratelimit_headers:
+                extra = {**limits, **extra}
         finally:
             record.finished = time.monotonic()
             with self._lock:
                 self.in_flight -= 1
         record.status = status
         return status, extra, payload
+
+    def _rate_limited(self, wait: float) -> tuple[int, dict[str, str], bytes]:
+        """The 429 of an empty token bucket: Retry-After in whole seconds (RFC 9110), and in
+        milliseconds too when answering like OpenAI."""
+        headers = {"retry-after": str(max(1, math.ceil(wait)))}
+        if self.ratelimit_headers:
+            headers["retry-after-ms"] = f"{wait * 1000:.0f}"
+        return _error(429, "Rate limit reached for requests.", "rate_limit_exceeded", headers)
 
     def _answer(self, path: str, record: Recorded) -> tuple[int, dict[str, str], bytes]:
         if self.latency:
@@ -421,11 +481,24 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--rate-limit", type=float, help="requests per second (token bucket)")
+    parser.add_argument("--burst", type=float, help="requests the bucket holds (default: R)")
+    parser.add_argument("--ratelimit-headers", action="store_true", help="x-ratelimit-* headers")
     args = parser.parse_args()
-    with FakeOpenAI(latency=args.latency) as server:
+    with FakeOpenAI(
+        latency=args.latency,
+        rate_limit=args.rate_limit,
+        burst=args.burst,
+        ratelimit_headers=args.ratelimit_headers,
+    ) as server:
         print(server.base_url, flush=True)
         sys.stdin.read()
-        print(f"max_in_flight={server.max_in_flight} requests={len(server.requests)}", flush=True)
+        limited = sum(1 for r in server.requests if r.status == 429)
+        print(
+            f"max_in_flight={server.max_in_flight} requests={len(server.requests)}"
+            f" rate_limited={limited}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

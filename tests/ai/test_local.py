@@ -512,13 +512,9 @@ def test_generated_images_are_real_pngs_of_the_requested_size(size: tuple[int, i
     assert other.data != result.data
 
 
-def test_image_generation_is_fast_and_rejects_absurd_sizes() -> None:
+def test_image_generation_rejects_absurd_sizes() -> None:
+    # Its speed is measured in `make bench`, not here: a timed assert fails on a busy machine.
     provider = LocalProvider()
-    provider.generate_image(ImageRequest(prompt="warm up"))
-    started = time.perf_counter()
-    for n in range(5):
-        provider.generate_image(ImageRequest(prompt=f"prompt {n}"))
-    assert (time.perf_counter() - started) / 5 < 0.1
     with pytest.raises(AIError) as error:
         provider.generate_image(ImageRequest(prompt="x", size=(0, 10)))
     assert error.value.transient is False

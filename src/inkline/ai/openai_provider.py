@@ -28,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inkline.ai import prompts
 from inkline.ai.prompts import PromptSpec
+from inkline.ai.ratelimit import RateLimitedTransport, RateLimiter
 from inkline.ai.types import (
     AIError,
     ArticleIn,
@@ -84,6 +85,8 @@ class OpenAIProvider:
         self.timeout = timeout
         self.max_retries = max_retries
         self.key_missing = not api_key
+        # Paces every request (SDK retries included) by the endpoint's rate-limit answers.
+        self.limiter = RateLimiter()
         self.client = openai.OpenAI(
             # Local servers (Ollama, vLLM) need no key; OpenAI answers a missing one with 401.
             api_key=api_key or "not-set",
@@ -91,7 +94,8 @@ class OpenAIProvider:
             timeout=timeout,
             max_retries=max_retries,
             http_client=openai.DefaultHttpxClient(
-                event_hooks={"response": [no_retry_when_out_of_quota]}
+                transport=RateLimitedTransport(self.limiter),
+                event_hooks={"response": [no_retry_when_out_of_quota]},
             ),
         )
         self.base_url = str(self.client.base_url).rstrip("/")
