@@ -11,7 +11,9 @@ Knobs for the servers that are not OpenAI: `modes` (the response_format types ac
 `("json_object",)` answers json_schema like llama-cpp-python's server, 500 "Input should be
 'text' or 'json_object'"; `()` answers 400 to any response_format), `served_model` (the model
 named in answers, like llama-server's), `images=False` (no images API: 404),
-`refuse_max_tokens` (OpenAI's newer models: 400 "Use 'max_completion_tokens' instead"). It
+`refuse_max_tokens` (OpenAI's newer models: 400 "Use 'max_completion_tokens' instead"),
+`alternate_roles` (Gemma's chat template in llama-server: 400 on two user turns in a row),
+`strict_subset` (a strict mode refusing minLength/maxLength in json_schema: 400). It
 honours `max_tokens`/`max_completion_tokens`: a longer answer is cut, `finish_reason: "length"`.
 
 Answers are built from the request: the user message is the JSON payload the provider sent,
@@ -32,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from typing import Any
 
 from PIL import Image
@@ -123,6 +126,8 @@ class FakeOpenAI:
         served_model: str | None = None,
         images: bool = True,
         refuse_max_tokens: bool = False,
+        alternate_roles: bool = False,
+        strict_subset: bool = False,
     ) -> None:
         self.latency = latency
         self.api_key = api_key
@@ -130,6 +135,8 @@ class FakeOpenAI:
         self.served_model = served_model
         self.images = images
         self.refuse_max_tokens = refuse_max_tokens
+        self.alternate_roles = alternate_roles
+        self.strict_subset = strict_subset
         self.models = {CHAT_MODEL, IMAGE_MODEL}
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
@@ -327,8 +334,18 @@ class FakeOpenAI:
             return _error(
                 400, f"response_format type '{kind}' is not supported", "unsupported_value"
             )
-        if kind == "json_schema" and not (fmt.get("json_schema") or {}).get("schema"):
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        if kind == "json_schema" and not schema:
             return _error(400, "a json_schema response_format needs a schema", "invalid")
+        if kind == "json_schema" and self.strict_subset and "Length" in json.dumps(schema):
+            keyword = "maxLength" if "maxLength" in json.dumps(schema) else "minLength"
+            return _error(
+                400,
+                f"Invalid schema for response_format '{record.schema}': In context=(), "
+                f"'{keyword}' is not permitted.",
+                "invalid_json_schema",
+                param="response_format",
+            )
         limit_name = "max_tokens" if "max_tokens" in body else "max_completion_tokens"
         if self.refuse_max_tokens and "max_tokens" in body:  # what OpenAI's newer models say
             return _error(
@@ -337,6 +354,14 @@ class FakeOpenAI:
                 "Use 'max_completion_tokens' instead.",
                 "unsupported_parameter",
                 param="max_tokens",
+            )
+        roles = [m.get("role") for m in body["messages"] if m.get("role") != "system"]
+        if self.alternate_roles and any(a == b for a, b in pairwise(roles)):
+            return _error(  # llama-server with Gemma's chat template
+                400,
+                "Unable to generate parser for this template. Automatic parser generation "
+                "failed: Conversation roles must alternate user/assistant/user/assistant/...",
+                "invalid",
             )
         if fault is not None and fault.kind == "context":  # llama.cpp's words
             return _error(
