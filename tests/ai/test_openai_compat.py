@@ -20,7 +20,14 @@ import time_machine
 from inkline.ai import prompts
 from inkline.ai.openai_provider import DEFAULT_MAX_TOKENS, OpenAIProvider, refuses_format
 from inkline.ai.types import AIError, ArticleIn
-from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI, answer_article
+from tests.ai.fake_openai import (
+    API_KEY,
+    CHAT_MODEL,
+    IMAGE_MODEL,
+    FakeOpenAI,
+    answer_article,
+    answer_ideas,
+)
 from tests.ai.test_openai_provider import BRIEF, KEYWORDS, ideas_call, make
 
 SERVED = "gemma-3-270m-it-Q4_K_M.gguf"  # what llama-server names its model, whatever was asked
@@ -91,6 +98,32 @@ def test_a_server_taking_no_response_format_gets_the_schema_in_the_prompt() -> N
         assert result.article.html.count("<h2>") == len(BRIEF.outline)
         assert provider.mode == "prompt"
         assert result.usage.calls == 1
+
+
+def test_a_strict_mode_refusing_string_lengths_gets_a_lean_schema() -> None:
+    """OpenAI documents only `pattern` and `format` for strings in strict mode: a refusal of
+    minLength/maxLength keeps json_schema, without them, and the answer is still held to
+    them."""
+    with FakeOpenAI(strict_subset=True) as fake:
+        provider = make(fake, max_retries=2)
+        assert ideas_call(provider).ideas
+        assert [r.status for r in fake.requests] == [400, 200]
+        assert formats(fake) == ["json_schema", "json_schema"]
+        sent = fake.requests[1].body["response_format"]["json_schema"]["schema"]
+        assert sent == prompts.strict_schema(prompts.IDEAS.schema)
+        assert (provider.mode, provider.lean) == ("json_schema", True)
+
+        fake.reset()
+
+        def long_title(payload: dict[str, Any]) -> dict[str, Any]:
+            answer = answer_ideas(payload)
+            answer["ideas"][0]["title"] = "Cold brew " * 20
+            return answer
+
+        fake.responders["content_ideas"] = long_title
+        with pytest.raises(AIError, match="ideas/0/title does not match the schema"):
+            ideas_call(provider)
+        assert [r.status for r in fake.requests] == [200, 200]  # lean from then on
 
 
 def test_concurrent_calls_leave_a_refused_mode_once_and_all_succeed() -> None:
@@ -278,6 +311,24 @@ def test_a_failure_after_an_answer_carries_the_answer_s_usage(server: FakeOpenAI
     assert usage.completion_tokens == answered.usage["completion_tokens"]
 
 
+def test_ideas_repeating_a_primary_keyword_or_a_heading_are_dropped(server: FakeOpenAI) -> None:
+    """A weak model repeats itself within its bounds: the first idea per primary keyword is
+    kept (two articles for one query would compete), repeated headings and keywords go."""
+
+    def repetitive(payload: dict[str, Any]) -> dict[str, Any]:
+        idea = answer_ideas(payload)["ideas"][0]
+        idea["outline"] = ["Steeping", "steeping ", "Serving", "Steeping"]
+        idea["target_keywords"] = ["cold brew", "Cold  brew", ""]
+        again = {**idea, "title": "Another take", "primary_keyword": " COLD BREW RATIO"}
+        return {"ideas": [idea, again]}
+
+    server.responders["content_ideas"] = repetitive
+    (idea,) = ideas_call(make(server)).ideas
+    assert idea.primary_keyword == "cold brew ratio"
+    assert idea.outline == ("Steeping", "Serving")
+    assert idea.target_keywords == ("cold brew",)
+
+
 # --- article validation -----------------------------------------------------------------------
 def test_a_short_article_is_asked_again_naming_the_minimum(server: FakeOpenAI) -> None:
     server.inject("short", schema="article")
@@ -313,6 +364,17 @@ def test_an_article_invalid_twice_fails_the_item_with_the_reason_and_its_cost(
     assert usage.total_tokens == sum(
         r.usage["prompt_tokens"] + r.usage["completion_tokens"] for r in server.requests
     )
+
+
+def test_the_re_ask_keeps_the_roles_alternating() -> None:
+    """Gemma's chat template (llama-server) refuses two user turns in a row: the re-ask shows
+    the rejected answer as the assistant's turn before saying what was wrong."""
+    with FakeOpenAI(alternate_roles=True) as fake:
+        fake.inject("invalid")
+        assert ideas_call(make(fake)).ideas
+    assert [r.status for r in fake.requests] == [200, 200]
+    roles = [m["role"] for m in fake.requests[1].body["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
 
 
 def test_an_article_needs_h2_sections(server: FakeOpenAI) -> None:
@@ -572,3 +634,15 @@ def test_only_openai_s_refusal_of_max_tokens_switches_the_parameter() -> None:
     assert not provider._switched_token_param("max_completion_tokens", refusal)
     assert provider._switched_token_param("max_tokens", refusal)
     assert provider.token_param == "max_completion_tokens"
+
+
+def test_a_mode_refused_after_the_check_makes_the_next_check_ask_again() -> None:
+    with FakeOpenAI() as fake:
+        provider = make(fake, max_retries=2)
+        assert provider.check().structured_output == "json_schema"
+        fake.modes = ("json_object",)  # the server was swapped for llama-cpp-python's
+        assert ideas_call(provider).ideas
+        assert provider.mode == "json_object"
+        fake.reset()
+        assert provider.check().structured_output == "json_object"
+        assert fake.probe_requests()  # not the kept result: asked again

@@ -71,7 +71,7 @@ def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_eve
         "json_schema": {
             "name": "keyword_clusters",
             # bounded by the batch: never more clusters, nor ids in one, than keywords sent
-            "schema": prompts.strict_schema(prompts.clustering(4).schema),
+            "schema": prompts.clustering(4).schema,
             "strict": True,
         },
     }
@@ -141,10 +141,11 @@ def test_every_schema_bounds_its_arrays_and_strings() -> None:
     assert (ideas["minItems"], ideas["maxItems"]) == (1, 4)
     with pytest.raises(ValueError, match="should be non-empty"):
         prompts.IDEAS.parse('{"ideas": []}')
-    # OpenAI's strict mode refuses minLength/maxLength: sent without, validated with them
-    sent = json.dumps(prompts.ARTICLE.response_format("json_schema"))
-    assert "maxLength" not in sent and "minLength" not in sent
-    assert "maxItems" in json.dumps(prompts.IDEAS.response_format("json_schema"))
+    # a strict mode refusing minLength/maxLength is sent a lean schema, validated with them
+    lean = json.dumps(prompts.ARTICLE.response_format("json_schema", lean=True))
+    assert "maxLength" not in lean and "minLength" not in lean
+    assert "maxLength" in json.dumps(prompts.ARTICLE.response_format("json_schema"))
+    assert "maxItems" in json.dumps(prompts.IDEAS.response_format("json_schema", lean=True))
     too_long = {"title": "x" * 151, "html": "<p>a</p>", "meta_description": "", "slug": "a"}
     with pytest.raises(ValueError, match="title does not match the schema"):
         prompts.ARTICLE.parse(json.dumps(too_long))
@@ -265,9 +266,12 @@ def test_an_invalid_answer_is_asked_again_once(server: FakeOpenAI, kind: str, re
     assert (
         result.usage.prompt_tokens == first.usage["prompt_tokens"] + second.usage["prompt_tokens"]
     )
-    repair = second.body["messages"][-1]
+    rejected, repair = second.body["messages"][-2:]
     assert repair["role"] == "user" and reason in repair["content"]
-    assert second.body["messages"][:-1] == first.body["messages"]
+    # the rejected answer as the assistant's turn: chat templates that want the roles to
+    # alternate (Gemma's, Mistral's) refuse two user turns in a row
+    assert rejected == {"role": "assistant", "content": first.answer.strip()}
+    assert second.body["messages"][:-2] == first.body["messages"]
 
     server.reset()
     server.inject(kind, times=2)

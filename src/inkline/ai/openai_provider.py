@@ -108,6 +108,8 @@ _ITEM_REFUSAL = re.compile(
 )
 _OUTPUT_LIMIT = re.compile(r"max_tokens|max_completion_tokens", re.IGNORECASE)
 _UNSUPPORTED = re.compile(r"unsupported|not supported", re.IGNORECASE)
+# A strict mode refusing string lengths ("'maxLength' is not permitted").
+_LENGTH_KEYWORDS = re.compile(r"\b(minLength|maxLength)\b")
 _MODEL_MISSING = re.compile(
     r"model.{0,80}(does not exist|not found|not exist|unknown|invalid model)"
     r"|(unknown|invalid) model|model_not_found",
@@ -189,6 +191,9 @@ class OpenAIProvider:
         self.base_url = str(self.client.base_url).rstrip("/")
         self._lock = threading.Lock()
         self._mode: StructuredMode = STRUCTURED_MODES[0]
+        # Whether json_schema requests leave out the keywords a strict mode may refuse
+        # (prompts.STRICT_UNSUPPORTED): set once, on such a refusal.
+        self._lean = False
         # OpenAI's newer models refuse `max_tokens` ("Use 'max_completion_tokens' instead");
         # every other server reads `max_tokens`. Switched once, on that refusal.
         self._token_param = "max_tokens"
@@ -223,6 +228,11 @@ class OpenAIProvider:
     def token_param(self) -> str:
         with self._lock:
             return self._token_param
+
+    @property
+    def lean(self) -> bool:
+        with self._lock:
+            return self._lean
 
     # --- the AI functions -------------------------------------------------------------------
     def cluster_keywords(
@@ -611,9 +621,10 @@ class OpenAIProvider:
         made and the model that answered. Every AIError raised once a request was answered
         carries the usage of the answered ones."""
         spent = _Spent()
+        repair: list[dict[str, str]] = []
         error = ""
         for _ask in (1, 2):
-            completion = self._complete(spec, payload, error, max_tokens, spent)
+            completion = self._complete(spec, payload, repair, max_tokens, spent)
             error = _answer_error(completion)
             if not error:
                 try:
@@ -622,6 +633,7 @@ class OpenAIProvider:
                     error = str(exc)
                 else:
                     return value, spent.usage(), completion.model or self.model
+            repair = prompts.repair_messages(_content(completion), error)
         raise AIError(
             f"{spec.name}: invalid answer, also after one re-ask: {error}",
             usage=spent.usage(),
@@ -631,22 +643,25 @@ class OpenAIProvider:
         self,
         spec: PromptSpec,
         payload: dict[str, Any],
-        error: str,
+        repair: list[dict[str, str]],
         max_tokens: int,
         spent: _Spent,
     ) -> ChatCompletion:
         """One answered chat request in the best mode the endpoint accepts. A refused mode or
         output-token parameter is switched at once (and remembered), not counted as a
         failure; any other failure is translated (`error_for`)."""
-        for _attempt in range(len(STRUCTURED_MODES) + 2):
-            mode, param = self.mode, self.token_param
-            messages = spec.messages(payload, mode)
-            if error:
-                messages.append(prompts.repair_message(error))
+        for _attempt in range(len(STRUCTURED_MODES) + 3):
+            with self._lock:
+                mode, param, lean = self._mode, self._token_param, self._lean
+            messages = [*spec.messages(payload, mode), *repair]
             try:
-                completion = self._send(spec, messages, mode, param, max_tokens)
+                completion = self._send(spec, messages, mode, param, max_tokens, lean=lean)
             except openai.APIStatusError as exc:
-                if self._switched_token_param(param, exc) or self._left_mode(mode, exc):
+                if (
+                    self._switched_token_param(param, exc)
+                    or self._leaned(mode, lean, exc)
+                    or self._left_mode(mode, exc)
+                ):
                     continue
                 raise self.error_for(exc, usage=spent.billed()) from None
             except (openai.OpenAIError, ValueError) as exc:
@@ -667,13 +682,15 @@ class OpenAIProvider:
         token_param: str,
         max_tokens: int,
         client: openai.OpenAI | None = None,
+        *,
+        lean: bool = False,
     ) -> ChatCompletion:
         options: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             token_param: max_tokens,
         }
-        response_format = spec.response_format(mode)
+        response_format = spec.response_format(mode, lean=lean)
         if response_format is not None:
             options["response_format"] = response_format
         completion: ChatCompletion = (client or self.client).chat.completions.create(**options)
@@ -696,6 +713,21 @@ class OpenAIProvider:
             log.info("%s refuses max_tokens: sending max_completion_tokens", self.base_url)
         return True
 
+    def _leaned(self, mode: StructuredMode, lean: bool, exc: openai.APIStatusError) -> bool:
+        """When a strict json_schema mode refuses string lengths ("'maxLength' is not
+        permitted"), send schemas without them from now on (the answers are still validated
+        with them); True if the request may be sent again."""
+        if mode != "json_schema" or lean or exc.status_code != 400:
+            return False
+        if not _LENGTH_KEYWORDS.search(_text(exc)):
+            return False
+        with self._lock:
+            switched = not self._lean
+            self._lean = True
+        if switched:
+            log.info("%s refuses string lengths in schemas: sending them without", self.base_url)
+        return True
+
     def _left_mode(self, mode: StructuredMode, exc: openai.APIStatusError) -> bool:
         """When the endpoint refuses `mode`'s response_format, go on with the next mode (for
         every later request too); True if the request may be sent again."""
@@ -705,6 +737,7 @@ class OpenAIProvider:
         with self._lock:
             if self._mode == mode:
                 self._mode = following
+        self._checked = None  # it named the mode just refused: the next check asks again
         log.warning(
             "%s refused response_format %s (%s): using %s from now on",
             self.base_url,
@@ -866,6 +899,10 @@ def _with(usage: Usage, **fields: int) -> Usage:
     )
 
 
+def _content(completion: ChatCompletion) -> str:
+    return (completion.choices[0].message.content or "") if completion.choices else ""
+
+
 def _answer_error(completion: Any) -> str:
     """Why a completion cannot be used as it is, or "" when its content may be parsed."""
     if not completion.choices:
@@ -936,21 +973,37 @@ def place_keywords(
 
 
 def _ideas(data: dict[str, Any]) -> tuple[IdeaOut, ...]:
-    ideas = tuple(
-        IdeaOut(
-            title=i["title"].strip(),
-            primary_keyword=i["primary_keyword"].strip(),
-            target_keywords=tuple(k.strip() for k in i["target_keywords"] if k.strip()),
-            content_type=i["content_type"],
-            content_structure=i["content_structure"],
-            outline=tuple(h.strip() for h in i["outline"] if h.strip()),
+    """The ideas with a title and a primary keyword, the first of each primary keyword (two
+    articles for one query would compete), repeated keywords and headings dropped."""
+    ideas: list[IdeaOut] = []
+    primaries: set[str] = set()
+    for i in data["ideas"]:
+        title, primary = " ".join(i["title"].split()), " ".join(i["primary_keyword"].split())
+        if not title or not primary or primary.casefold() in primaries:
+            continue
+        primaries.add(primary.casefold())
+        ideas.append(
+            IdeaOut(
+                title=title,
+                primary_keyword=primary,
+                target_keywords=_distinct(i["target_keywords"]),
+                content_type=i["content_type"],
+                content_structure=i["content_structure"],
+                outline=_distinct(i["outline"]),
+            )
         )
-        for i in data["ideas"]
-        if i["title"].strip() and i["primary_keyword"].strip()
-    )
     if not ideas:
         raise ValueError("no idea with a title and a primary keyword")
-    return ideas
+    return tuple(ideas)
+
+
+def _distinct(texts: list[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for text in texts:
+        cleaned = " ".join(text.split())
+        if cleaned:
+            seen.setdefault(cleaned.casefold(), cleaned)
+    return tuple(seen.values())
 
 
 def article_from(data: dict[str, Any], brief: ArticleIn) -> ArticleOut:

@@ -9,8 +9,9 @@ confused with the instructions. Every schema bounds its output (`maxItems`, `max
 How the schema reaches the model depends on the endpoint's structured-output mode
 (`inkline.ai.types.STRUCTURED_MODES`, best first):
 - `json_schema`: `response_format: {"type": "json_schema", "strict": true}` (OpenAI, vLLM,
-  Ollama, llama.cpp). OpenAI's strict mode refuses `minLength`/`maxLength`, so the schema sent
-  leaves them out; the answer is still validated against the full schema here;
+  Ollama, llama.cpp). A server whose strict mode refuses `minLength`/`maxLength` (OpenAI
+  documents only `pattern` and `format` for strings) is sent the schema without them (`lean`);
+  the answer is still validated against the full schema here;
 - `json_object`: `{"type": "json_object", "schema": ...}` (llama.cpp's and llama-cpp-python's
   servers constrain the answer to the schema), and the schema is in the system prompt too;
 - `prompt`: no `response_format`; the schema is in the system prompt and the JSON is taken
@@ -40,8 +41,8 @@ STRUCTURES = ("steps", "listicle", "comparison_table", "article", "faq")
 MAX_CLUSTER_BATCH = 5000
 MAX_IDEAS = 4
 MAX_IMAGE_PROMPTS = 4  # one featured, up to three in the article
-# Keywords OpenAI's strict mode refuses ("Supported schemas" of its Structured Outputs guide:
-# strings take only `pattern` and `format`); sent schemas leave them out, validation keeps them.
+# Keywords a strict mode may refuse (OpenAI's Structured Outputs guide documents only `pattern`
+# and `format` for strings); a lean schema leaves them out, validation keeps them.
 STRICT_UNSUPPORTED = frozenset({"minLength", "maxLength"})
 
 
@@ -70,7 +71,7 @@ def _array(items: dict[str, Any], *, max_items: int, min_items: int = 0) -> dict
 
 
 def strict_schema(schema: Any) -> Any:
-    """`schema` without the keywords OpenAI's strict mode refuses."""
+    """`schema` without the keywords a strict mode may refuse."""
     if isinstance(schema, dict):
         return {k: strict_schema(v) for k, v in schema.items() if k not in STRICT_UNSUPPORTED}
     if isinstance(schema, list):
@@ -105,14 +106,17 @@ class PromptSpec:
             {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
         ]
 
-    def response_format(self, mode: StructuredMode = "json_schema") -> dict[str, Any] | None:
-        """The request's `response_format` in `mode`; None: send none (`prompt`)."""
+    def response_format(
+        self, mode: StructuredMode = "json_schema", *, lean: bool = False
+    ) -> dict[str, Any] | None:
+        """The request's `response_format` in `mode`; None: send none (`prompt`). `lean`:
+        without the keywords a strict mode may refuse (see STRICT_UNSUPPORTED)."""
         if mode == "json_schema":
             return {
                 "type": "json_schema",
                 "json_schema": {
                     "name": self.name,
-                    "schema": strict_schema(self.schema),
+                    "schema": strict_schema(self.schema) if lean else self.schema,
                     "strict": True,
                 },
             }
@@ -336,12 +340,24 @@ SPECS: dict[str, PromptSpec] = {
 }
 
 
-def repair_message(error: str) -> dict[str, str]:
-    """The follow-up message of the one re-ask after an invalid answer."""
-    return {
-        "role": "user",
-        "content": (
-            f"Your previous answer was rejected: {error}. Answer again with one complete JSON "
-            "document matching the schema, and nothing else."
-        ),
-    }
+# How much of a rejected answer the re-ask shows the model (its own words, to correct).
+REPAIR_ECHO_CHARS = 4000
+
+
+def repair_messages(answer: str, error: str) -> list[dict[str, str]]:
+    """What the one re-ask after an invalid answer adds to the conversation: the rejected
+    answer (as the assistant's turn, so the roles alternate: many chat templates, Gemma's and
+    Mistral's among them, refuse two user turns in a row) and why it was rejected."""
+    shown = answer.strip()
+    if len(shown) > REPAIR_ECHO_CHARS:
+        shown = shown[:REPAIR_ECHO_CHARS] + " …"
+    return [
+        {"role": "assistant", "content": shown or "(no answer)"},
+        {
+            "role": "user",
+            "content": (
+                f"Your previous answer was rejected: {error}. Answer again with one complete "
+                "JSON document matching the schema, and nothing else."
+            ),
+        },
+    ]
