@@ -646,3 +646,12 @@ def test_a_mode_refused_after_the_check_makes_the_next_check_ask_again() -> None
         fake.reset()
         assert provider.check().structured_output == "json_object"
         assert fake.probe_requests()  # not the kept result: asked again
+
+
+def test_the_check_of_a_server_too_slow_to_answer(server: FakeOpenAI) -> None:
+    server.inject("slow", path="/chat/completions", delay=1.0, times=None)
+    check = make(server, timeout=0.2, max_retries=0).check()
+    assert not check.ok and check.reachable
+    (problem,) = check.problems
+    assert problem.code == "timeout" and "INKLINE_OPENAI_TIMEOUT" in problem.fix
+    assert "0.2 s to answer" in problem.message

@@ -88,6 +88,7 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {
 CLUSTER_TOKENS_BASE = 1024
 CLUSTER_TOKENS_PER_KEYWORD = 64
 CHECK_MAX_TOKENS = 256
+CHECK_CONNECT_TIMEOUT = 10.0
 DEFAULT_CHECK_TTL = 300.0
 _NEXT_MODE: dict[StructuredMode, StructuredMode] = {
     "json_schema": "json_object",
@@ -388,7 +389,12 @@ class OpenAIProvider:
 
     def _probe(self) -> AICheck:
         base = self.base_url
-        client = self.client.with_options(max_retries=min(1, self.max_retries))
+        # A host that drops packets must not hold a run's start for minutes: connecting gets
+        # at most CHECK_CONNECT_TIMEOUT seconds, answering the whole timeout (a CPU server).
+        client = self.client.with_options(
+            max_retries=min(1, self.max_retries),
+            timeout=openai.Timeout(self.timeout, connect=min(self.timeout, CHECK_CONNECT_TIMEOUT)),
+        )
         problems: list[CheckProblem] = []
 
         def result(**fields: Any) -> AICheck:
@@ -552,7 +558,9 @@ class OpenAIProvider:
         if isinstance(exc, openai.APITimeoutError):
             return CheckProblem(
                 "timeout",
-                f"no answer from {self.base_url} within {self.timeout:g} s",
+                f"no answer from {self.base_url} in time (at most "
+                f"{min(self.timeout, CHECK_CONNECT_TIMEOUT):g} s to connect, "
+                f"{self.timeout:g} s to answer)",
                 "Check that the server is up and not overloaded, or raise INKLINE_OPENAI_TIMEOUT.",
             )
         cause = exc.__cause__ or exc
