@@ -510,7 +510,9 @@ def test_the_check_switches_to_max_completion_tokens_too() -> None:
         assert provider.token_param == "max_completion_tokens"
 
 
-def test_generating_an_image_without_an_images_api_is_fatal() -> None:
+def test_generating_an_image_without_an_images_api_is_the_endpoint_s_failure() -> None:
+    """llama-server answers 404 "File Not Found": no images there, which says nothing about
+    the item nor stops the text work at once."""
     from inkline.ai.types import ImageRequest
 
     with (
@@ -518,7 +520,8 @@ def test_generating_an_image_without_an_images_api_is_fatal() -> None:
         pytest.raises(AIError, match="image model 'fake-image' or the images API") as caught,
     ):
         make(fake).generate_image(ImageRequest(prompt="a cup"))
-    assert caught.value.fatal
+    assert caught.value.endpoint and not caught.value.fatal
+    assert "stage 6" in str(caught.value)
 
 
 def test_the_check_of_an_endpoint_refusing_every_chat_request(server: FakeOpenAI) -> None:

@@ -71,15 +71,19 @@ def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_eve
         "json_schema": {
             "name": "keyword_clusters",
             # bounded by the batch: never more clusters, nor ids in one, than keywords sent
-            "schema": prompts.clustering(4).schema,
+            "schema": prompts.clustering([11, 12, 13, 14], [7]).wire,
             "strict": True,
         },
     }
     clusters = body["response_format"]["json_schema"]["schema"]["properties"]["clusters"]
-    assert (
-        clusters["maxItems"] == 4
-        and clusters["items"]["properties"]["keyword_ids"]["maxItems"] == 4
-    )
+    cluster = clusters["items"]["properties"]
+    assert clusters["maxItems"] == 4 and cluster["keyword_ids"]["maxItems"] == 4
+    # the ids the model may use, as enums: constrained decoding cannot invent one
+    assert cluster["keyword_ids"]["items"]["enum"] == [11, 12, 13, 14]
+    assert cluster["existing_cluster_id"]["enum"] == [7, None]
+    # validated without them: a stray id is repaired, not re-asked
+    assert "enum" not in json.dumps(prompts.clustering([11], [7]).schema)
+    assert prompts.clustering(list(range(600))).sent is None  # too many ids to list
     assert body["max_tokens"] == 1024 + 64 * 4  # bounded by the batch too
     assert request.payload == {
         "keywords": [

@@ -255,7 +255,7 @@ class OpenAIProvider:
         }
         ids = [k.id for k in keywords]
         phrases = {k.id: k.phrase for k in keywords}
-        spec = prompts.clustering(len(keywords))
+        spec = prompts.clustering(ids, [c.id for c in existing])
         budget = min(
             self.max_tokens["clustering"],
             CLUSTER_TOKENS_BASE + CLUSTER_TOKENS_PER_KEYWORD * len(keywords),
@@ -775,16 +775,21 @@ class OpenAIProvider:
                 fatal=True,
                 usage=usage,
             )
+        if images and isinstance(exc, openai.NotFoundError):
+            # No images here (llama.cpp, vLLM): a missing capability, not a dead endpoint;
+            # the run's text work may go on (stage 6 is meant to be off for such endpoints).
+            return AIError(
+                f"image model '{self.image_model}' or the images API not found at {base} "
+                f"(turn stage 6 off for this endpoint): {_brief(exc)}",
+                transient=False,
+                endpoint=True,
+                usage=usage,
+            )
         if isinstance(exc, openai.NotFoundError) or (
             isinstance(exc, openai.BadRequestError) and _MODEL_MISSING.search(_text(exc))
         ):
-            what = (
-                f"image model '{self.image_model}' or the images API"
-                if images
-                else f"model '{self.model}' or the chat endpoint"
-            )
             return AIError(
-                f"{what} not found at {base}: {_brief(exc)}",
+                f"model '{self.model}' or the chat endpoint not found at {base}: {_brief(exc)}",
                 transient=False,
                 fatal=True,
                 usage=usage,

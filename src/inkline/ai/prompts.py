@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -41,6 +41,7 @@ STRUCTURES = ("steps", "listicle", "comparison_table", "article", "faq")
 MAX_CLUSTER_BATCH = 5000
 MAX_IDEAS = 4
 MAX_IMAGE_PROMPTS = 4  # one featured, up to three in the article
+MAX_ENUM = 500  # the most ids a clustering request lists as enums
 # Keywords a strict mode may refuse (OpenAI's Structured Outputs guide documents only `pattern`
 # and `format` for strings); a lean schema leaves them out, validation keeps them.
 STRICT_UNSUPPORTED = frozenset({"minLength", "maxLength"})
@@ -93,14 +94,22 @@ class PromptSpec:
     name: str  # the schema's name in the request
     version: str  # recorded in provenance
     system: str
-    schema: dict[str, Any]
+    schema: dict[str, Any]  # what the answer is validated against
+    # What the request carries, when it says more than `schema` (the ids of a clustering
+    # batch as enums): constrained decoding then cannot invent ids; what it holds that the
+    # validation does not is repaired afterwards instead of re-asked.
+    sent: dict[str, Any] | None = None
+
+    @property
+    def wire(self) -> dict[str, Any]:
+        return self.sent if self.sent is not None else self.schema
 
     def messages(
         self, payload: dict[str, Any], mode: StructuredMode = "json_schema"
     ) -> list[dict[str, str]]:
         system = self.system
         if mode != "json_schema":
-            system = f"{system}\n\n{json_instructions(self.schema)}"
+            system = f"{system}\n\n{json_instructions(self.wire)}"
         return [
             {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
@@ -116,12 +125,12 @@ class PromptSpec:
                 "type": "json_schema",
                 "json_schema": {
                     "name": self.name,
-                    "schema": strict_schema(self.schema) if lean else self.schema,
+                    "schema": strict_schema(self.wire) if lean else self.wire,
                     "strict": True,
                 },
             }
         if mode == "json_object":
-            return {"type": "json_object", "schema": self.schema}
+            return {"type": "json_object", "schema": self.wire}
         return None
 
     @cached_property
@@ -193,16 +202,26 @@ def json_candidates(content: str) -> Iterator[dict[str, Any]]:
         start = text.find("{", start + 1)
 
 
-def _clusters_schema(batch: int) -> dict[str, Any]:
+def _clusters_schema(
+    batch: int,
+    keyword_ids: Sequence[int] | None = None,
+    existing_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    existing: dict[str, Any] = {"type": ["integer", "null"]}
+    keyword: dict[str, Any] = {"type": "integer"}
+    if keyword_ids is not None:
+        keyword["enum"] = list(keyword_ids)
+    if existing_ids is not None:
+        existing["enum"] = [*existing_ids, None]
     return _object(
         {
             "clusters": _array(
                 _object(
                     {
-                        "existing_cluster_id": {"type": ["integer", "null"]},
+                        "existing_cluster_id": existing,
                         "name": _string(80),
                         "description": _string(300),
-                        "keyword_ids": _array({"type": "integer"}, max_items=batch),
+                        "keyword_ids": _array(keyword, max_items=batch),
                     }
                 ),
                 max_items=batch,
@@ -229,10 +248,17 @@ CLUSTERING = PromptSpec(
 )
 
 
-def clustering(batch: int) -> PromptSpec:
-    """CLUSTERING with its arrays bounded by the batch: never more clusters or ids than the
-    keywords sent."""
-    return dataclasses.replace(CLUSTERING, schema=_clusters_schema(max(1, batch)))
+def clustering(keyword_ids: Sequence[int], existing_ids: Sequence[int] = ()) -> PromptSpec:
+    """CLUSTERING for one batch: its arrays bounded by the batch (never more clusters, nor ids
+    in one, than keywords sent) and, in the request, its ids as enums (the batch's keyword ids;
+    the existing clusters' ids or null), unless there are more than MAX_ENUM of them (OpenAI
+    takes at most 1,000 enum values in a schema). An answer is validated without the enums:
+    a stray id is repaired (`place_keywords`), not re-asked."""
+    batch = max(1, len(keyword_ids))
+    sent = None
+    if len(keyword_ids) + len(existing_ids) <= MAX_ENUM:
+        sent = _clusters_schema(batch, keyword_ids, existing_ids)
+    return dataclasses.replace(CLUSTERING, schema=_clusters_schema(batch), sent=sent)
 
 
 IDEAS = PromptSpec(
