@@ -239,6 +239,15 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 # Retries live in one place, the SDK (429 honours Retry-After); the engine never adds more.
 INKLINE_OPENAI_MAX_RETRIES = max(0, env_int("INKLINE_OPENAI_MAX_RETRIES", 2))
 INKLINE_OPENAI_TIMEOUT = env_float("INKLINE_OPENAI_TIMEOUT", 120.0)
+# The most tokens each operation's answer may take (`max_tokens`, sent with every request).
+INKLINE_OPENAI_MAX_TOKENS_CLUSTERING = max(1, env_int("INKLINE_OPENAI_MAX_TOKENS_CLUSTERING", 8192))
+INKLINE_OPENAI_MAX_TOKENS_IDEAS = max(1, env_int("INKLINE_OPENAI_MAX_TOKENS_IDEAS", 2048))
+INKLINE_OPENAI_MAX_TOKENS_ARTICLE = max(1, env_int("INKLINE_OPENAI_MAX_TOKENS_ARTICLE", 6144))
+INKLINE_OPENAI_MAX_TOKENS_IMAGE_PROMPTS = max(
+    1, env_int("INKLINE_OPENAI_MAX_TOKENS_IMAGE_PROMPTS", 1024)
+)
+# How long a working connection check is reused before the endpoint is asked again.
+INKLINE_OPENAI_CHECK_SECONDS = max(0.0, env_float("INKLINE_OPENAI_CHECK_SECONDS", 300.0))
 INKLINE_RUN_LEASE_SECONDS = max(5, env_int("INKLINE_RUN_LEASE_SECONDS", 60))
 INKLINE_SLICE_SECONDS = max(1, env_int("INKLINE_SLICE_SECONDS", 50))
 INKLINE_TICK_SECONDS = max(1, env_int("INKLINE_TICK_SECONDS", 30))

@@ -62,7 +62,7 @@ class FakeCheckProvider:
         self.hold = hold  # set: check() waits until it is set (a hung endpoint)
         self.calls = 0
 
-    def check(self) -> AICheck:
+    def check(self, *, fresh: bool = False) -> AICheck:
         self.calls += 1
         if self.hold is not None:
             self.hold.wait(30)

@@ -1,20 +1,31 @@
-"""A real local HTTP server speaking the two OpenAI endpoints Inkline uses.
+"""A real local HTTP server speaking the OpenAI endpoints Inkline uses.
 
-`POST /v1/chat/completions` (with `response_format: json_schema`) and
-`POST /v1/images/generations` (base64 answers). It checks the bearer key and the model,
-records every request, counts the requests in flight (and the most at once), and has knobs for
-latency and faults: 429 with Retry-After, 429 `insufficient_quota` (the account has no credit
-left), 403 (a key refused for a region or model), 500, slow answers (client timeouts),
-malformed JSON, truncated output (`finish_reason: "length"`), an unparsable body, 401 for a wrong
-key and 404 for unknown models. `rate_limit=R` puts a token bucket of R requests per second
+`POST /v1/chat/completions`, `POST /v1/images/generations` (base64 answers) and
+`GET /v1/models`. It checks the bearer key and the model, records every request, counts the
+requests in flight (and the most at once), and has knobs for latency and faults: 429 with
+Retry-After, 429 `insufficient_quota` (the account has no credit left), 403 (a key refused for
+a region or model), 500, slow answers (client timeouts), malformed JSON, truncated output
+(`finish_reason: "length"`), an unparsable body, 401 for a wrong key and 404 for unknown models.
+
+Knobs for the servers that are not OpenAI: `modes` (the response_format types accepted:
+`("json_object",)` answers json_schema like llama-cpp-python's server, 500 "Input should be
+'text' or 'json_object'"; `()` answers 400 to any response_format), `served_model` (the model
+named in answers, like llama-server's), `images=False` (no images API: 404),
+`refuse_max_tokens` (OpenAI's newer models: 400 "Use 'max_completion_tokens' instead"),
+`alternate_roles` (Gemma's chat template in llama-server: 400 on two user turns in a row),
+`strict_subset` (a strict mode refusing minLength/maxLength in json_schema: 400). It
+honours `max_tokens`/`max_completion_tokens`: a longer answer is cut, `finish_reason: "length"`.
+`rate_limit=R` puts a token bucket of R requests per second
 (holding `burst` requests) in front of everything: a request finding it empty is answered 429 at
 once with `retry-after` in whole seconds, as RFC 9110 has it; with `ratelimit_headers` every
 answer also carries OpenAI's `x-ratelimit-{limit,remaining,reset}-requests` and a 429 its
 `retry-after-ms`.
 
 Answers are built from the request: the user message is the JSON payload the provider sent,
-and the schema name says which function is asked, so runs through the engine get plausible
-clusters, ideas, articles, prompts and images.
+and the schema name (or, without one, the system prompt) says which function is asked, so runs
+through the engine get plausible clusters, ideas, articles, prompts and images. Without a
+json_schema response_format the answer comes inside ```json fences after a preamble, as chatty
+models write it.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from typing import Any
 
 from PIL import Image
@@ -43,12 +55,14 @@ Responder = Callable[[dict[str, Any]], dict[str, Any]]
 @dataclass
 class Fault:
     """What the next matching requests get instead of a normal answer.
-    kind: "429", "quota", "403", "500", "slow", "malformed", "truncated", "body", "invalid"."""
+    kind: "429", "quota", "403", "500", "slow", "malformed", "truncated", "body", "invalid",
+    "context" (400: longer than the model's context), "loop" (the model repeats itself until
+    the token limit), and for articles "short" (a few words) and "plain" (text, no HTML)."""
 
     kind: str
     times: int | None = 1  # None: every request from now on
     path: str = ""  # only requests whose path contains this
-    schema: str = ""  # only chat requests for this schema name
+    schema: str = ""  # only chat requests for this function (schema name)
     retry_after: float | None = None
     delay: float = 0.0
 
@@ -60,6 +74,7 @@ class Recorded:
     body: dict[str, Any]
     status: int = 0
     usage: dict[str, int] = field(default_factory=dict)
+    answer: str = ""  # the content of a chat answer
     started: float = 0.0
     finished: float = 0.0
 
@@ -67,6 +82,27 @@ class Recorded:
     def schema(self) -> str:
         fmt = self.body.get("response_format") or {}
         return str((fmt.get("json_schema") or {}).get("name", ""))
+
+    @property
+    def function(self) -> str:
+        """Which function is asked: the schema's name, else found in the system prompt."""
+        if self.schema:
+            return self.schema
+        system = " ".join(
+            str(m.get("content", ""))
+            for m in self.body.get("messages", [])
+            if m.get("role") == "system"
+        )
+        return next((name for name, marker in FUNCTIONS if marker in system), "")
+
+    @property
+    def probe(self) -> bool:
+        """A connection check's request (`OpenAIProvider.check`), not an AI function call."""
+        return (
+            self.path.endswith("/models")
+            or self.function == "connection_check"
+            or (self.path.endswith("/images/generations") and not self.body.get("prompt"))
+        )
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -104,6 +140,15 @@ class TokenBucket:
                 "x-ratelimit-reset-requests": f"{full_in * 1000:.0f}ms",
             }
             return wait, headers
+# What the system prompt of each function says (prompt-mode requests name no schema).
+FUNCTIONS = (
+    ("keyword_clusters", "topical clusters"),
+    ("content_ideas", "You plan articles"),
+    ("article", "You write helpful"),
+    ("image_prompts", "art-direct"),
+    ("connection_check", "connection check"),
+)
+FORMATS = ("json_schema", "json_object")
 
 
 class FakeOpenAI:
@@ -115,11 +160,23 @@ class FakeOpenAI:
         rate_limit: float | None = None,
         burst: float | None = None,
         ratelimit_headers: bool = False,
+        modes: tuple[str, ...] = FORMATS,
+        served_model: str | None = None,
+        images: bool = True,
+        refuse_max_tokens: bool = False,
+        alternate_roles: bool = False,
+        strict_subset: bool = False,
     ) -> None:
         self.latency = latency
         self.bucket = TokenBucket(rate_limit, burst) if rate_limit else None
         self.ratelimit_headers = ratelimit_headers
         self.api_key = api_key
+        self.modes = modes
+        self.served_model = served_model
+        self.images = images
+        self.refuse_max_tokens = refuse_max_tokens
+        self.alternate_roles = alternate_roles
+        self.strict_subset = strict_subset
         self.models = {CHAT_MODEL, IMAGE_MODEL}
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
@@ -128,6 +185,7 @@ class FakeOpenAI:
             "content_ideas": answer_ideas,
             "article": answer_article,
             "image_prompts": answer_image_prompts,
+            "connection_check": lambda payload: {"ok": True},
         }
         self.in_flight = 0
         self.max_in_flight = 0
@@ -184,14 +242,20 @@ class FakeOpenAI:
             self.max_in_flight = self.in_flight
 
     def chat_requests(self, schema: str = "") -> list[Recorded]:
+        """The chat requests of AI function calls (for `schema`'s function), not probes."""
         return [
             r
             for r in self.requests
-            if r.path.endswith("/chat/completions") and (not schema or r.schema == schema)
+            if r.path.endswith("/chat/completions")
+            and not r.probe
+            and (not schema or r.function == schema)
         ]
 
     def image_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if r.path.endswith("/images/generations")]
+        return [r for r in self.requests if r.path.endswith("/images/generations") and not r.probe]
+
+    def probe_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.probe]
 
     # --- serving ------------------------------------------------------------------------------
     def _take_fault(self, record: Recorded) -> Fault | None:
@@ -199,7 +263,7 @@ class FakeOpenAI:
             for fault in self.faults:
                 if fault.path and fault.path not in record.path:
                     continue
-                if fault.schema and fault.schema != record.schema:
+                if fault.schema and fault.schema != record.function:
                     continue
                 if fault.times is not None:
                     fault.times -= 1
@@ -280,20 +344,95 @@ class FakeOpenAI:
             time.sleep(fault.delay)
         if path.endswith("/chat/completions"):
             return self._chat(record, fault)
-        if path.endswith("/images/generations"):
+        if path.endswith("/images/generations") and self.images:
             return self._image(record)
         return _error(404, f"Unknown path {path}.", "unknown_url")
+
+    def listing(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """`GET /v1/models`: the models served (the served name, when one is set)."""
+        record = Recorded(
+            path="/v1/models", authorization=headers.get("authorization", ""), body={}
+        )
+        with self._lock:
+            self.requests.append(record)
+        if record.authorization != f"Bearer {self.api_key}":
+            record.status = 401
+            return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        names = {self.served_model} if self.served_model else self.models - {IMAGE_MODEL}
+        if self.images:
+            names |= {IMAGE_MODEL}
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+            for name in sorted(names)
+        ]
+        record.status = 200
+        body = json.dumps({"object": "list", "data": data}).encode()
+        return 200, {"content-type": "application/json"}, body
 
     def _chat(self, record: Recorded, fault: Fault | None) -> tuple[int, dict[str, str], bytes]:
         body = record.body
         fmt = body.get("response_format") or {}
-        schema = fmt.get("json_schema") or {}
-        if fmt.get("type") != "json_schema" or not schema.get("schema") or not body.get("messages"):
-            return _error(400, "messages and a json_schema response_format are required", "invalid")
-        responder = self.responders.get(record.schema)
+        kind = fmt.get("type", "text")
+        if not body.get("messages"):
+            return _error(400, "messages are required", "invalid")
+        if kind != "text" and kind not in self.modes:
+            if "json_object" in self.modes:  # llama-cpp-python's server, word for word
+                return _error(
+                    500,
+                    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n"
+                    f"  Input should be 'text' or 'json_object' [type=literal_error, "
+                    f"input_value='{kind}', input_type=str]",
+                    "internal_server_error",
+                    kind="internal_server_error",
+                )
+            return _error(
+                400, f"response_format type '{kind}' is not supported", "unsupported_value"
+            )
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        if kind == "json_schema" and not schema:
+            return _error(400, "a json_schema response_format needs a schema", "invalid")
+        if kind == "json_schema" and self.strict_subset and "Length" in json.dumps(schema):
+            keyword = "maxLength" if "maxLength" in json.dumps(schema) else "minLength"
+            return _error(
+                400,
+                f"Invalid schema for response_format '{record.schema}': In context=(), "
+                f"'{keyword}' is not permitted.",
+                "invalid_json_schema",
+                param="response_format",
+            )
+        limit_name = "max_tokens" if "max_tokens" in body else "max_completion_tokens"
+        if self.refuse_max_tokens and "max_tokens" in body:  # what OpenAI's newer models say
+            return _error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "unsupported_parameter",
+                param="max_tokens",
+            )
+        roles = [m.get("role") for m in body["messages"] if m.get("role") != "system"]
+        if self.alternate_roles and any(a == b for a, b in pairwise(roles)):
+            return _error(  # llama-server with Gemma's chat template
+                400,
+                "Unable to generate parser for this template. Automatic parser generation "
+                "failed: Conversation roles must alternate user/assistant/user/assistant/...",
+                "invalid",
+            )
+        if fault is not None and fault.kind == "context":  # llama.cpp's words
+            return _error(
+                400,
+                "the request exceeds the available context size, try increasing it",
+                "exceed_context_size_error",
+                kind="exceed_context_size_error",
+            )
+        responder = self.responders.get(record.function)
         if responder is None:
-            return _error(400, f"unknown schema {record.schema!r}", "invalid")
-        content = json.dumps(responder(record.payload))
+            return _error(400, f"unknown schema {record.function!r}", "invalid")
+        answer = responder(record.payload)
+        if fault is not None and record.function == "article" and fault.kind == "short":
+            answer = {**answer, "html": "<h2>Intro</h2><p>Too short.</p><h2>End</h2><p>Bye.</p>"}
+        elif fault is not None and record.function == "article" and fault.kind == "plain":
+            answer = {**answer, "html": "Cold brew."}
+        content = json.dumps(answer)
         finish = "stop"
         if fault is not None and fault.kind == "malformed":
             content = "Sure! Here is the JSON you asked for: {" + content[:40]
@@ -301,17 +440,26 @@ class FakeOpenAI:
             content, finish = content[: len(content) // 2], "length"
         elif fault is not None and fault.kind == "invalid":
             content = json.dumps({"unexpected": True})
+        elif fault is not None and fault.kind == "loop":
+            content = content[:-1] + ', "more": "' + "and again, " * 40_000
+        elif kind == "text":  # no response_format: a chatty answer around the JSON
+            content = f"Here is the JSON you asked for:\n```json\n{content}\n```\nEnjoy!"
+        limit = body.get(limit_name)
+        if not isinstance(limit, int):
+            limit = 32_768  # the server's own limit (its context)
+        if len(content) // 4 > limit:  # ~4 characters a token
+            content, finish = content[: limit * 4], "length"
         usage = {
             "prompt_tokens": max(1, len(json.dumps(body["messages"])) // 4),
             "completion_tokens": max(1, len(content) // 4),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        record.usage = usage
+        record.usage, record.answer = usage, content
         answer = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body["model"],
+            "model": self.served_model or body["model"],
             "choices": [
                 {
                     "index": 0,
@@ -356,7 +504,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra, payload = self.server_fake.handle(self.path, headers, raw)
+        self._send(*self.server_fake.handle(self.path, headers, raw))
+
+    def do_GET(self) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(*self.server_fake.listing(headers))
+        else:
+            self._send(*_error(404, f"Unknown path {self.path}.", "unknown_url"))
+
+    def _send(self, status: int, extra: dict[str, str], payload: bytes) -> None:
         try:
             self.send_response(status)
             for name, value in {"content-type": "application/json", **extra}.items():
@@ -378,8 +535,9 @@ def _error(
     headers: dict[str, str] | None = None,
     *,
     kind: str = "invalid_request_error",
+    param: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return (
         status,
         {"content-type": "application/json", **(headers or {})},
@@ -444,6 +602,8 @@ def answer_article(payload: dict[str, Any]) -> dict[str, Any]:
         f"plain words, with practical advice you can use today.</p>"
         for heading in payload["outline"] or ["Overview"]
     )
+    if payload.get("min_words"):  # as long as the site asks
+        sections += f"<p>{' '.join(['more'] * payload['min_words'])}</p>"
     return {
         "title": payload["title"],
         "html": sections,

@@ -70,10 +70,21 @@ def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_eve
         "type": "json_schema",
         "json_schema": {
             "name": "keyword_clusters",
-            "schema": prompts.CLUSTERING.schema,
+            # bounded by the batch: never more clusters, nor ids in one, than keywords sent
+            "schema": prompts.clustering([11, 12, 13, 14], [7]).wire,
             "strict": True,
         },
     }
+    clusters = body["response_format"]["json_schema"]["schema"]["properties"]["clusters"]
+    cluster = clusters["items"]["properties"]
+    assert clusters["maxItems"] == 4 and cluster["keyword_ids"]["maxItems"] == 4
+    # the ids the model may use, as enums: constrained decoding cannot invent one
+    assert cluster["keyword_ids"]["items"]["enum"] == [11, 12, 13, 14]
+    assert cluster["existing_cluster_id"]["enum"] == [7, None]
+    # validated without them: a stray id is repaired, not re-asked
+    assert "enum" not in json.dumps(prompts.clustering([11], [7]).schema)
+    assert prompts.clustering(list(range(600))).sent is None  # too many ids to list
+    assert body["max_tokens"] == 1024 + 64 * 4  # bounded by the batch too
     assert request.payload == {
         "keywords": [
             {"id": k.id, "phrase": k.phrase, "volume": k.volume, "intent": k.intent}
@@ -91,7 +102,7 @@ def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_eve
     assert result.provenance.as_dict(result.usage) == {
         "provider": "openai",
         "model": CHAT_MODEL,
-        "prompt_version": "clustering-v1",
+        "prompt_version": "clustering-v2",
         "prompt_tokens": request.usage["prompt_tokens"],
         "completion_tokens": request.usage["completion_tokens"],
     }
@@ -114,6 +125,36 @@ def test_every_strict_schema_requires_all_properties_and_forbids_others() -> Non
             assert sorted(obj["required"]) == sorted(obj["properties"])
 
 
+def test_every_schema_bounds_its_arrays_and_strings() -> None:
+    """A weak model cannot loop to the server's limit inside a valid answer: every array has
+    maxItems, every free string maxLength (the article body is bounded by max_tokens)."""
+
+    def nodes(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+        if isinstance(schema, dict):
+            yield path, schema
+            for key, value in schema.items():
+                yield from nodes(value, f"{path}/{key}")
+
+    for spec in prompts.SPECS.values():
+        for path, node in nodes(spec.schema):
+            if node.get("type") == "array":
+                assert node["maxItems"] >= 1, (spec.name, path)
+            if node.get("type") == "string" and "enum" not in node and path != "/properties/html":
+                assert node["maxLength"] >= 1, (spec.name, path)
+    ideas = prompts.IDEAS.schema["properties"]["ideas"]
+    assert (ideas["minItems"], ideas["maxItems"]) == (1, 4)
+    with pytest.raises(ValueError, match="should be non-empty"):
+        prompts.IDEAS.parse('{"ideas": []}')
+    # a strict mode refusing minLength/maxLength is sent a lean schema, validated with them
+    lean = json.dumps(prompts.ARTICLE.response_format("json_schema", lean=True))
+    assert "maxLength" not in lean and "minLength" not in lean
+    assert "maxLength" in json.dumps(prompts.ARTICLE.response_format("json_schema"))
+    assert "maxItems" in json.dumps(prompts.IDEAS.response_format("json_schema", lean=True))
+    too_long = {"title": "x" * 151, "html": "<p>a</p>", "meta_description": "", "slug": "a"}
+    with pytest.raises(ValueError, match="title does not match the schema"):
+        prompts.ARTICLE.parse(json.dumps(too_long))
+
+
 def test_ideas_articles_and_image_prompts_come_back_typed_with_their_usage(
     server: FakeOpenAI,
 ) -> None:
@@ -121,7 +162,7 @@ def test_ideas_articles_and_image_prompts_come_back_typed_with_their_usage(
     ideas = ideas_call(provider)
     assert [i.primary_keyword for i in ideas.ideas] == ["cold brew ratio", "cold brew concentrate"]
     assert ideas.ideas[0].outline and ideas.ideas[0].content_type == "guide"
-    assert ideas.provenance.prompt_version == "ideas-v1"
+    assert ideas.provenance.prompt_version == "ideas-v2"
 
     article = provider.write_content(BRIEF)
     sent = server.chat_requests("article")[0]
@@ -224,20 +265,30 @@ def test_an_invalid_answer_is_asked_again_once(server: FakeOpenAI, kind: str, re
     result = ideas_call(make(server))
     first, second = server.requests
     assert result.ideas
-    assert result.usage.calls == 2  # both calls' tokens are counted: they were spent
+    assert result.usage.calls == 1  # one AI function call: a per-call charge is not doubled
+    # ...but both requests' tokens are counted: they were spent
     assert (
         result.usage.prompt_tokens == first.usage["prompt_tokens"] + second.usage["prompt_tokens"]
     )
-    repair = second.body["messages"][-1]
+    rejected, repair = second.body["messages"][-2:]
     assert repair["role"] == "user" and reason in repair["content"]
-    assert second.body["messages"][:-1] == first.body["messages"]
+    # the rejected answer as the assistant's turn: chat templates that want the roles to
+    # alternate (Gemma's, Mistral's) refuse two user turns in a row
+    assert rejected == {"role": "assistant", "content": first.answer.strip()}
+    assert second.body["messages"][:-2] == first.body["messages"]
 
     server.reset()
     server.inject(kind, times=2)
     with pytest.raises(AIError, match=reason) as caught:
         ideas_call(make(server))
     assert len(server.requests) == 2
-    assert not caught.value.fatal
+    assert not caught.value.fatal and not caught.value.endpoint  # the item's failure
+    first, second = server.requests
+    assert caught.value.usage is not None  # what the two answers cost is billed
+    assert caught.value.usage.calls == 1
+    assert caught.value.usage.completion_tokens == (
+        first.usage["completion_tokens"] + second.usage["completion_tokens"]
+    )
 
 
 def test_a_keyword_left_out_is_asked_again_then_the_batch_fails(server: FakeOpenAI) -> None:

@@ -58,7 +58,7 @@ class Endpoint(LocalProvider):
         self.calls: Counter[str] = Counter()
         self.checks = 0
 
-    def check(self) -> AICheck:
+    def check(self, *, fresh: bool = False) -> AICheck:
         self.checks += 1
         return self.answer
 
@@ -384,7 +384,7 @@ def test_an_endpoint_without_images_has_stage_6_skipped_with_a_note(site: Site) 
 
 def test_a_check_that_breaks_does_not_block_the_run(site: Site) -> None:
     class Broken(Endpoint):
-        def check(self) -> AICheck:
+        def check(self, *, fresh: bool = False) -> AICheck:
             raise RuntimeError("check exploded")
 
     add_tasks(site, 1)

@@ -1,14 +1,22 @@
 """The `openai` AI provider: any OpenAI-compatible endpoint through the official SDK.
 
-OpenAI, Azure OpenAI, OpenRouter, Ollama, vLLM and LM Studio all speak the chat-completions
-and images API at a configurable base URL. Every text function sends a versioned prompt
-(`inkline.ai.prompts`) and asks for strict JSON-schema output, which is validated; an invalid
-or truncated answer is asked again once, then the item fails naming the reason. Retries of
-failed requests (429 honouring Retry-After, 5xx, timeouts, connection errors) happen in one
-place, the SDK, with `max_retries` set explicitly; the engine never retries a call on top.
-A wrong key, a forbidden key, an unknown model or an account out of quota (429
-`insufficient_quota`, which the SDK is told not to retry) raise a fatal `AIError`, which stops
-the run.
+OpenAI, Azure OpenAI, OpenRouter, Ollama, vLLM, LM Studio and llama.cpp's `llama-server` all
+speak the chat-completions API (and some the images API) at a configurable base URL. Every text
+function sends a versioned prompt (`inkline.ai.prompts`) with an output bound (`max_tokens`,
+per operation) and asks for JSON in the best structured-output mode the endpoint honours
+(`json_schema` → `json_object` with the schema → the schema in the prompt only): a mode the
+endpoint refuses is left for the next one at once, remembered, and never counted as a failure.
+The answer is validated; an invalid, truncated or too short one is asked again once, naming the
+reason, then the item fails with that reason and the tokens both answers cost.
+
+Two kinds of failure (`AIError.endpoint`): the endpoint's own (unreachable, timeouts, 5xx and
+429 left after the retries, unreadable bodies; and, `fatal`, a refused key, a forbidden model,
+an unknown model or endpoint, an account out of quota) say nothing about the item; an answer
+still unusable after the re-ask, or a request refused for this item's content (longer than the
+model's context, a content policy), is the item's failure. Retries of failed requests (429
+honouring Retry-After, 5xx, timeouts, connection errors) happen in one place, the SDK, with
+`max_retries` set explicitly; the engine never retries a call on top. `check()` asks the
+endpoint what it can do with a few tiny requests.
 """
 
 from __future__ import annotations
@@ -16,24 +24,31 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import re
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inkline import clock
 from inkline.ai import prompts
 from inkline.ai.prompts import PromptSpec
 from inkline.ai.ratelimit import RateLimitedTransport, RateLimiter
 from inkline.ai.types import (
+    STRUCTURED_MODES,
+    AICheck,
     AIError,
     ArticleIn,
     ArticleOut,
     ArticleResult,
+    CheckProblem,
     ClusterAssignment,
     ClusterResult,
     ExistingCluster,
@@ -45,6 +60,7 @@ from inkline.ai.types import (
     ImageResult,
     KeywordIn,
     Provenance,
+    StructuredMode,
     Usage,
 )
 from inkline.writer.html import html_text, word_count
@@ -53,16 +69,86 @@ if TYPE_CHECKING:
     import httpx2
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Existing clusters sent with a clustering batch: a sample of keywords each, to keep the prompt
 # small while letting the model recognise where a new keyword belongs.
 EXISTING_SAMPLE = 5
 _H2 = re.compile(r"<h2[^>]*>(.*?)</h2>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*\b[^>]*>")
+
+# The most tokens each operation's answer may take (`max_tokens`), unless configured
+# (INKLINE_OPENAI_MAX_TOKENS_*). A clustering answer is also held to CLUSTER_TOKENS_BASE +
+# CLUSTER_TOKENS_PER_KEYWORD per keyword of its batch.
+DEFAULT_MAX_TOKENS: dict[str, int] = {
+    "clustering": 8192,
+    "idea_generation": 2048,
+    "content_generation": 6144,
+    "image_prompt_extraction": 1024,
+}
+CLUSTER_TOKENS_BASE = 1024
+CLUSTER_TOKENS_PER_KEYWORD = 64
+CHECK_MAX_TOKENS = 256
+CHECK_CONNECT_TIMEOUT = 10.0
+DEFAULT_CHECK_TTL = 300.0
+_NEXT_MODE: dict[StructuredMode, StructuredMode] = {
+    "json_schema": "json_object",
+    "json_object": "prompt",
+}
+
+# An error about the structured-output request itself: llama.cpp answers 400 (older builds 500)
+# "response_format type must be one of "text" or "json_object"", llama-cpp-python 500 "Input
+# should be 'text' or 'json_object'", OpenAI 400 "Invalid parameter: 'response_format' of type
+# 'json_schema' is not supported with this model".
+_FORMAT_REFUSAL = re.compile(r"response_format|json_schema|json_object|'text' or", re.IGNORECASE)
+# A request refused for what this item sent, not for how every request is made.
+_ITEM_REFUSAL = re.compile(
+    r"context[ _](length|size|window)|maximum context|exceeds? the (available )?context"
+    r"|too many tokens|prompt is too long|content[ _]policy|content[ _]filter|moderation"
+    r"|safety system|invalid_prompt",
+    re.IGNORECASE,
+)
+_OUTPUT_LIMIT = re.compile(r"max_tokens|max_completion_tokens", re.IGNORECASE)
+_UNSUPPORTED = re.compile(r"unsupported|not supported", re.IGNORECASE)
+# A strict mode refusing string lengths ("'maxLength' is not permitted").
+_LENGTH_KEYWORDS = re.compile(r"\b(minLength|maxLength)\b")
+_MODEL_MISSING = re.compile(
+    r"model.{0,80}(does not exist|not found|not exist|unknown|invalid model)"
+    r"|(unknown|invalid) model|model_not_found",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@dataclass
+class _Spent:
+    """The tokens of the requests an AI function call has had answered so far."""
+
+    answered: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, completion: ChatCompletion) -> None:
+        self.answered += 1
+        if completion.usage is not None:
+            self.prompt_tokens += completion.usage.prompt_tokens or 0
+            self.completion_tokens += completion.usage.completion_tokens or 0
+
+    def usage(self) -> Usage:
+        # One AI function call, whatever the number of requests (a re-ask must not double a
+        # per-call charge); the tokens of every request it made.
+        return Usage(
+            calls=1, prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens
+        )
+
+    def billed(self) -> Usage | None:
+        return self.usage() if self.answered else None
 
 
 class OpenAIProvider:
     """The `AIProvider` backed by an OpenAI-compatible HTTP API. Thread-safe: the SDK client
-    (one connection pool) is shared by the engine's worker threads."""
+    (one connection pool) is shared by the engine's worker threads, and what the provider
+    learns about the endpoint (its structured-output mode, the name of its output-token
+    parameter, the last check) is kept under a lock."""
 
     name = "openai"
 
@@ -75,15 +161,24 @@ class OpenAIProvider:
         base_url: str = "",
         timeout: float = 120.0,
         max_retries: int = 2,
+        max_tokens: Mapping[str, int] | None = None,
+        check_ttl: float = DEFAULT_CHECK_TTL,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
+        unknown = set(max_tokens or {}) - set(DEFAULT_MAX_TOKENS)
+        if unknown:
+            raise ValueError(f"max_tokens for unknown operations: {', '.join(sorted(unknown))}")
         self.model = model
         self.image_model = image_model
         self.timeout = timeout
         self.max_retries = max_retries
+        self.max_tokens = {**DEFAULT_MAX_TOKENS, **(max_tokens or {})}
+        if min(self.max_tokens.values()) < 1:
+            raise ValueError("max_tokens must be >= 1")
+        self.check_ttl = check_ttl
         self.key_missing = not api_key
         # Paces every request (SDK retries included) by the endpoint's rate-limit answers.
         self.limiter = RateLimiter()
@@ -99,6 +194,16 @@ class OpenAIProvider:
             ),
         )
         self.base_url = str(self.client.base_url).rstrip("/")
+        self._lock = threading.Lock()
+        self._mode: StructuredMode = STRUCTURED_MODES[0]
+        # Whether json_schema requests leave out the keywords a strict mode may refuse
+        # (prompts.STRICT_UNSUPPORTED): set once, on such a refusal.
+        self._lean = False
+        # OpenAI's newer models refuse `max_tokens` ("Use 'max_completion_tokens' instead");
+        # every other server reads `max_tokens`. Switched once, on that refusal.
+        self._token_param = "max_tokens"
+        self._check_lock = threading.Lock()
+        self._checked: tuple[datetime, AICheck] | None = None
 
     @classmethod
     def from_settings(cls) -> OpenAIProvider:
@@ -109,14 +214,39 @@ class OpenAIProvider:
             base_url=settings.OPENAI_BASE_URL,
             timeout=settings.INKLINE_OPENAI_TIMEOUT,
             max_retries=settings.INKLINE_OPENAI_MAX_RETRIES,
+            max_tokens={
+                "clustering": settings.INKLINE_OPENAI_MAX_TOKENS_CLUSTERING,
+                "idea_generation": settings.INKLINE_OPENAI_MAX_TOKENS_IDEAS,
+                "content_generation": settings.INKLINE_OPENAI_MAX_TOKENS_ARTICLE,
+                "image_prompt_extraction": settings.INKLINE_OPENAI_MAX_TOKENS_IMAGE_PROMPTS,
+            },
+            check_ttl=settings.INKLINE_OPENAI_CHECK_SECONDS,
         )
+
+    @property
+    def mode(self) -> StructuredMode:
+        """The structured-output mode requests are sent in (the best one not refused yet)."""
+        with self._lock:
+            return self._mode
+
+    @property
+    def token_param(self) -> str:
+        with self._lock:
+            return self._token_param
+
+    @property
+    def lean(self) -> bool:
+        with self._lock:
+            return self._lean
 
     # --- the AI functions -------------------------------------------------------------------
     def cluster_keywords(
         self, keywords: list[KeywordIn], existing: list[ExistingCluster]
     ) -> ClusterResult:
         if not keywords:
-            return ClusterResult((), Usage(calls=0), self._provenance(prompts.CLUSTERING))
+            return ClusterResult(
+                (), Usage(calls=0), self._provenance(prompts.CLUSTERING, self.model)
+            )
         payload = {
             "keywords": [
                 {"id": k.id, "phrase": k.phrase, "volume": k.volume, "intent": k.intent}
@@ -129,15 +259,21 @@ class OpenAIProvider:
         }
         ids = [k.id for k in keywords]
         phrases = {k.id: k.phrase for k in keywords}
-        data, usage = self._structured(
-            prompts.CLUSTERING,
+        spec = prompts.clustering(ids, [c.id for c in existing])
+        budget = min(
+            self.max_tokens["clustering"],
+            CLUSTER_TOKENS_BASE + CLUSTER_TOKENS_PER_KEYWORD * len(keywords),
+        )
+        data, usage, served = self._structured(
+            spec,
             payload,
+            max_tokens=budget,
             check=lambda d: place_keywords(d["clusters"], ids, existing, phrases),
         )
         return ClusterResult(
             assignments=data,
             usage=_with(usage, items=len(keywords)),
-            provenance=self._provenance(prompts.CLUSTERING),
+            provenance=self._provenance(spec, served),
         )
 
     def generate_ideas(self, cluster_name: str, keywords: list[KeywordIn]) -> IdeasResult:
@@ -147,38 +283,50 @@ class OpenAIProvider:
                 {"phrase": k.phrase, "volume": k.volume, "intent": k.intent} for k in keywords
             ],
         }
-        ideas, usage = self._structured(prompts.IDEAS, payload, check=_ideas)
+        ideas, usage, served = self._structured(
+            prompts.IDEAS, payload, max_tokens=self.max_tokens["idea_generation"], check=_ideas
+        )
         return IdeasResult(
             ideas=ideas,
             usage=_with(usage, items=len(ideas)),
-            provenance=self._provenance(prompts.IDEAS),
+            provenance=self._provenance(prompts.IDEAS, served),
         )
 
     def write_content(self, brief: ArticleIn) -> ArticleResult:
-        payload = {
+        payload: dict[str, Any] = {
             "title": brief.title,
             "primary_keyword": brief.primary_keyword,
             "target_keywords": list(brief.target_keywords),
             "content_type": brief.content_type,
             "outline": list(brief.outline),
         }
-        article, usage = self._structured(prompts.ARTICLE, payload, check=_article)
+        if brief.min_words > 0:
+            payload["min_words"] = brief.min_words
+        article, usage, served = self._structured(
+            prompts.ARTICLE,
+            payload,
+            max_tokens=self.max_tokens["content_generation"],
+            check=lambda d: article_from(d, brief),
+        )
         return ArticleResult(
             article=article,
             usage=_with(usage, items=1, words=word_count(article.html)),
-            provenance=self._provenance(prompts.ARTICLE),
+            provenance=self._provenance(prompts.ARTICLE, served),
         )
 
     def extract_image_prompts(self, title: str, html: str) -> ImagePromptsResult:
         sections = [" ".join(html_text(h).split()) for h in _H2.findall(html)]
         payload = {"title": title, "sections": sections}
-        found, usage = self._structured(
-            prompts.IMAGE_PROMPTS, payload, check=lambda d: _image_prompts(d, len(sections))
+        found, usage, served = self._structured(
+            prompts.IMAGE_PROMPTS,
+            payload,
+            max_tokens=self.max_tokens["image_prompt_extraction"],
+            check=lambda d: _image_prompts(d, len(sections)),
         )
         return ImagePromptsResult(
             prompts=found,
             usage=_with(usage, items=len(found)),
-            provenance=self._provenance(prompts.IMAGE_PROMPTS),
+            provenance=self._provenance(prompts.IMAGE_PROMPTS, served),
         )
 
     def generate_image(self, request: ImageRequest) -> ImageResult:
@@ -190,49 +338,305 @@ class OpenAIProvider:
         }
         if self.image_model.startswith("dall-e"):
             options["response_format"] = "b64_json"  # gpt-image models always answer base64
-        response = self._call(lambda: self.client.images.generate(**options))
+        try:
+            response = self.client.images.generate(**options)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise self.error_for(exc, images=True) from None
+        usage = response.usage
+        width, height = request.size
+        billed = Usage(
+            calls=1,
+            items=1,
+            images=1,
+            prompt_tokens=usage.input_tokens if usage else 0,
+            completion_tokens=usage.output_tokens if usage else 0,
+        )
         encoded = response.data[0].b64_json if response.data else None
         if not encoded:
-            raise AIError("image generation: the answer carries no base64 image (b64_json)")
+            raise AIError(
+                "image generation: the answer carries no base64 image (b64_json)", usage=billed
+            )
         try:
             data, extension = fit_image(base64.b64decode(encoded, validate=True), request.size)
         except (binascii.Error, ValueError, UnidentifiedImageError, OSError) as exc:
-            raise AIError(f"image generation: the answer is not a readable image ({exc})") from None
-        usage = response.usage
-        width, height = request.size
+            raise AIError(
+                f"image generation: the answer is not a readable image ({exc})", usage=billed
+            ) from None
         return ImageResult(
             data=data,
             extension=extension,
-            usage=Usage(
-                calls=1,
-                items=1,
-                images=1,
-                prompt_tokens=usage.input_tokens if usage else 0,
-                completion_tokens=usage.output_tokens if usage else 0,
-            ),
+            usage=billed,
             provenance=Provenance(self.name, self.image_model, prompts.IMAGE_PROMPT_VERSION),
             width=width,
             height=height,
         )
 
+    # --- the connection check ---------------------------------------------------------------
+    def check(self, *, fresh: bool = False) -> AICheck:
+        """Ask the endpoint what it can do; never raises AIError.
+
+        A few tiny requests: the model listing, one chat request per structured-output mode
+        until one is accepted (that mode is used from then on), and an image request with an
+        empty prompt, which a server with an images API refuses as invalid (400) and one
+        without answers 404: neither costs anything. A working result is kept for
+        `check_ttl` seconds (`fresh=True` asks again)."""
+        with self._check_lock:
+            now = clock.now()
+            if not fresh and self._checked is not None and now < self._checked[0]:
+                return self._checked[1]
+            result = self._probe()
+            if result.structured_output is not None:
+                with self._lock:
+                    self._mode = result.structured_output
+            self._checked = (now + timedelta(seconds=self.check_ttl), result) if result.ok else None
+            return result
+
+    def _probe(self) -> AICheck:
+        base = self.base_url
+        # A host that drops packets must not hold a run's start for minutes: connecting gets
+        # at most CHECK_CONNECT_TIMEOUT seconds, answering the whole timeout (a CPU server).
+        client = self.client.with_options(
+            max_retries=min(1, self.max_retries),
+            timeout=openai.Timeout(self.timeout, connect=min(self.timeout, CHECK_CONNECT_TIMEOUT)),
+        )
+        problems: list[CheckProblem] = []
+
+        def result(**fields: Any) -> AICheck:
+            values: dict[str, Any] = {
+                "reachable": True,
+                "auth": True,
+                "model": None,
+                "structured_output": None,
+                "images": False,
+            }
+            return AICheck(
+                provider=self.name,
+                base_url=base,
+                problems=tuple(problems),
+                **(values | fields),
+            )
+
+        listed: set[str] | None = None
+        try:
+            listed = {m.id for m in client.models.list().data}
+        except openai.APIConnectionError as exc:
+            problems.append(self._unreachable_problem(exc))
+            return result(reachable=False, auth=False)
+        except openai.AuthenticationError as exc:
+            problems.append(self._status_problem(exc, listed=None))
+            return result(auth=False)
+        except (openai.OpenAIError, ValueError, TypeError, AttributeError):
+            listed = None  # not every server lists its models, nor lets every key list them
+
+        served: str | None = None
+        mode: StructuredMode | None = None
+        refused: list[str] = []
+        for candidate in STRUCTURED_MODES:
+            try:
+                completion = self._probe_chat(client, candidate)
+            except openai.APIConnectionError as exc:
+                problems.append(self._unreachable_problem(exc))
+                timed_out = isinstance(exc, openai.APITimeoutError)
+                return result(reachable=timed_out, auth=timed_out)
+            except openai.APIStatusError as exc:
+                if (
+                    exc.status_code not in (401, 403, 404, 429)
+                    and not _MODEL_MISSING.search(_text(exc))
+                    and (exc.status_code < 500 or _FORMAT_REFUSAL.search(_text(exc)))
+                ):
+                    # A probe of the request's form: a refusal says this mode will not do.
+                    refused.append(f"{candidate}: {_brief(exc)}")
+                    continue
+                problems.append(self._status_problem(exc, listed=listed))
+                return result(auth=exc.status_code not in (401, 403))
+            except (openai.OpenAIError, ValueError) as exc:
+                problems.append(
+                    CheckProblem(
+                        "unusable_answer",
+                        f"{base} answered a chat request with something unreadable: {exc}"[:400],
+                        "Check that OPENAI_BASE_URL points at an OpenAI-compatible API "
+                        "(it usually ends in /v1).",
+                    )
+                )
+                return result()
+            mode, served = candidate, completion.model or self.model
+            error = _answer_error(completion)
+            if not error:
+                try:
+                    prompts.CHECK.parse(completion.choices[0].message.content)
+                except ValueError as exc:
+                    error = str(exc)
+            if error:
+                problems.append(
+                    CheckProblem(
+                        "weak_output",
+                        f"model '{served}' at {base} accepted {candidate} output but its answer "
+                        f"to a tiny JSON request was not usable: {error}"[:400],
+                        "Expect failed items: a larger or instruction-tuned model answers "
+                        "JSON more reliably.",
+                    )
+                )
+            break
+        if mode is None:
+            problems.append(
+                CheckProblem(
+                    "no_structured_output",
+                    f"{base} refused every way of asking for JSON, even a plain chat request: "
+                    f"{'; '.join(refused)}"[:600],
+                    "Check that OPENAI_BASE_URL is an OpenAI-compatible chat-completions API "
+                    "(llama.cpp, Ollama, vLLM, OpenAI) and that the model is a chat model.",
+                )
+            )
+            return result()
+        if refused:
+            log.info("%s refused %s; using %s", base, "; ".join(refused), mode)
+        if mode == "prompt":
+            problems.append(
+                CheckProblem(
+                    "unconstrained_output",
+                    f"{base} accepts no response_format ({'; '.join(refused)}): the JSON "
+                    "schema is only in the prompt, so answers are validated but not "
+                    "constrained"[:600],
+                    "Expect more re-asks and failed items; a server honouring response_format "
+                    "json_schema or json_object (llama.cpp, Ollama, vLLM) constrains them.",
+                )
+            )
+        images = self._probe_images(client, listed, served, problems)
+        return result(model=served, structured_output=mode, images=images)
+
+    def _probe_chat(self, client: openai.OpenAI, mode: StructuredMode) -> ChatCompletion:
+        messages = prompts.CHECK.messages({"check": True}, mode)
+        param = self.token_param
+        try:
+            return self._send(prompts.CHECK, messages, mode, param, CHECK_MAX_TOKENS, client)
+        except openai.APIStatusError as exc:
+            if not self._switched_token_param(param, exc):
+                raise
+        return self._send(prompts.CHECK, messages, mode, self.token_param, CHECK_MAX_TOKENS, client)
+
+    def _probe_images(
+        self,
+        client: openai.OpenAI,
+        listed: set[str] | None,
+        served: str | None,
+        problems: list[CheckProblem],
+    ) -> bool:
+        base, model = self.base_url, self.image_model
+        fix = (
+            "Turn stage 6 (images) off in the automation settings: articles are then judged "
+            "on text alone. Or set INKLINE_OPENAI_IMAGE_MODEL to an image model "
+            f"{base} serves."
+        )
+        try:
+            client.images.generate(model=model, prompt="", n=1)
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            if status in (400, 422) and not _MODEL_MISSING.search(_text(exc)):
+                pass  # the empty prompt was refused: the endpoint and the model exist
+            else:
+                if status in (404, 405):
+                    message = f"{base} has no images API or no image model '{model}' ({status})"
+                elif _MODEL_MISSING.search(_text(exc)):
+                    message = f"{base} does not serve the image model '{model}'"
+                elif status in (401, 403):
+                    message = f"the API key may not generate images with '{model}' at {base}"
+                else:
+                    message = f"images at {base} could not be confirmed"
+                problems.append(CheckProblem("no_images", f"{message}: {_brief(exc)}", fix))
+                return False
+        except (openai.OpenAIError, ValueError) as exc:
+            problems.append(
+                CheckProblem("no_images", f"images at {base} could not be confirmed: {exc}", fix)
+            )
+            return False
+        # A listing naming the chat model is the endpoint's whole catalogue: the image model
+        # must be in it too (the empty prompt may have been refused before the model was read).
+        if listed and {self.model, served} & listed and model not in listed:
+            problems.append(
+                CheckProblem("no_images", f"{base} does not list the image model '{model}'", fix)
+            )
+            return False
+        return True
+
+    def _unreachable_problem(self, exc: openai.APIConnectionError) -> CheckProblem:
+        if isinstance(exc, openai.APITimeoutError):
+            return CheckProblem(
+                "timeout",
+                f"no answer from {self.base_url} in time (at most "
+                f"{min(self.timeout, CHECK_CONNECT_TIMEOUT):g} s to connect, "
+                f"{self.timeout:g} s to answer)",
+                "Check that the server is up and not overloaded, or raise INKLINE_OPENAI_TIMEOUT.",
+            )
+        cause = exc.__cause__ or exc
+        return CheckProblem(
+            "unreachable",
+            f"could not reach {self.base_url}: {cause}"[:400],
+            f"Start the server, or correct OPENAI_BASE_URL (now {self.base_url}).",
+        )
+
+    def _status_problem(
+        self, exc: openai.APIStatusError, *, listed: set[str] | None
+    ) -> CheckProblem:
+        base, status = self.base_url, exc.status_code
+        if status == 401:
+            hint = " (OPENAI_API_KEY is not set)" if self.key_missing else ""
+            return CheckProblem(
+                "auth",
+                f"{base} rejected the API key{hint}: {_brief(exc)}",
+                "Set OPENAI_API_KEY to a key this endpoint accepts.",
+            )
+        if status == 403:
+            return CheckProblem(
+                "forbidden",
+                f"the API key may not use model '{self.model}' at {base}: {_brief(exc)}",
+                "Use a key allowed to use this model, or another model (INKLINE_OPENAI_MODEL).",
+            )
+        if status == 404 or _MODEL_MISSING.search(_text(exc)):
+            served = f": it lists {', '.join(sorted(listed)[:10])}" if listed else ""
+            return CheckProblem(
+                "model_not_found",
+                f"model '{self.model}' or the chat endpoint was not found at {base}: {_brief(exc)}",
+                f"Set INKLINE_OPENAI_MODEL to a model {base} serves{served}.",
+            )
+        if status == 429 and _out_of_quota(exc):
+            return CheckProblem(
+                "quota",
+                f"the account at {base} has no quota left: {_brief(exc)}",
+                "Add credit to the provider account, or use another key.",
+            )
+        if status == 429:
+            return CheckProblem(
+                "rate_limited",
+                f"{base} is rate limiting this key: {_brief(exc)}",
+                "Check again in a minute, or lower INKLINE_AI_CONCURRENCY.",
+            )
+        return CheckProblem(
+            "server_error",
+            f"{base} answered a chat request with an error: {_brief(exc)}",
+            "Look at the server's log, and check again once it answers.",
+        )
+
     # --- plumbing ---------------------------------------------------------------------------
-    def _provenance(self, spec: PromptSpec) -> Provenance:
-        return Provenance(provider=self.name, model=self.model, prompt_version=spec.version)
+    def _provenance(self, spec: PromptSpec, served: str) -> Provenance:
+        return Provenance(provider=self.name, model=served, prompt_version=spec.version)
 
     def _structured(
-        self, spec: PromptSpec, payload: dict[str, Any], *, check: Callable[[dict[str, Any]], T]
-    ) -> tuple[T, Usage]:
-        """Ask for `spec`'s JSON; validate it (schema, then `check`); re-ask once if invalid or
-        truncated. The usage of both calls is counted: the tokens were spent."""
-        messages = spec.messages(payload)
-        prompt_tokens = completion_tokens = 0
+        self,
+        spec: PromptSpec,
+        payload: dict[str, Any],
+        *,
+        max_tokens: int,
+        check: Callable[[dict[str, Any]], T],
+    ) -> tuple[T, Usage, str]:
+        """Ask for `spec`'s JSON; validate it (schema, then `check`); re-ask once, naming the
+        reason, if it is invalid or truncated. Returns the value, the usage of every request
+        made and the model that answered. Every AIError raised once a request was answered
+        carries the usage of the answered ones."""
+        spent = _Spent()
+        repair: list[dict[str, str]] = []
         error = ""
-        for calls in (1, 2):
-            sent = [*messages, prompts.repair_message(error)] if error else messages
-            completion = self._call(partial(self._chat, sent, spec))
-            if completion.usage is not None:
-                prompt_tokens += completion.usage.prompt_tokens
-                completion_tokens += completion.usage.completion_tokens
+        for _ask in (1, 2):
+            completion = self._complete(spec, payload, repair, max_tokens, spent)
             error = _answer_error(completion)
             if not error:
                 try:
@@ -240,86 +644,231 @@ class OpenAIProvider:
                 except ValueError as exc:
                     error = str(exc)
                 else:
-                    usage = Usage(
-                        calls=calls,
-                        prompt_tokens=prompt_tokens,
-                        completion_tokens=completion_tokens,
-                    )
-                    return value, usage
-        raise AIError(f"{spec.name}: invalid answer, also after one re-ask: {error}")
-
-    def _chat(self, messages: list[dict[str, str]], spec: PromptSpec) -> ChatCompletion:
-        return self.client.chat.completions.create(
-            model=self.model,
-            messages=cast(Any, messages),
-            response_format=cast(Any, spec.response_format()),
+                    return value, spent.usage(), completion.model or self.model
+            repair = prompts.repair_messages(_content(completion), error)
+        raise AIError(
+            f"{spec.name}: invalid answer, also after one re-ask: {error}",
+            usage=spent.usage(),
         )
 
-    def _call(self, request: Callable[[], T]) -> T:
-        """Make one SDK request (the SDK retries it) and translate its errors."""
-        try:
-            return request()
-        except openai.AuthenticationError as exc:
+    def _complete(
+        self,
+        spec: PromptSpec,
+        payload: dict[str, Any],
+        repair: list[dict[str, str]],
+        max_tokens: int,
+        spent: _Spent,
+    ) -> ChatCompletion:
+        """One answered chat request in the best mode the endpoint accepts. A refused mode or
+        output-token parameter is switched at once (and remembered), not counted as a
+        failure; any other failure is translated (`error_for`)."""
+        for _attempt in range(len(STRUCTURED_MODES) + 3):
+            with self._lock:
+                mode, param, lean = self._mode, self._token_param, self._lean
+            messages = [*spec.messages(payload, mode), *repair]
+            try:
+                completion = self._send(spec, messages, mode, param, max_tokens, lean=lean)
+            except openai.APIStatusError as exc:
+                if (
+                    self._switched_token_param(param, exc)
+                    or self._leaned(mode, lean, exc)
+                    or self._left_mode(mode, exc)
+                ):
+                    continue
+                raise self.error_for(exc, usage=spent.billed()) from None
+            except (openai.OpenAIError, ValueError) as exc:
+                raise self.error_for(exc, usage=spent.billed()) from None
+            spent.add(completion)
+            return completion
+        raise AIError(  # cannot happen: each switch happens at most once
+            f"{spec.name}: {self.base_url} refused every request format",
+            endpoint=True,
+            usage=spent.billed(),
+        )
+
+    def _send(
+        self,
+        spec: PromptSpec,
+        messages: list[dict[str, str]],
+        mode: StructuredMode,
+        token_param: str,
+        max_tokens: int,
+        client: openai.OpenAI | None = None,
+        *,
+        lean: bool = False,
+    ) -> ChatCompletion:
+        options: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            token_param: max_tokens,
+        }
+        response_format = spec.response_format(mode, lean=lean)
+        if response_format is not None:
+            options["response_format"] = response_format
+        completion: ChatCompletion = (client or self.client).chat.completions.create(**options)
+        return completion
+
+    def _switched_token_param(self, sent: str, exc: openai.APIStatusError) -> bool:
+        """On OpenAI's 400 "Unsupported parameter: 'max_tokens' ... Use 'max_completion_tokens'
+        instead" to a request that sent `max_tokens`, use `max_completion_tokens` from now on;
+        True if the request may be sent again."""
+        if sent != "max_tokens" or exc.status_code != 400:
+            return False
+        if "max_completion_tokens" not in _text(exc) or not _UNSUPPORTED.search(_text(exc)):
+            return False
+        if exc.param not in (None, "max_tokens") and "'max_tokens'" not in _text(exc):
+            return False
+        with self._lock:
+            switched = self._token_param != "max_completion_tokens"
+            self._token_param = "max_completion_tokens"
+        if switched:
+            log.info("%s refuses max_tokens: sending max_completion_tokens", self.base_url)
+        return True
+
+    def _leaned(self, mode: StructuredMode, lean: bool, exc: openai.APIStatusError) -> bool:
+        """When a strict json_schema mode refuses string lengths ("'maxLength' is not
+        permitted"), send schemas without them from now on (the answers are still validated
+        with them); True if the request may be sent again."""
+        if mode != "json_schema" or lean or exc.status_code != 400:
+            return False
+        if not _LENGTH_KEYWORDS.search(_text(exc)):
+            return False
+        with self._lock:
+            switched = not self._lean
+            self._lean = True
+        if switched:
+            log.info("%s refuses string lengths in schemas: sending them without", self.base_url)
+        return True
+
+    def _left_mode(self, mode: StructuredMode, exc: openai.APIStatusError) -> bool:
+        """When the endpoint refuses `mode`'s response_format, go on with the next mode (for
+        every later request too); True if the request may be sent again."""
+        if mode == "prompt" or not refuses_format(exc):
+            return False
+        following = _NEXT_MODE[mode]
+        with self._lock:
+            if self._mode == mode:
+                self._mode = following
+        self._checked = None  # it named the mode just refused: the next check asks again
+        log.warning(
+            "%s refused response_format %s (%s): using %s from now on",
+            self.base_url,
+            mode,
+            _brief(exc),
+            following,
+        )
+        return True
+
+    def error_for(
+        self, exc: Exception, *, usage: Usage | None = None, images: bool = False
+    ) -> AIError:
+        """The AIError an SDK error stands for (see the module docstring)."""
+        base = self.base_url
+        if isinstance(exc, openai.AuthenticationError):
             hint = " (OPENAI_API_KEY is not set)" if self.key_missing else ""
-            raise AIError(
-                f"the AI provider at {self.base_url} rejected the API key{hint}: {_brief(exc)}",
+            return AIError(
+                f"the AI provider at {base} rejected the API key{hint}: {_brief(exc)}",
                 transient=False,
                 fatal=True,
-            ) from None
-        except openai.PermissionDeniedError as exc:
-            raise AIError(
-                f"the API key may not use this model or endpoint: {_brief(exc)}",
+                usage=usage,
+            )
+        if isinstance(exc, openai.PermissionDeniedError):
+            return AIError(
+                f"the API key may not use this model or endpoint at {base}: {_brief(exc)}",
                 transient=False,
                 fatal=True,
-            ) from None
-        except openai.NotFoundError as exc:
-            raise AIError(
-                f"model '{self.model}' / '{self.image_model}' or endpoint not found at "
-                f"{self.base_url}: {_brief(exc)}",
+                usage=usage,
+            )
+        if images and isinstance(exc, openai.NotFoundError):
+            # No images here (llama.cpp, vLLM): a missing capability, not a dead endpoint;
+            # the run's text work may go on (stage 6 is meant to be off for such endpoints).
+            return AIError(
+                f"image model '{self.image_model}' or the images API not found at {base} "
+                f"(turn stage 6 off for this endpoint): {_brief(exc)}",
+                transient=False,
+                endpoint=True,
+                usage=usage,
+            )
+        if isinstance(exc, openai.NotFoundError) or (
+            isinstance(exc, openai.BadRequestError) and _MODEL_MISSING.search(_text(exc))
+        ):
+            return AIError(
+                f"model '{self.model}' or the chat endpoint not found at {base}: {_brief(exc)}",
                 transient=False,
                 fatal=True,
-            ) from None
-        except openai.RateLimitError as exc:
-            if exc.code == "insufficient_quota":
-                raise AIError(
-                    f"the AI provider account has no quota left: {_brief(exc)}",
+                usage=usage,
+            )
+        if isinstance(exc, openai.RateLimitError):
+            if _out_of_quota(exc):
+                return AIError(
+                    f"the AI provider account at {base} has no quota left: {_brief(exc)}",
                     transient=False,
                     fatal=True,
-                ) from None
-            raise AIError(
-                f"rate limited (429) after {self.max_retries} retries: {_brief(exc)}",
+                    usage=usage,
+                )
+            return AIError(
+                f"rate limited (429) by {base} after {self.max_retries} retries: {_brief(exc)}",
                 endpoint=True,
-            ) from None
-        except openai.APITimeoutError:
-            raise AIError(
-                f"no answer from {self.base_url} within {self.timeout:g} s "
+                usage=usage,
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            return AIError(
+                f"no answer from {base} within {self.timeout:g} s "
                 f"(tried {self.max_retries + 1} times)",
                 endpoint=True,
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise AIError(f"could not reach {self.base_url}: {exc}", endpoint=True) from None
-        except openai.BadRequestError as exc:
-            raise AIError(
-                f"the request was refused (400): {_brief(exc)}", transient=False
-            ) from None
-        except openai.APIStatusError as exc:
-            raise AIError(
-                f"the AI provider answered {exc.status_code} after {self.max_retries} retries: "
-                f"{_brief(exc)}",
-                endpoint=exc.status_code >= 500,
-            ) from None
-        except (openai.OpenAIError, ValueError) as exc:  # an unreadable response body
-            raise AIError(f"unusable answer from {self.base_url}: {exc}") from None
+                usage=usage,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return AIError(f"could not reach {base}: {exc}", endpoint=True, usage=usage)
+        if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
+            # vLLM's "'max_tokens' ... is too large: ... maximum context length" is the
+            # configured bound's fault (every long request meets it), not the item's.
+            if _ITEM_REFUSAL.search(_text(exc)) and not _OUTPUT_LIMIT.search(_text(exc)):
+                # About what this item sent (too long for the model, a content policy).
+                return AIError(
+                    f"the request was refused ({exc.status_code}): {_brief(exc)}",
+                    transient=False,
+                    usage=usage,
+                )
+            hint = (
+                " (lower INKLINE_OPENAI_MAX_TOKENS_* or give the model a larger context)"
+                if _OUTPUT_LIMIT.search(_text(exc))
+                else ""
+            )
+            # Every request is made the same way: refused once, refused for every item.
+            return AIError(
+                f"{base} refused the request ({exc.status_code}){hint}: {_brief(exc)}",
+                transient=False,
+                endpoint=True,
+                usage=usage,
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return AIError(
+                f"the AI provider at {base} answered {exc.status_code} after "
+                f"{self.max_retries} retries: {_brief(exc)}",
+                endpoint=True,
+                usage=usage,
+            )
+        # An unreadable response body (openai.OpenAIError or ValueError).
+        return AIError(f"unusable answer from {base}: {exc}"[:500], endpoint=True, usage=usage)
 
 
-# --- pure helpers (validated answers → typed results) -----------------------------------------
+# --- pure helpers (errors, validated answers → typed results) ---------------------------------
 def no_retry_when_out_of_quota(response: httpx2.Response) -> None:
-    """The SDK retries every 429; one saying `insufficient_quota` (the provider account has no
-    credit left) cannot be fixed by waiting, so mark it with the header the SDK obeys
-    (`x-should-retry: false`) and the run stops after one request instead of several."""
-    if response.status_code != 429:
+    """Mark the answers a retry cannot help with the header the SDK obeys (`x-should-retry:
+    false`), so they are asked once instead of `max_retries + 1` times:
+    - a 429 saying `insufficient_quota` (the provider account has no credit left);
+    - a 5xx refusing the request's response_format (llama-cpp-python answers 500 "Input
+      should be 'text' or 'json_object'" to json_schema): the provider asks again at once in
+      the next structured-output mode."""
+    status = response.status_code
+    if status != 429 and status < 500:
         return
     response.read()
+    if status >= 500:
+        if _FORMAT_REFUSAL.search(response.text[:2000]):
+            response.headers["x-should-retry"] = "false"
+        return
     try:
         error = response.json().get("error") or {}
     except (ValueError, AttributeError):
@@ -328,10 +877,34 @@ def no_retry_when_out_of_quota(response: httpx2.Response) -> None:
         response.headers["x-should-retry"] = "false"
 
 
+def _text(exc: openai.APIStatusError) -> str:
+    """Everything the error says: the SDK's message (status and body) and the error's fields."""
+    return f"{exc.message} {exc.code or ''} {exc.param or ''} {exc.type or ''}"
+
+
 def _brief(exc: openai.APIStatusError) -> str:
-    """`401 Incorrect API key provided.`: the status and the provider's own message."""
-    message = exc.body.get("message") if isinstance(exc.body, dict) else None
+    """`HTTP 401: Incorrect API key provided.`: the status and the provider's own message."""
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else None
+    if message is None and isinstance(body, dict) and body.get("detail"):
+        message = str(body["detail"])  # FastAPI-style servers (llama-cpp-python, vLLM)
     return f"HTTP {exc.status_code}: {message or exc.message}"[:300]
+
+
+def _out_of_quota(exc: openai.APIStatusError) -> bool:
+    return exc.status_code == 429 and "insufficient_quota" in (exc.code, exc.type)
+
+
+def refuses_format(exc: openai.APIStatusError) -> bool:
+    """The endpoint refused the request's response_format (not the request as a whole)."""
+    status = exc.status_code
+    if status in (401, 403, 404, 429) or _MODEL_MISSING.search(_text(exc)):
+        return False
+    if exc.param == "response_format":
+        return True
+    return (400 <= status < 500 or status in (500, 501)) and bool(
+        _FORMAT_REFUSAL.search(_text(exc))
+    )
 
 
 def _with(usage: Usage, **fields: int) -> Usage:
@@ -343,6 +916,10 @@ def _with(usage: Usage, **fields: int) -> Usage:
     )
 
 
+def _content(completion: ChatCompletion) -> str:
+    return (completion.choices[0].message.content or "") if completion.choices else ""
+
+
 def _answer_error(completion: Any) -> str:
     """Why a completion cannot be used as it is, or "" when its content may be parsed."""
     if not completion.choices:
@@ -352,7 +929,7 @@ def _answer_error(completion: Any) -> str:
         return "the answer was cut off at the output token limit (finish_reason 'length')"
     if choice.finish_reason == "content_filter":
         return "the answer was withheld by the provider's content filter"
-    if choice.message.refusal:
+    if getattr(choice.message, "refusal", None):
         return f"the model refused: {choice.message.refusal[:200]}"
     return ""
 
@@ -413,29 +990,60 @@ def place_keywords(
 
 
 def _ideas(data: dict[str, Any]) -> tuple[IdeaOut, ...]:
-    ideas = tuple(
-        IdeaOut(
-            title=i["title"].strip(),
-            primary_keyword=i["primary_keyword"].strip(),
-            target_keywords=tuple(k.strip() for k in i["target_keywords"] if k.strip()),
-            content_type=i["content_type"],
-            content_structure=i["content_structure"],
-            outline=tuple(h.strip() for h in i["outline"] if h.strip()),
+    """The ideas with a title and a primary keyword, the first of each primary keyword (two
+    articles for one query would compete), repeated keywords and headings dropped."""
+    ideas: list[IdeaOut] = []
+    primaries: set[str] = set()
+    for i in data["ideas"]:
+        title, primary = " ".join(i["title"].split()), " ".join(i["primary_keyword"].split())
+        if not title or not primary or primary.casefold() in primaries:
+            continue
+        primaries.add(primary.casefold())
+        ideas.append(
+            IdeaOut(
+                title=title,
+                primary_keyword=primary,
+                target_keywords=_distinct(i["target_keywords"]),
+                content_type=i["content_type"],
+                content_structure=i["content_structure"],
+                outline=_distinct(i["outline"]),
+            )
         )
-        for i in data["ideas"]
-        if i["title"].strip() and i["primary_keyword"].strip()
-    )
     if not ideas:
         raise ValueError("no idea with a title and a primary keyword")
-    return ideas
+    return tuple(ideas)
 
 
-def _article(data: dict[str, Any]) -> ArticleOut:
-    if not word_count(data["html"]):
+def _distinct(texts: list[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for text in texts:
+        cleaned = " ".join(text.split())
+        if cleaned:
+            seen.setdefault(cleaned.casefold(), cleaned)
+    return tuple(seen.values())
+
+
+def article_from(data: dict[str, Any], brief: ArticleIn) -> ArticleOut:
+    """The article, if it is one: HTML (a plain-text answer is not), at least `brief.min_words`
+    words (any, when 0) and an <h2> section per outline heading, at least min(2, headings)."""
+    html = data["html"]
+    words = word_count(html)
+    if not words:
         raise ValueError("the article body is empty")
+    if not _TAG.search(html):
+        raise ValueError("the article body is plain text, not HTML (no tags)")
+    if words < brief.min_words:
+        raise ValueError(f"the article has {words} words; at least {brief.min_words} are required")
+    sections = len(_H2.findall(html))
+    wanted = min(2, len(brief.outline))
+    if sections < wanted:
+        raise ValueError(
+            f"the article has {sections} <h2> sections; at least {wanted} are required "
+            "(one per outline heading)"
+        )
     return ArticleOut(
         title=data["title"].strip(),
-        html=data["html"],
+        html=html,
         meta_description=data["meta_description"].strip(),
         slug=data["slug"].strip(),
     )

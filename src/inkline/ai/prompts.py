@@ -1,22 +1,50 @@
 """Versioned prompts and the JSON schemas of the answers, for model-backed providers.
 
-Each AI function has one `PromptSpec`: a system prompt, a JSON schema the model must answer
-in (sent as `response_format: json_schema`, strict), and a version recorded in every stored
-item's provenance. Change a prompt or a schema, bump its version. Inputs are sent to the model
-as one JSON document, so nothing a user typed can be confused with the instructions.
+Each AI function has one `PromptSpec`: a system prompt, a JSON schema the answer must match,
+and a version recorded in every stored item's provenance. Change a prompt or a schema, bump its
+version. Inputs are sent to the model as one JSON document, so nothing a user typed can be
+confused with the instructions. Every schema bounds its output (`maxItems`, `maxLength`,
+`minItems`), so a weak model cannot loop until the server's limit.
+
+How the schema reaches the model depends on the endpoint's structured-output mode
+(`inkline.ai.types.STRUCTURED_MODES`, best first):
+- `json_schema`: `response_format: {"type": "json_schema", "strict": true}` (OpenAI, vLLM,
+  Ollama, llama.cpp). A server whose strict mode refuses `minLength`/`maxLength` (OpenAI
+  documents only `pattern` and `format` for strings) is sent the schema without them (`lean`);
+  the answer is still validated against the full schema here;
+- `json_object`: `{"type": "json_object", "schema": ...}` (llama.cpp's and llama-cpp-python's
+  servers constrain the answer to the schema), and the schema is in the system prompt too;
+- `prompt`: no `response_format`; the schema is in the system prompt and the JSON is taken
+  from the answer tolerantly (inside ```json fences, after a preamble).
 Pure data and functions: no network, no database.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import best_match
+
+from inkline.ai.types import StructuredMode
 
 CONTENT_TYPES = ("how_to", "best_of", "comparison", "guide", "question")
 STRUCTURES = ("steps", "listicle", "comparison_table", "article", "faq")
+# The most keywords a clustering answer may place (and so the most clusters it may make);
+# each request narrows it to its own batch.
+MAX_CLUSTER_BATCH = 5000
+MAX_IDEAS = 4
+MAX_IMAGE_PROMPTS = 4  # one featured, up to three in the article
+MAX_ENUM = 500  # the most ids a clustering request lists as enums
+# Keywords a strict mode may refuse (OpenAI's Structured Outputs guide documents only `pattern`
+# and `format` for strings); a lean schema leaves them out, validation keeps them.
+STRICT_UNSUPPORTED = frozenset({"minLength", "maxLength"})
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -29,8 +57,36 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_STRING: dict[str, Any] = {"type": "string"}
-_STRINGS: dict[str, Any] = {"type": "array", "items": _STRING}
+def _string(max_length: int, min_length: int = 0) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
+    if min_length:
+        schema["minLength"] = min_length
+    return schema
+
+
+def _array(items: dict[str, Any], *, max_items: int, min_items: int = 0) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": items, "maxItems": max_items}
+    if min_items:
+        schema["minItems"] = min_items
+    return schema
+
+
+def strict_schema(schema: Any) -> Any:
+    """`schema` without the keywords a strict mode may refuse."""
+    if isinstance(schema, dict):
+        return {k: strict_schema(v) for k, v in schema.items() if k not in STRICT_UNSUPPORTED}
+    if isinstance(schema, list):
+        return [strict_schema(v) for v in schema]
+    return schema
+
+
+def json_instructions(schema: dict[str, Any]) -> str:
+    """What the system prompt adds when the endpoint cannot be given the schema itself."""
+    return (
+        "Answer with one JSON object and nothing else: no prose, no Markdown. It must match "
+        "this JSON schema (every property is required; respect every maxItems, minItems and "
+        "maxLength):\n" + json.dumps(schema, separators=(",", ":"))
+    )
 
 
 @dataclass(frozen=True)
@@ -38,40 +94,146 @@ class PromptSpec:
     name: str  # the schema's name in the request
     version: str  # recorded in provenance
     system: str
-    schema: dict[str, Any]
+    schema: dict[str, Any]  # what the answer is validated against
+    # What the request carries, when it says more than `schema` (the ids of a clustering
+    # batch as enums): constrained decoding then cannot invent ids; what it holds that the
+    # validation does not is repaired afterwards instead of re-asked.
+    sent: dict[str, Any] | None = None
 
-    def messages(self, payload: dict[str, Any]) -> list[dict[str, str]]:
+    @property
+    def wire(self) -> dict[str, Any]:
+        return self.sent if self.sent is not None else self.schema
+
+    def messages(
+        self, payload: dict[str, Any], mode: StructuredMode = "json_schema"
+    ) -> list[dict[str, str]]:
+        system = self.system
+        if mode != "json_schema":
+            system = f"{system}\n\n{json_instructions(self.wire)}"
         return [
-            {"role": "system", "content": self.system},
+            {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
         ]
 
-    def response_format(self) -> dict[str, Any]:
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": self.name, "schema": self.schema, "strict": True},
-        }
+    def response_format(
+        self, mode: StructuredMode = "json_schema", *, lean: bool = False
+    ) -> dict[str, Any] | None:
+        """The request's `response_format` in `mode`; None: send none (`prompt`). `lean`:
+        without the keywords a strict mode may refuse (see STRICT_UNSUPPORTED)."""
+        if mode == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": self.name,
+                    "schema": strict_schema(self.wire) if lean else self.wire,
+                    "strict": True,
+                },
+            }
+        if mode == "json_object":
+            return {"type": "json_object", "schema": self.wire}
+        return None
+
+    @cached_property
+    def validator(self) -> jsonschema.protocols.Validator:
+        cls = jsonschema.validators.validator_for(self.schema)
+        validator: jsonschema.protocols.Validator = cls(self.schema)
+        return validator
 
     def parse(self, content: str | None) -> dict[str, Any]:
-        """The model's answer as data; ValueError naming what is wrong with it."""
-        if not content:
+        """The model's answer as data; ValueError naming what is wrong with it.
+
+        The JSON is taken tolerantly: the whole answer, else a ```json fenced block, else an
+        object following a preamble; the first candidate matching the schema wins."""
+        if not content or not content.strip():
             raise ValueError("the answer is empty")
+        first_error: str | None = None
+        for data in json_candidates(content):
+            error = best_match(self.validator.iter_errors(data))
+            if error is None:
+                result: dict[str, Any] = data
+                return result
+            if first_error is None:
+                where = "/".join(str(p) for p in error.absolute_path) or "the answer"
+                first_error = f"{where} does not match the schema: {error.message[:300]}"
+        if first_error is not None:
+            raise ValueError(first_error)
         try:
-            data = json.loads(content)
+            json.loads(content)
         except json.JSONDecodeError as exc:
             raise ValueError(f"the answer is not valid JSON ({exc.msg} at {exc.pos})") from None
+        raise ValueError("the answer is JSON but not an object")
+
+
+_THINKING = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
+_MAX_SCANS = 50
+
+
+def json_candidates(content: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects an answer may mean, most likely first."""
+    text = _THINKING.sub("", content).strip()
+    decoder = json.JSONDecoder()
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        if isinstance(whole, dict):
+            yield whole
+        return
+    for block in _FENCE.findall(text):
         try:
-            jsonschema.validate(data, self.schema)
-        except jsonschema.ValidationError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path) or "the answer"
-            raise ValueError(f"{where} does not match the schema: {exc.message}") from None
-        result: dict[str, Any] = data
-        return result
+            fenced = json.loads(block.strip())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(fenced, dict):
+            yield fenced
+    start = text.find("{")
+    for _ in range(_MAX_SCANS):
+        if start < 0:
+            break
+        try:
+            found, _end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if isinstance(found, dict):
+                yield found
+        start = text.find("{", start + 1)
+
+
+def _clusters_schema(
+    batch: int,
+    keyword_ids: Sequence[int] | None = None,
+    existing_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    existing: dict[str, Any] = {"type": ["integer", "null"]}
+    keyword: dict[str, Any] = {"type": "integer"}
+    if keyword_ids is not None:
+        keyword["enum"] = list(keyword_ids)
+    if existing_ids is not None:
+        existing["enum"] = [*existing_ids, None]
+    return _object(
+        {
+            "clusters": _array(
+                _object(
+                    {
+                        "existing_cluster_id": existing,
+                        "name": _string(80),
+                        "description": _string(300),
+                        "keyword_ids": _array(keyword, max_items=batch),
+                    }
+                ),
+                max_items=batch,
+                min_items=1,
+            )
+        }
+    )
 
 
 CLUSTERING = PromptSpec(
     name="keyword_clusters",
-    version="clustering-v1",
+    version="clustering-v2",
     system=(
         "You group search keywords for a website into topical clusters, one future article "
         "hub each. The user message is JSON with `keywords` (id, phrase, volume, intent) and "
@@ -82,73 +244,83 @@ CLUSTERING = PromptSpec(
         "one-sentence description. Keywords sharing search intent and subject belong "
         "together; do not make one cluster per keyword unless a keyword truly stands alone."
     ),
-    schema=_object(
-        {
-            "clusters": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "existing_cluster_id": {"type": ["integer", "null"]},
-                        "name": _STRING,
-                        "description": _STRING,
-                        "keyword_ids": {"type": "array", "items": {"type": "integer"}},
-                    }
-                ),
-            }
-        }
-    ),
+    schema=_clusters_schema(MAX_CLUSTER_BATCH),
 )
+
+
+def clustering(keyword_ids: Sequence[int], existing_ids: Sequence[int] = ()) -> PromptSpec:
+    """CLUSTERING for one batch: its arrays bounded by the batch (never more clusters, nor ids
+    in one, than keywords sent) and, in the request, its ids as enums (the batch's keyword ids;
+    the existing clusters' ids or null), unless there are more than MAX_ENUM of them (OpenAI
+    takes at most 1,000 enum values in a schema). An answer is validated without the enums:
+    a stray id is repaired (`place_keywords`), not re-asked."""
+    batch = max(1, len(keyword_ids))
+    sent = None
+    if len(keyword_ids) + len(existing_ids) <= MAX_ENUM:
+        sent = _clusters_schema(batch, keyword_ids, existing_ids)
+    return dataclasses.replace(CLUSTERING, schema=_clusters_schema(batch), sent=sent)
+
 
 IDEAS = PromptSpec(
     name="content_ideas",
-    version="ideas-v1",
+    version="ideas-v2",
     system=(
         "You plan articles for a keyword cluster. The user message is JSON with the cluster "
         "`name` and its `keywords` (phrase, volume, intent), highest volume first. Propose 1 "
         "to 4 distinct article ideas that together cover the cluster without competing for "
         "the same query: each has a compelling title, one `primary_keyword` taken from the "
-        "keywords (never the same primary keyword twice), `target_keywords` from the list, a "
-        "`content_type`, a `content_structure`, and an `outline` of 4 to 8 H2 headings."
+        "keywords (never the same primary keyword twice), up to 10 `target_keywords` from the "
+        "list, a `content_type`, a `content_structure`, and an `outline` of 4 to 8 H2 "
+        "headings."
     ),
     schema=_object(
         {
-            "ideas": {
-                "type": "array",
-                "items": _object(
+            "ideas": _array(
+                _object(
                     {
-                        "title": _STRING,
-                        "primary_keyword": _STRING,
-                        "target_keywords": _STRINGS,
+                        "title": _string(150, 1),
+                        "primary_keyword": _string(120, 1),
+                        "target_keywords": _array(_string(120), max_items=10),
                         "content_type": {"type": "string", "enum": list(CONTENT_TYPES)},
                         "content_structure": {"type": "string", "enum": list(STRUCTURES)},
-                        "outline": _STRINGS,
+                        "outline": _array(_string(150, 1), max_items=10, min_items=2),
                     }
                 ),
-            }
+                max_items=MAX_IDEAS,
+                min_items=1,
+            )
         }
     ),
 )
 
 ARTICLE = PromptSpec(
     name="article",
-    version="article-v1",
+    version="article-v2",
     system=(
         "You write helpful, accurate web articles. The user message is JSON with the "
-        "`title`, `primary_keyword`, `target_keywords`, `content_type` and `outline` (H2 "
-        "headings, in order). Write the body as HTML using only p, h2, h3, ul, ol, li, "
-        "strong, em, a, blockquote and table elements: no h1, no scripts, no styles, no "
-        "images. Follow the outline with one h2 per heading, use the primary keyword "
-        "naturally, and aim for 900 to 1500 words. Also give a `meta_description` of at most "
-        "155 characters and a lowercase, hyphenated `slug`."
+        "`title`, `primary_keyword`, `target_keywords`, `content_type`, `outline` (H2 "
+        "headings, in order) and, when the site sets one, `min_words`. Write the body as HTML "
+        "using only p, h2, h3, ul, ol, li, strong, em, a, blockquote and table elements: no "
+        "h1, no scripts, no styles, no images. Follow the outline with one h2 per heading, "
+        "use the primary keyword naturally, and aim for 900 to 1500 words (never fewer than "
+        "`min_words`). Also give a `meta_description` of at most 155 characters and a "
+        "lowercase, hyphenated `slug`."
     ),
     schema=_object(
-        {"title": _STRING, "html": _STRING, "meta_description": _STRING, "slug": _STRING}
+        {
+            "title": _string(150, 1),
+            # The body is bounded by the request's max_tokens, not here: a grammar-constrained
+            # server would expand a large maxLength into as many grammar rules.
+            "html": {"type": "string", "minLength": 1},
+            "meta_description": _string(160),
+            "slug": _string(120),
+        }
     ),
 )
 
 IMAGE_PROMPTS = PromptSpec(
     name="image_prompts",
-    version="image-prompts-v1",
+    version="image-prompts-v2",
     system=(
         "You art-direct the images of an article. The user message is JSON with the article "
         "`title` and its `sections` (the H2 headings, numbered from 1). Return one `featured` "
@@ -159,19 +331,28 @@ IMAGE_PROMPTS = PromptSpec(
     ),
     schema=_object(
         {
-            "prompts": {
-                "type": "array",
-                "items": _object(
+            "prompts": _array(
+                _object(
                     {
                         "kind": {"type": "string", "enum": ["featured", "in_article"]},
                         "position": {"type": "integer", "minimum": 0},
-                        "prompt": _STRING,
-                        "alt_text": _STRING,
+                        "prompt": _string(600, 1),
+                        "alt_text": _string(200),
                     }
                 ),
-            }
+                max_items=MAX_IMAGE_PROMPTS,
+                min_items=1,
+            )
         }
     ),
+)
+
+# The connection check's probe (`OpenAIProvider.check`): tiny, so it costs next to nothing.
+CHECK = PromptSpec(
+    name="connection_check",
+    version="check-v1",
+    system='This is a connection check. Answer with the JSON object {"ok": true}.',
+    schema=_object({"ok": {"type": "boolean"}}),
 )
 
 IMAGE_PROMPT_VERSION = "image-v1"
@@ -185,12 +366,24 @@ SPECS: dict[str, PromptSpec] = {
 }
 
 
-def repair_message(error: str) -> dict[str, str]:
-    """The follow-up message of the one re-ask after an invalid answer."""
-    return {
-        "role": "user",
-        "content": (
-            f"Your previous answer was rejected: {error}. Answer again with one complete JSON "
-            "document matching the schema, and nothing else."
-        ),
-    }
+# How much of a rejected answer the re-ask shows the model (its own words, to correct).
+REPAIR_ECHO_CHARS = 4000
+
+
+def repair_messages(answer: str, error: str) -> list[dict[str, str]]:
+    """What the one re-ask after an invalid answer adds to the conversation: the rejected
+    answer (as the assistant's turn, so the roles alternate: many chat templates, Gemma's and
+    Mistral's among them, refuse two user turns in a row) and why it was rejected."""
+    shown = answer.strip()
+    if len(shown) > REPAIR_ECHO_CHARS:
+        shown = shown[:REPAIR_ECHO_CHARS] + " …"
+    return [
+        {"role": "assistant", "content": shown or "(no answer)"},
+        {
+            "role": "user",
+            "content": (
+                f"Your previous answer was rejected: {error}. Answer again with one complete "
+                "JSON document matching the schema, and nothing else."
+            ),
+        },
+    ]

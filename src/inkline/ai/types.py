@@ -277,6 +277,7 @@ class AIProvider(Protocol):
 
     def generate_image(self, request: ImageRequest) -> ImageResult: ...
 
-    def check(self) -> AICheck:
-        """Ask the endpoint what it can do (a few small requests); never raises AIError."""
+    def check(self, *, fresh: bool = False) -> AICheck:
+        """Ask the endpoint what it can do (a few small requests); never raises AIError.
+        A provider may reuse a recent working result; `fresh=True` always asks (on demand)."""
         ...

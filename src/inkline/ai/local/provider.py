@@ -81,7 +81,7 @@ class LocalProvider:
                     "local provider: simulated transient failure", transient=True, endpoint=True
                 )
 
-    def check(self) -> AICheck:
+    def check(self, *, fresh: bool = False) -> AICheck:
         """The local provider needs no endpoint: it can always do everything."""
         return AICheck(
             provider=self.name,
