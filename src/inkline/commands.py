@@ -70,6 +70,7 @@ def _find_site(ref: str) -> Any:
 # --- commands -----------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # the shared cache on the database
     if not args.demo:
         if args.json:
             _print_json({"migrated": True})

@@ -6,11 +6,14 @@ production (DATABASE_URL=postgres://…, CELERY_BROKER_URL=redis://…).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -70,6 +73,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "inkline.core",
     "inkline.accounts",
     "inkline.planner",
@@ -89,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a login refused for too many failures into the answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "inkline.urls"
@@ -137,16 +143,74 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-inkline.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["inkline.accounts.auth.MemberBackend"]
-# Django's database sessions. Not `cached_db`: no shared cache is configured (CACHES is each
-# process's own memory), and a session cached by one gunicorn worker would outlive a logout
-# made through another.
+# The lockout check (django-axes) first: a locked-out login is refused before any password is
+# checked.
+AUTHENTICATION_BACKENDS = [
+    "inkline.accounts.auth.LockoutBackend",
+    "inkline.accounts.auth.MemberBackend",
+]
+# Django's database sessions. Not `cached_db`: it caches in the default cache, each process's
+# own memory (CACHES below), where a session cached by one gunicorn worker would outlive a
+# logout made through another.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+# --- caches -----------------------------------------------------------------------------------
+# `default` is each process's own memory (short-lived page fragments and counts); `shared` is
+# seen by every process: login lockouts and the token throttle count there.
+
+
+def shared_cache(url: str) -> dict[str, Any]:
+    """The `shared` cache for INKLINE_CACHE_URL: the database (unset or `db://`, the table
+    `inkline_cache` that `inkline init` creates) or Redis (`redis://`, `rediss://`,
+    `unix://`)."""
+    if url in ("", "db://"):
+        return {
+            "BACKEND": "inkline.core.cache.SharedDatabaseCache",
+            "LOCATION": "inkline_cache",
+            "KEY_PREFIX": "inkline",
+            # Expired rows go when the table passes this size (and a third of the others).
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    if url.split("://", 1)[0] in ("redis", "rediss", "unix"):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "inkline",
+        }
+    raise ImproperlyConfigured(
+        "INKLINE_CACHE_URL must be empty, db:// or a redis://, rediss:// or unix:// URL."
+    )
+
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": shared_cache(os.environ.get("INKLINE_CACHE_URL", "").strip()),
+}
+
+# --- login lockouts (django-axes) ---------------------------------------------------------------
+# INKLINE_LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client address
+# (the login form, the token endpoint and the admin alike), each within the lockout time of
+# the one before, refuse that username or address for the lockout time after the last one
+# (429): even the right password waits, and any attempt meanwhile starts the wait again.
+INKLINE_LOGIN_FAILURE_LIMIT = max(1, env_int("INKLINE_LOGIN_FAILURE_LIMIT", 10))
+INKLINE_LOGIN_LOCKOUT_SECONDS = max(1, env_int("INKLINE_LOGIN_LOCKOUT_SECONDS", 300))
+# Reverse proxies in front of `inkline web` that append the client's address to
+# X-Forwarded-For (0: the connecting address is the client's).
+INKLINE_TRUSTED_PROXIES = max(0, env_int("INKLINE_TRUSTED_PROXIES", 0))
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "shared"
+AXES_FAILURE_LIMIT = INKLINE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(seconds=INKLINE_LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one
+AXES_CLIENT_IP_CALLABLE = "inkline.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "inkline.accounts.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows to show
+AXES_VERBOSE = False  # no banner at every process start; failures are still logged (WARNING)
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -171,6 +235,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "inkline.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("INKLINE_TOKEN_THROTTLE", "20/min")},
+    # The throttle's client address, as django-axes reads it (0: the connecting address; DRF's
+    # default, None, would trust any X-Forwarded-For a client sends).
+    "NUM_PROXIES": INKLINE_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Inkline API",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model, load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.test import Client
@@ -28,9 +29,10 @@ def test_the_session_store_and_token_authentication_are_djangos_and_drfs(setting
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ]
-    assert all(
-        isinstance(load_backend(path), ModelBackend) for path in settings.AUTHENTICATION_BACKENDS
-    )
+    # django-axes's lockout check first (it authenticates no one), then Django's own backend.
+    lockout, *backends = (load_backend(path) for path in settings.AUTHENTICATION_BACKENDS)
+    assert isinstance(lockout, AxesStandaloneBackend) and not isinstance(lockout, ModelBackend)
+    assert backends and all(isinstance(backend, ModelBackend) for backend in backends)
 
 
 def _logged_in(account: Account) -> Client:

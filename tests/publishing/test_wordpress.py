@@ -151,8 +151,8 @@ def test_bad_credentials_fail_at_once_with_a_hint(account: Account, wp: WordPres
 def test_private_targets_are_refused_unless_allowed(
     account: Account, wp: WordPress, settings: Any
 ) -> None:
+    site = wp_site(account, wp)  # saved while allowed (refused at save time otherwise)
     settings.INKLINE_ALLOW_PRIVATE_TARGETS = False
-    site = wp_site(account, wp)
     (content_id,) = approved(site, 1)
     content_schedule(site=site, now=NOW)
     assert tick(NOW + dt.timedelta(days=1)) == 0

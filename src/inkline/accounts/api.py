@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
+from django.core.cache import BaseCache, caches
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import URLPattern, path
+from django.utils.connection import ConnectionProxy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -34,19 +36,32 @@ class TokenOut(serializers.Serializer[Any]):
     token = serializers.CharField()
 
 
+class SharedScopedRateThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle counting in the `shared` cache, which every web process sees
+    (the default cache is each process's own)."""
+
+    cache = cast(BaseCache, ConnectionProxy(caches, "shared"))
+
+
 class TokenView(APIView):
-    """Exchange a username and password for the user's API token (throttled)."""
+    """Exchange a username and password for the user's API token. Throttled: INKLINE_TOKEN_
+    THROTTLE requests per client address, and wrong passwords lock the username and the
+    address out (django-axes, 429 `locked_out`: see `inkline.accounts.lockout`)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedScopedRateThrottle]
     throttle_scope = "token"
 
     @extend_schema(
         request=TokenIn,
         responses={
             200: TokenOut,
-            429: OpenApiResponse(response=ERROR, description="Too many attempts"),
+            429: OpenApiResponse(
+                response=ERROR,
+                description="Too many attempts, or too many wrong passwords for this username "
+                "or from this address (`locked_out`); see Retry-After",
+            ),
         },
         auth=[],
         summary="Obtain an API token",

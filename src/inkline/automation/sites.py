@@ -17,6 +17,7 @@ from inkline.automation.services import config_reschedule
 from inkline.billing.services import credit_topup
 from inkline.core.errors import Conflict, ValidationFailed
 from inkline.publishing.models import PublishingSettings
+from inkline.publishing.publishers.factory import publisher_target, target_errors
 
 
 def account_create(
@@ -53,6 +54,9 @@ def site_create(
         raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
     site = Site(account=account, name=name, url=url, timezone=timezone, publisher=publisher)
     site.set_publisher_config(publisher_config or {})
+    refused = target_errors(site, before=None)
+    if refused:
+        raise ValidationFailed(refused)
     try:
         with transaction.atomic():
             site.save()
@@ -82,10 +86,15 @@ def site_update(
         except Exception as exc:
             raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
     timezone_changed = "timezone" in fields and fields["timezone"] != site.timezone
+    target = publisher_target(site)
     for name, value in fields.items():
         setattr(site, name, value)
     if publisher_config is not None:
         site.set_publisher_config(publisher_config)
+    refused = target_errors(site, before=target)
+    if refused:
+        site.refresh_from_db()
+        raise ValidationFailed(refused)
     try:
         with transaction.atomic():
             site.save()

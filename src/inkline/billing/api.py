@@ -22,7 +22,7 @@ from inkline.ai.types import OPERATIONS
 from inkline.billing import selectors, services
 from inkline.billing.models import CostUnit, CreditCostConfig, CreditTransaction
 from inkline.billing.services.adjustments import MAX_ADJUSTMENT, MAX_KEY, MAX_REASON
-from inkline.core.api import MAX_ID
+from inkline.core.api import MAX_ID, RequiredBooleanField
 from inkline.core.openapi import ERROR
 
 
@@ -274,7 +274,7 @@ class AdjustmentView(APIView):
 
 # --- a site's allocation ----------------------------------------------------------------------
 class AIBudgetIn(serializers.Serializer[Any]):
-    use_global_defaults = serializers.BooleanField()
+    use_global_defaults = RequiredBooleanField()
     clustering_percentage = _percent(required=False)
     idea_generation_percentage = _percent(required=False)
     content_generation_percentage = _percent(required=False)

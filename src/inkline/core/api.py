@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
+from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -35,6 +36,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+class RequiredBooleanField(serializers.BooleanField):
+    """A boolean the body must carry, form-encoded too. DRF reads a boolean missing from
+    form data as false (an unticked HTML checkbox); an API body that leaves it out has
+    said nothing, which for a required field is 400 naming it, as in JSON."""
+
+    default_empty_html = empty
 
 
 MAX_ID = 2**63 - 1  # the largest primary key any database here stores

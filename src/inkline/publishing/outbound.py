@@ -36,7 +36,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeTarget(Exception):
-    """The URL may not be contacted (bad scheme, or an address the guard refuses)."""
+    """The URL may not be contacted (bad scheme, or an address the guard refuses); `reason`
+    says why without naming the URL (e.g. "it resolves to 127.0.0.1, a loopback address")."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def _refused(ip: IPAddress, allow_private: bool) -> str | None:
@@ -69,10 +74,13 @@ def allowed_addresses(host: str, port: int, *, allow_private: bool | None = None
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         why = _refused(ip, allow_private)
         if why:
-            raise UnsafeTarget(
-                f"Refused {host}: it resolves to {ip}, {why} "
-                "(set INKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)."
+            hint = (
+                ""
+                if ip in METADATA_ADDRESSES
+                else " (set INKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)"
             )
+            reason = f"it resolves to {ip}, {why}{hint}."
+            raise UnsafeTarget(f"Refused {host}: {reason}", reason=reason)
         if address not in addresses:
             addresses.append(address)
     return addresses
@@ -92,7 +100,7 @@ def check_url(url: str, *, allow_private: bool | None = None) -> None:
     try:
         allowed_addresses(host, port, allow_private=allow_private)
     except UnsafeTarget as exc:
-        raise UnsafeTarget(f"Refused {url!r}: {str(exc).removeprefix('Refused ')}") from None
+        raise UnsafeTarget(f"Refused {url!r}: {exc.reason}", reason=exc.reason) from None
 
 
 def _connect_checked(connection: HTTPConnection, connect: Any) -> socket.socket:

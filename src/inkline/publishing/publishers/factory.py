@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 from inkline.accounts.models import Site
+from inkline.publishing.outbound import UnsafeTarget, check_url
 from inkline.publishing.publishers import Publisher, PublishError
 from inkline.publishing.publishers.static import StaticPublisher
 from inkline.publishing.publishers.wordpress import WordPressPublisher
@@ -31,6 +32,38 @@ def publisher_problem(site: Site) -> str:
             return f"The WordPress publisher needs {', '.join(missing)} in publisher_config."
         return ""
     return "No publisher is configured for this site."
+
+
+def publisher_target(site: Site) -> tuple[str, str] | None:
+    """The address `site`'s publisher contacts and the field it comes from (`"publisher_config"`
+    for its `url` key, else `"url"`, the site's own); None when the publisher contacts none
+    (the static publisher writes files)."""
+    if site.publisher != "wordpress":
+        return None
+    configured = (site.publisher_config or {}).get("url")
+    if configured:
+        return "publisher_config", str(configured)
+    return ("url", site.url) if site.url else None
+
+
+def target_errors(site: Site, *, before: tuple[str, str] | None) -> dict[str, list[str]]:
+    """Field errors (DRF style) when `site`'s publisher target, new since `before`, is an
+    address the outbound guard refuses (loopback, private, link-local, cloud metadata …;
+    private ones are allowed with INKLINE_ALLOW_PRIVATE_TARGETS). An unchanged target is
+    not checked again, and a name that does not resolve now is accepted: publishing checks
+    every address again before it connects."""
+    target = publisher_target(site)
+    if target is None or (before is not None and target[1] == before[1]):
+        return {}
+    field, url = target
+    try:
+        check_url(url)
+    except UnsafeTarget as exc:
+        subject = "'url'" if field == "publisher_config" else "The URL"
+        return {field: [f"{subject} cannot be a publisher's address: {exc.reason}"]}
+    except OSError:
+        return {}
+    return {}
 
 
 def get_publisher(site: Site) -> Publisher:

@@ -91,7 +91,7 @@ def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
                 site = site_update(site=site, **checked.validated_data)
             except ValidationFailed as exc:
                 site.refresh_from_db()
-                form_errors_from(form, exc)
+                _api_errors(form, exc.field_errors)
             else:
                 messages.success(request, "Site settings saved.")
                 problem = publisher_problem(site)
