@@ -140,6 +140,8 @@ class TokenBucket:
                 "x-ratelimit-reset-requests": f"{full_in * 1000:.0f}ms",
             }
             return wait, headers
+
+
 # What the system prompt of each function says (prompt-mode requests name no schema).
 FUNCTIONS = (
     ("keyword_clusters", "topical clusters"),
