@@ -59,7 +59,7 @@ def test_a_plain_rate_limit_is_still_retried(server: FakeOpenAI) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("403", "may not use this model or endpoint"), ("quota", "no quota left")],
+    [("403", "may not use model"), ("quota", "no quota left")],
 )
 def test_a_refusal_stops_the_run_at_once_and_charges_nothing(
     site: Site, account: Account, server: FakeOpenAI, kind: str, reason: str
@@ -72,7 +72,13 @@ def test_a_refusal_stops_the_run_at_once_and_charges_nothing(
 
     assert run.status == "failed"
     assert reason in run.stopped_reason
-    assert len(server.requests) == 1  # no retry, and no second item after the refusal
+    # The connection check before the first call meets the refusal: asked once, not retried,
+    # and no item's request is ever sent.
+    assert "before the first AI call" in run.stopped_reason
+    assert [r.status for r in server.probe_requests() if r.status >= 400] == [
+        403 if kind == "403" else 429
+    ]
+    assert server.chat_requests() == []
     assert WritingTask.objects.filter(site=site, status="queued").count() == 6
     assert not Content.objects.filter(site=site).exists()
     levels = list(RunEvent.objects.filter(run=run, level="error").values_list("message", flat=True))
@@ -96,6 +102,13 @@ def test_a_rate_limited_run_retries_and_completes(
 
     assert run.status == "completed", run.stopped_reason
     assert run.stage_results["4"]["processed"] == 3 and run.stage_results["4"]["failed"] == 0
-    assert [r.status for r in server.requests] == [429, 429, 200, 200, 200]
+    # The check met the rate limit (a passing problem: the run went on), then every article
+    # was written at its first request.
+    assert [r.status for r in server.probe_requests() if r.path.endswith("/completions")][
+        :2
+    ] == [429, 429]
+    assert [r.status for r in server.chat_requests()] == [200, 200, 200]
+    events = RunEvent.objects.filter(run=run, code="ai_check").values_list("message", flat=True)
+    assert any("passing problem" in message for message in events)
     assert Content.objects.filter(site=site).count() == 3
     assert CreditTransaction.objects.filter(account=account, kind="capture").count() == 3

@@ -187,9 +187,24 @@ class Slice:
                 code="ai_check",
             )
             return True
+        where = check.base_url or endpoint_of(ctx.provider)
+        if not check.ok and check.problems and all(
+            p.code in PASSING_PROBLEMS for p in check.problems
+        ):
+            # A rate limit or a server error met by the check says nothing lasting about the
+            # endpoint: the run goes on (the breaker stops it if the failures go on) and what
+            # the endpoint can do stays unknown, so nothing is skipped for it.
+            ctx.write(ai_check={**check.as_dict(), "images": None, "passing": True})
+            ctx.event(
+                f"The AI connection check of {where} met a passing problem ("
+                + "; ".join(p.message for p in check.problems)
+                + "); the run goes on and stops if the endpoint keeps failing.",
+                level=RunEvent.Level.WARNING,
+                code="ai_check",
+            )
+            return True
         document = ai_check_record(site_id=ctx.site.pk, check=check)
         ctx.write(ai_check=document)
-        where = check.base_url or endpoint_of(ctx.provider)
         if not check.ok:
             problems = "; ".join(
                 f"{p.message} ({p.fix})" if p.fix else p.message for p in check.problems
@@ -289,6 +304,8 @@ class Slice:
 
 
 NO_IMAGES = "the AI endpoint cannot generate images (connection check)."
+# Problems of a connection check that may pass by themselves: they do not stop a run.
+PASSING_PROBLEMS = frozenset({"rate_limited", "server_error"})
 
 
 def describe_check(check: AICheck) -> str:
