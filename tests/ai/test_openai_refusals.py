@@ -104,9 +104,10 @@ def test_a_rate_limited_run_retries_and_completes(
     assert run.stage_results["4"]["processed"] == 3 and run.stage_results["4"]["failed"] == 0
     # The check met the rate limit (a passing problem: the run went on), then every article
     # was written at its first request.
-    assert [r.status for r in server.probe_requests() if r.path.endswith("/completions")][
-        :2
-    ] == [429, 429]
+    assert [r.status for r in server.probe_requests() if r.path.endswith("/completions")][:2] == [
+        429,
+        429,
+    ]
     assert [r.status for r in server.chat_requests()] == [200, 200, 200]
     events = RunEvent.objects.filter(run=run, code="ai_check").values_list("message", flat=True)
     assert any("passing problem" in message for message in events)

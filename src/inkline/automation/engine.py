@@ -188,8 +188,10 @@ class Slice:
             )
             return True
         where = check.base_url or endpoint_of(ctx.provider)
-        if not check.ok and check.problems and all(
-            p.code in PASSING_PROBLEMS for p in check.problems
+        if (
+            not check.ok
+            and check.problems
+            and all(p.code in PASSING_PROBLEMS for p in check.problems)
         ):
             # A rate limit or a server error met by the check says nothing lasting about the
             # endpoint: the run goes on (the breaker stops it if the failures go on) and what
