@@ -25,7 +25,7 @@ from inkline.automation.events import event_record
 from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
 from inkline.billing.services import holds_release_for_run
 from inkline.celery import app as celery_app
-from inkline.core.errors import InvalidTransition, RunActive
+from inkline.core.errors import InvalidTransition, NotFound, RunActive
 
 EXECUTE_RUN = "inkline.automation.execute_run"  # automation.tasks.execute_run
 
@@ -60,31 +60,54 @@ SCHEDULE_FIELDS = ("is_enabled", "frequency", "scheduled_time", "day_of_week", "
 def config_update(*, site: Site, data: Mapping[str, Any]) -> AutomationConfig:
     """Change a site's automation settings (already validated). When the schedule changes,
     `next_run_at` is recomputed (DST-safe, see `schedule`); enabling a schedule clears its
-    failure streak; disabling it clears `next_run_at`."""
-    config = config_for(site)
-    was_enabled = config.is_enabled
-    old_schedule = [getattr(config, name) for name in SCHEDULE_FIELDS]
-    for name, value in data.items():
-        setattr(config, name, value)
-    if not config.is_enabled:
-        config.next_run_at = None
-    elif (
-        not was_enabled
-        or config.next_run_at is None
-        or old_schedule != [getattr(config, name) for name in SCHEDULE_FIELDS]
-    ):
-        config.next_run_at = config_next_run(config, now=clock.now())
-    if config.is_enabled and not was_enabled:
-        config.consecutive_failures = 0
-    config.save()
-    site_pipeline_changed(site_id=site.pk)  # limits and stages on/off: pages show them
+    failure streak; disabling it clears `next_run_at`.
+
+    The row is read again under a lock and only the columns given (and those they decide)
+    are written: concurrent changes of other settings, and the scheduler's own writes
+    (`next_run_at`, the failure streak), all take effect."""
+    with transaction.atomic():
+        # Lock order: the site (its time zone decides `next_run_at`; `site_pipeline_changed`
+        # writes it), then the config, as `sites.site_update` does.
+        current_site = Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()
+        if current_site is None:
+            raise NotFound("No such site.")
+        config, _ = AutomationConfig.objects.select_for_update(no_key=True).get_or_create(
+            site=current_site
+        )
+        config.site = current_site
+        was_enabled = config.is_enabled
+        old_schedule = [getattr(config, name) for name in SCHEDULE_FIELDS]
+        written = set(data)
+        for name, value in data.items():
+            setattr(config, name, value)
+        if not config.is_enabled:
+            config.next_run_at = None
+            written.add("next_run_at")
+        elif (
+            not was_enabled
+            or config.next_run_at is None
+            or old_schedule != [getattr(config, name) for name in SCHEDULE_FIELDS]
+        ):
+            config.next_run_at = config_next_run(config, now=clock.now())
+            written.add("next_run_at")
+        if config.is_enabled and not was_enabled:
+            config.consecutive_failures = 0
+            written.add("consecutive_failures")
+        if written:
+            config.save(update_fields=written)
+        site_pipeline_changed(site_id=site.pk)  # limits and stages on/off: pages show them
     return config
 
 
 def config_reschedule(*, site: Site) -> None:
     """Recompute `next_run_at` after the site's timezone changed: the schedule is a local
-    time of day, so its next UTC instant moves with the zone."""
-    config = AutomationConfig.objects.filter(site=site, is_enabled=True).first()
+    time of day, so its next UTC instant moves with the zone. Called in the transaction that
+    changed the zone, holding the site's lock; the config is read under its own."""
+    config = (
+        AutomationConfig.objects.select_for_update(no_key=True)
+        .filter(site=site, is_enabled=True)
+        .first()
+    )
     if config is None:
         return
     config.site = site

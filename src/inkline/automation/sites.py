@@ -11,11 +11,18 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from inkline.accounts.models import Account, Membership, Role, Site, validate_timezone
+from inkline.accounts.models import (
+    SECRET_CONFIG_KEYS,
+    Account,
+    Membership,
+    Role,
+    Site,
+    validate_timezone,
+)
 from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
 from inkline.automation.services import config_reschedule
 from inkline.billing.services import credit_topup
-from inkline.core.errors import Conflict, ValidationFailed
+from inkline.core.errors import Conflict, NotFound, ValidationFailed
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.publishers.factory import publisher_target, target_errors
 
@@ -73,10 +80,18 @@ _SITE_FIELDS = frozenset({"name", "url", "timezone", "publisher"})
 
 
 def site_update(
-    *, site: Site, publisher_config: dict[str, Any] | None = None, **fields: Any
+    *,
+    site: Site,
+    publisher_config: dict[str, Any] | None = None,
+    merge_config: bool = False,
+    **fields: Any,
 ) -> Site:
     """Change a site's `name`, `url`, `timezone`, `publisher` and/or `publisher_config`
-    (plain keys replaced, secrets merged: see `Site.set_publisher_config`)."""
+    (plain keys replaced, secrets merged: see `Site.set_publisher_config`; with
+    `merge_config`, plain keys merge too and a blank or null value removes one: what a form
+    that shows some keys sends). Only the columns given are written, on the row read again
+    under a lock, so concurrent changes of other fields all take effect. Returns the site as
+    stored; `site` gets the values written."""
     unknown = fields.keys() - _SITE_FIELDS
     if unknown:
         raise TypeError(f"site_update got unknown fields: {sorted(unknown)}")
@@ -85,26 +100,52 @@ def site_update(
             validate_timezone(fields["timezone"])
         except Exception as exc:
             raise ValidationFailed({"timezone": [str(exc.args[0])]}) from None
-    timezone_changed = "timezone" in fields and fields["timezone"] != site.timezone
-    target = publisher_target(site)
-    for name, value in fields.items():
-        setattr(site, name, value)
-    if publisher_config is not None:
-        site.set_publisher_config(publisher_config)
-    refused = target_errors(site, before=target)
-    if refused:
-        site.refresh_from_db()
-        raise ValidationFailed(refused)
+    written = list(fields)
     try:
         with transaction.atomic():
-            site.save()
+            # Lock order: the site, then its automation config (as `config_update`).
+            current = Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()
+            if current is None:
+                raise NotFound("No such site.")
+            timezone_changed = fields.get("timezone", current.timezone) != current.timezone
+            target = publisher_target(current)
+            for name, value in fields.items():
+                setattr(current, name, value)
+            if publisher_config is not None:
+                if merge_config:
+                    publisher_config = _merged_config(current.publisher_config, publisher_config)
+                current.set_publisher_config(publisher_config)
+                written += ["publisher_config", "publisher_secrets"]
+            # A new publishing address must not point inside the network (checked on the row
+            # as it will be stored; an address saved earlier is not checked again).
+            refused = target_errors(current, before=target)
+            if refused:
+                raise ValidationFailed(refused)
+            if written:
+                current.save(update_fields=written)
             if timezone_changed:
-                config_reschedule(site=site)
+                config_reschedule(site=current)
     except IntegrityError:
         raise ValidationFailed(
-            {"name": [f"This account already has a site named '{site.name}'."]}
+            {"name": [f"This account already has a site named '{fields.get('name')}'."]}
         ) from None
-    return site
+    for name in written:
+        setattr(site, name, getattr(current, name))
+    return current
+
+
+def _merged_config(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` over the `stored` plain keys: a blank or null value removes a key; secret
+    keys pass through (`set_publisher_config` merges them)."""
+    merged = dict(stored or {})
+    for key, value in changes.items():
+        if key in SECRET_CONFIG_KEYS:
+            merged[key] = value
+        elif value in ("", None):
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def site_delete(*, site: Site) -> None:

@@ -77,9 +77,12 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
             field = "stagger_end_time" if "stagger_end_time" in attrs else "stagger_start_time"
             raise serializers.ValidationError({field: ["stagger_end_time must be after start."]})
         if current("scheduling_mode") == "time_slots" and not current("publish_time_slots"):
+            field = "publish_time_slots" if "publish_time_slots" in attrs else "scheduling_mode"
             raise serializers.ValidationError(
-                {"publish_time_slots": ["Time-slot mode needs at least one time slot."]}
+                {field: ["Time-slot mode needs at least one time slot."]}
             )
+        # Checked again on the row under a lock when written (`publishing_settings_update`):
+        # a concurrent change may have moved the other field since this read.
         return attrs
 
 

@@ -374,22 +374,48 @@ def content_publish_due(
 
 # --- settings ------------------------------------------------------------------------------
 def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> PublishingSettings:
-    """Apply validated changes (from the API serializer) to the site's publishing settings."""
-    settings, _ = PublishingSettings.objects.get_or_create(site=site)
-    links_before = settings.internal_links_max
-    for name, value in data.items():
-        setattr(settings, name, value)
-    if settings.stagger_end_time <= settings.stagger_start_time:
-        raise ValidationFailed({"stagger_end_time": ["Must be after stagger_start_time."]})
-    if settings.scheduling_mode == SchedulingMode.TIME_SLOTS and not settings.publish_time_slots:
-        raise ValidationFailed({"publish_time_slots": ["Time-slot mode needs at least one."]})
-    if not 0 <= settings.internal_links_max <= INTERNAL_LINKS_MAX_LIMIT:
-        raise ValidationFailed(
-            {"internal_links_max": [f"Must be from 0 to {INTERNAL_LINKS_MAX_LIMIT}."]}
+    """Apply validated changes (from the API serializer or the settings form) to the site's
+    publishing settings. The row is read again under a lock, the rules that tie fields
+    together (stagger window, slots in time-slot mode) are checked on the result, and only
+    the fields given are written, in the same transaction: concurrent changes of other
+    fields all take effect, and two changes each valid alone but not together cannot both
+    be stored (the second is a ValidationFailed)."""
+    with transaction.atomic():
+        settings, _ = PublishingSettings.objects.select_for_update(no_key=True).get_or_create(
+            site=site
         )
-    settings.save()
-    if settings.internal_links_max != links_before:
-        # Every cluster's links follow the new limit; the changed articles are pushed by the
-        # next publish tick.
-        links.links_relink_site(site=site, limit=settings.internal_links_max, now=clock.now())
+        links_before = settings.internal_links_max
+        for name, value in data.items():
+            setattr(settings, name, value)
+        errors = _settings_errors(settings, sent=data.keys())
+        if errors:
+            raise ValidationFailed(errors)
+        if data:
+            settings.save(update_fields=list(data))
+        if settings.internal_links_max != links_before:
+            # Every cluster's links follow the new limit (under the settings lock, so the
+            # last limit stored is the last applied); the changed articles are pushed by the
+            # next publish tick.
+            links.links_relink_site(site=site, limit=settings.internal_links_max, now=clock.now())
     return settings
+
+
+def _settings_errors(settings: PublishingSettings, *, sent: Any) -> dict[str, list[str]]:
+    """The rules between fields, each error under a field that was sent when one was."""
+
+    def field(*names: str) -> str:
+        return next((name for name in names if name in sent), names[0])
+
+    errors: dict[str, list[str]] = {}
+    if settings.stagger_end_time <= settings.stagger_start_time:
+        name = field("stagger_end_time", "stagger_start_time")
+        errors[name] = [
+            f"stagger_end_time must be after stagger_start_time (they would be "
+            f"{settings.stagger_start_time:%H:%M}–{settings.stagger_end_time:%H:%M})."
+        ]
+    if settings.scheduling_mode == SchedulingMode.TIME_SLOTS and not settings.publish_time_slots:
+        name = field("publish_time_slots", "scheduling_mode")
+        errors[name] = ["Time-slot mode needs at least one time slot."]
+    if not 0 <= settings.internal_links_max <= INTERNAL_LINKS_MAX_LIMIT:
+        errors["internal_links_max"] = [f"Must be from 0 to {INTERNAL_LINKS_MAX_LIMIT}."]
+    return errors

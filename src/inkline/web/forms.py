@@ -112,18 +112,16 @@ class SiteSettingsForm(SiteForm):
         self.fields["publisher"].widget = forms.RadioSelect(choices=Publisher.choices)
 
     def site_changes(self) -> dict[str, Any]:
-        """What to send to the site service (as the API's PATCH body): the plain settings of
-        the chosen publisher replace the stored ones of the same keys, others are kept; the
-        password only when typed or to be forgotten."""
+        """What to send to the site service (as the API's PATCH body, with `merge_config`):
+        the publisher settings this form shows for the chosen publisher (a blank one
+        removes its key), the password only when typed or to be forgotten. Keys the form
+        does not show are not sent, so a change made meanwhile elsewhere is kept."""
         data = self.cleaned_data
         publisher = data["publisher"]
-        config = dict(self.site.publisher_config or {})
-        for field, key in self.CONFIG_FIELDS.get(publisher, {}).items():
-            value = data.get(field) or ""
-            if value:
-                config[key] = value
-            else:
-                config.pop(key, None)
+        config: dict[str, Any] = {
+            key: data.get(field) or ""
+            for field, key in self.CONFIG_FIELDS.get(publisher, {}).items()
+        }
         if publisher == "wordpress":
             if data.get("wp_application_password"):
                 config["application_password"] = data["wp_application_password"]

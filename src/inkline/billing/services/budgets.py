@@ -214,19 +214,24 @@ def allocation_update(
     *, site_id: int, use_global_defaults: bool, percentages: dict[str, Decimal]
 ) -> SiteAIBudgetAllocation:
     """Set a site's split of the run budget. Percentages left out keep their stored values;
-    custom percentages must each be 0–100 and sum to exactly 100 (ValidationFailed)."""
-    allocation = selectors.site_allocation(site_id)
-    for op, value in percentages.items():
-        setattr(allocation, budget.PERCENTAGE_FIELDS[op], value)
-    if not use_global_defaults:
-        errors = budget.percentage_errors(
-            selectors.allocation_percentages(allocation), field=budget.PERCENTAGE_FIELDS
+    custom percentages must each be 0–100 and sum to exactly 100 (ValidationFailed). The
+    row is read under a lock and the sum checked on it, in the transaction that writes it:
+    two changes of different percentages cannot together store a sum other than 100."""
+    with transaction.atomic():
+        allocation, _ = SiteAIBudgetAllocation.objects.select_for_update(no_key=True).get_or_create(
+            site_id=site_id
         )
-        if errors:
-            raise ValidationFailed(errors)
-    allocation.use_global_defaults = use_global_defaults
-    allocation.save()
-    site_pipeline_changed(site_id=site_id)  # the pipeline's credit estimates follow the split
+        for op, value in percentages.items():
+            setattr(allocation, budget.PERCENTAGE_FIELDS[op], value)
+        if not use_global_defaults:
+            errors = budget.percentage_errors(
+                selectors.allocation_percentages(allocation), field=budget.PERCENTAGE_FIELDS
+            )
+            if errors:
+                raise ValidationFailed(errors)
+        allocation.use_global_defaults = use_global_defaults
+        allocation.save()
+        site_pipeline_changed(site_id=site_id)  # the pipeline's credit estimates follow it
     return allocation
 
 

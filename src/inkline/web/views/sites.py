@@ -88,7 +88,7 @@ def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
             _api_errors(form, checked.errors)
         else:
             try:
-                site = site_update(site=site, **checked.validated_data)
+                site = site_update(site=site, merge_config=True, **checked.validated_data)
             except ValidationFailed as exc:
                 site.refresh_from_db()
                 _api_errors(form, exc.field_errors)
