@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from inkline.celery import app as celery_app
 from inkline.planner.models import Keyword, KeywordImportJob
-from inkline.planner.services import import_job_execute
+from inkline.planner.services import EXECUTE_IMPORT, import_job_execute
 from tests.api.conftest import World, client
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,8 @@ def test_up_to_5000_lines_are_answered_at_once_and_more_become_a_job(
     assert list(queued.json()) == ["job_id"]
     job_id = queued.json()["job_id"]
     assert queued["Location"] == f"/api/v1/import-jobs/{job_id}/"
-    assert len(wakes) == 1  # a worker is woken once the job is committed
+    assert len(wakes) == 1  # a worker is woken once the job is committed, by the task's name,
+    assert EXECUTE_IMPORT in celery_app.tasks  # registered in every process (web included)
     before = job_of(world, job_id).json()
     assert before["status"] == "queued" and before["progress"] == 0
     assert (before["created"], before["duplicates"], before["errors"]) == (0, 0, [])
