@@ -91,7 +91,8 @@ def main() -> None:
     print(
         f"import-keywords: job {job['status']}, {job['created']:,} created, "
         f"{job['duplicates']} duplicates, {job['errors_total']} errors in {wall:.1f} s "
-        f"({cpu:.1f} s of CPU); peak RSS {peak:.0f} MB; {stored:,} keywords stored ({distinct:,} distinct); "
+        f"({cpu:.1f} s of CPU); peak RSS {peak:.0f} MB; "
+        f"{stored:,} keywords stored ({distinct:,} distinct); "
         f"load average {load_before:.2f} before, {load_after:.2f} after"
     )
     ok = job["status"] == "done" and stored == distinct == job["created"] == N
