@@ -181,3 +181,23 @@ def test_duplicates_are_counted_against_the_site_and_within_the_input(site: Site
     keyword = Keyword.objects.get(site=site, normalized="moka pot")
     assert (keyword.status, keyword.attempts, keyword.cluster_id) == ("new", 0, None)
     assert keyword.created_at is not None and keyword.created_at == keyword.updated_at
+
+
+def test_the_beat_reconciles_import_jobs_and_wakes_by_task_name(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inkline.celery import BEAT_SCHEDULE, app
+    from inkline.planner import tasks
+    from inkline.planner.services import imports
+
+    assert BEAT_SCHEDULE["planner-imports"]["task"] == tasks.imports_tick.name
+    assert app.tasks[imports.EXECUTE_IMPORT].name == tasks.execute_import.name
+    woken: list[str] = []
+    monkeypatch.setattr(imports, "import_wake", lambda job_id: woken.append(str(job_id)))
+    with time_machine.travel(T0, tick=False) as clock:
+        job = import_job_create(site=site, file=io.BytesIO(b"keyword\nalpha\n"), wake=False)
+        clock.shift(dt.timedelta(minutes=5))
+        assert tasks.imports_tick() == [str(job.pk)] == woken
+        assert tasks.execute_import(str(job.pk)) == "done"
+        assert tasks.execute_import(str(job.pk)) == "not taken"
+        assert tasks.imports_tick() == []

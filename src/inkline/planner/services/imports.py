@@ -282,28 +282,37 @@ def import_job_execute(
 
 
 def import_jobs_reconcile(*, now: dt.datetime | None = None, wake: bool = True) -> list[str]:
-    """Wake a worker for every unfinished job nobody holds (a lost message, a dead worker);
-    fail, with the reason, those that used all their attempts. Returns the job ids woken."""
+    """Wake a worker for every unfinished job nobody holds (a lost message, a dead worker),
+    at most once a lease period per job; fail, with the reason, those that used all their
+    attempts. Returns the job ids woken."""
     now = now or clock.now()
-    lease = dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS)
-    stale = KeywordImportJob.objects.filter(status__in=ACTIVE_IMPORT_STATUSES).filter(
-        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, created_at__lt=now - lease)
+    quiet = now - dt.timedelta(seconds=settings.INKLINE_RUN_LEASE_SECONDS)
+    stale = KeywordImportJob.objects.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
+        status__in=ACTIVE_IMPORT_STATUSES,
+        updated_at__lt=quiet,  # nothing happened to it for a lease period
     )
     woken: list[str] = []
     for job_id, epoch, message in stale.values_list("pk", "epoch", "message"):
-        if epoch >= MAX_ATTEMPTS:
-            fence = KeywordImportJob.objects.filter(
-                pk=job_id,
-                epoch=epoch,
-                status__in=ACTIVE_IMPORT_STATUSES,
-                lease_expires_at__lt=now,
-            )
-            reason = message or (
-                f"The import was interrupted {epoch} times (its worker stopped); "
-                "nothing was imported."
-            )
-            if _end(fence, status=ImportStatus.FAILED, message=reason):
-                log.warning("import %s failed after %s attempts", job_id, epoch)
+        fence = KeywordImportJob.objects.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
+            pk=job_id,
+            epoch=epoch,
+            status__in=ACTIVE_IMPORT_STATUSES,
+        )
+        try:
+            if epoch >= MAX_ATTEMPTS:
+                reason = message or (
+                    f"The import was interrupted {epoch} times (its worker stopped); "
+                    "nothing was imported."
+                )
+                if _end(fence, status=ImportStatus.FAILED, message=reason):
+                    log.warning("import %s failed after %s attempts", job_id, epoch)
+                continue
+            if not fence.update(updated_at=now):
+                continue
+        except OperationalError:  # SQLite: a long import is writing; next tick
+            log.warning("import %s: database busy, reconciled later", job_id, exc_info=True)
             continue
         if wake:
             import_wake(job_id)
