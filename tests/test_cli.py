@@ -102,12 +102,12 @@ def make_shop(tmp_path: Path) -> None:
     csv = tmp_path / "k.csv"
     csv.write_text(
         "keyword,volume\ncold brew ratio,100\nhow to make cold brew,90\n"
-        "best french press,80\nfrench press ratio,70\n=cmd(),1\n"
+        "best french press,80\nfrench press ratio,70\n"
     )
     imported = inkline(tmp_path, "import-keywords", "shop", str(csv), "--json")
     assert imported.returncode == 0, imported.stderr
     report = json.loads(imported.stdout)
-    assert report["created"] == 4 and report["errors"][0]["line"] == 6
+    assert report["created"] == 4 and report["errors"] == []
 
 
 def test_run_wait_takes_a_site_from_keywords_to_approved_articles(tmp_path: Path) -> None:

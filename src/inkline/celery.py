@@ -22,6 +22,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "publishing-schedule": {"task": "inkline.publishing.schedule_approved"},
     "publishing-publish": {"task": "inkline.publishing.publish_due"},
     "billing-sweep-holds": {"task": "inkline.billing.sweep_holds"},
+    "planner-imports": {"task": "inkline.planner.imports_tick"},
 }
 
 

@@ -36,11 +36,20 @@ from inkline.automation.stages import STAGE_NAMES
 from inkline.celery import app
 from inkline.core.errors import ApplicationError, RunActive, ValidationFailed
 from inkline.demo import ensure_demo
-from inkline.planner.services import keywords_import_csv
+from inkline.planner.api import ImportJobOut
+from inkline.planner.models import ImportStatus, KeywordImportJob
+from inkline.planner.services import (
+    MAX_IMPORT_ATTEMPTS,
+    csv_inspect,
+    import_job_cancel,
+    import_job_create,
+    import_job_execute,
+)
 from inkline.publishing import selectors, services
 from inkline.writer.seo import reading_ease
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class UsageError(Exception):
@@ -275,20 +284,69 @@ def _print_ai_check(answer: dict[str, Any], site: Any) -> None:
 
 
 def cmd_import_keywords(args: argparse.Namespace) -> int:
+    """Import a CSV file as a job this process executes itself (no worker needed), showing
+    its progress; all or nothing. Exit 0 when every keyword is in, 1 when nothing was
+    imported (bad lines, listed; or a file without a keyword column), 130 on Ctrl-C."""
     site = _find_site(args.site)
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"no such file: {args.file}")
+    with path.open("rb") as file:  # read as a stream, never whole
+        try:
+            info = csv_inspect(file)
+        except ValidationFailed as exc:
+            print(f"inkline: {exc.message}", file=sys.stderr)
+            return EXIT_REFUSED
+        job = import_job_create(site=site, file=file, info=info, filename=path.name, wake=False)
     try:
-        report = keywords_import_csv(site=site, data=path.read_bytes())
-    except ValidationFailed as exc:
-        print(f"inkline: {exc.message}", file=sys.stderr)
-        return EXIT_REFUSED
-    _print_json(report.as_dict()) if args.json else print(
-        f"{report.created} created, {report.duplicates} duplicates, {len(report.errors)} errors"
-        + "".join(f"\n  line {e['line']}: {e['error']}" for e in report.errors)
-    )
-    return EXIT_OK
+        job = _import_with_progress(job, show=not args.json)
+    except KeyboardInterrupt:
+        import_job_cancel(
+            job_id=job.pk, reason="Stopped with Ctrl-C at the command line; nothing was imported."
+        )
+        print("inkline: import stopped; nothing was imported", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    out = ImportJobOut(job).data
+    if args.json:
+        _print_json(out)
+    else:
+        print(
+            f"{job.created_count} created, {job.duplicate_count} duplicates, "
+            f"{job.error_count} errors"
+            + "".join(f"\n  line {e['line']}: {e['error']}" for e in job.errors)
+            + (f"\n{job.message}" if job.message else "")
+        )
+    return EXIT_OK if job.status == ImportStatus.DONE else EXIT_REFUSED
+
+
+def _import_with_progress(job: KeywordImportJob, *, show: bool) -> KeywordImportJob:
+    """Execute the job here (another attempt if one fails); if a worker holds it instead,
+    wait for it. A progress bar on stderr unless `show` is False."""
+    total = max(job.total_lines, 1)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("checking every line", total=total)
+
+        def progress(phase: str, line: int) -> None:
+            what = "checking every line" if phase == "validating" else "writing keywords"
+            bar.update(task, completed=min(line, total), description=what)
+
+        for _ in range(MAX_IMPORT_ATTEMPTS):
+            ran = import_job_execute(job_id=job.pk, progress=progress)
+            if ran is None or not ran.is_active:
+                break
+        job.refresh_from_db()
+        while job.is_active:  # held by a worker: follow it
+            bar.update(task, completed=total * job.progress // 100, description=job.status)
+            time.sleep(0.5)
+            job.refresh_from_db()
+    return job
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -322,6 +322,8 @@ INKLINE_MAX_RECOVERIES = env_int("INKLINE_MAX_RECOVERIES", 5)
 INKLINE_ITEM_MAX_ATTEMPTS = 3
 INKLINE_CLUSTER_BATCH = env_int("INKLINE_CLUSTER_BATCH", 500)
 INKLINE_IMPORT_MAX_BYTES = env_int("INKLINE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)  # else 413
+# Imports of more lines (CSV, after the header) or rows (JSON) become background jobs (202).
+INKLINE_IMPORT_SYNC_ROWS = max(0, env_int("INKLINE_IMPORT_SYNC_ROWS", 5_000))
 INKLINE_ALLOW_PRIVATE_TARGETS = env_bool("INKLINE_ALLOW_PRIVATE_TARGETS", False)
 # How long a web process may reuse a site's pending counts while no run moves (0: never).
 INKLINE_PIPELINE_CACHE_SECONDS = max(0.0, env_float("INKLINE_PIPELINE_CACHE_SECONDS", 1.0))

@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 from inkline.accounts.models import Account, Membership, Role, Site
 from inkline.automation.models import AutomationRun
 from inkline.automation.sites import account_create, site_create
+from inkline.planner.models import KeywordImportJob
+from inkline.planner.services import import_job_create
 from inkline.writer.models import Content
 from tests.factories import COFFEE, add_keywords, run_now
 
@@ -49,6 +51,7 @@ class World:
     other_account: Account
     other_site: Site
     other: str
+    import_job: KeywordImportJob
     markers: list[str] = field(default_factory=list)
 
     def foreign(self, body: Any) -> list[str]:
@@ -91,6 +94,8 @@ def build_world() -> World:
     )
     other_site = site_create(account=other_account, name="bravo-site", timezone="Asia/Tokyo")
     add_keywords(other_site, ["green tea benefits", "matcha latte recipe"])
+    # A keyword import job of A, queued (no worker runs here).
+    import_job = import_job_create(site=site, rows=[{"keyword": "a queued one"}], wake=False)
     markers = [
         "alpha-site",
         "Alpha Corp",
@@ -109,5 +114,6 @@ def build_world() -> World:
         other_account=other_account,
         other_site=other_site,
         other=other_token.key,
+        import_job=import_job,
         markers=markers,
     )

@@ -49,6 +49,7 @@ def path_values(world: World) -> dict[str, Any]:
         "site_id": world.site.pk,
         "run_id": world.run.run_id,
         "content_id": world.content.pk,
+        "job_id": world.import_job.pk,
     }
 
 
@@ -222,7 +223,12 @@ def test_a_viewer_changes_nothing_through_the_ui_either(world: World) -> None:
 
     browser = Client()
     browser.force_login(Token.objects.get(key=world.viewer).user)
-    values = {"site_id": world.site.pk, "run_id": world.run.run_id, "content_id": world.content.pk}
+    values = {
+        "site_id": world.site.pk,
+        "run_id": world.run.run_id,
+        "content_id": world.content.pk,
+        "job_id": world.import_job.pk,
+    }
     before = _fingerprint()
     refused = []
     for pattern in web_urls.urlpatterns:

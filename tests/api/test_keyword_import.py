@@ -1,4 +1,4 @@
-"""Keyword import over the API: bad CSV input gets clear per-line errors and loses no valid row."""
+"""Keyword import over the API: all or nothing; bad CSV input gets clear per-line errors."""
 
 from __future__ import annotations
 
@@ -25,37 +25,43 @@ def phrases(world: World) -> set[str]:
     return set(Keyword.objects.filter(site=world.site).values_list("phrase", flat=True))
 
 
-def test_a_messy_file_keeps_every_valid_row_and_explains_every_bad_one(world: World) -> None:
+MESSY = [
+    "Keyword,Volume,Difficulty,Intent",  # 1: header, any case
+    "espresso tamper,1200,35,commercial",  # 2
+    "",  # 3: blank lines are neither keywords nor errors
+    "  ESPRESSO   Tamper ,90,,",  # 4: duplicate of line 2 (case, spaces)
+    '=HYPERLINK("http://evil"),10,,',  # 5: formula injection
+    "+cmd|' /C calc'!A0,,,",  # 6
+    "-2+3,,,",  # 7
+    "@SUM(A1:A2),,,",  # 8
+    "x" * 256 + ",,,",  # 9: overlong
+    "milk frother,lots,,",  # 10: bad volume
+    "latte art,,101,",  # 11: difficulty out of range
+    "moka pot,,,curious",  # 12: unknown intent
+    ",5,,",  # 13: empty keyword
+    "cold brew ratio,,,",  # 14: duplicate of a keyword the site already has
+    '"pour over, explained",300,20,informational',  # 15: quoted comma
+    "café crème,40,,",  # 16: non-ASCII in UTF-8
+    "bad\x00byte,,,",  # 17: a NUL character
+    "  ",  # 18: whitespace-only line
+    "turkish coffee,,,navigational",  # 19
+]
+BAD_LINES = [5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 20]
+
+
+def messy(lines: list[str]) -> bytes:
+    # Line 20 is Latin-1, not UTF-8; line 21 is fine.
+    return "\r\n".join(lines).encode() + b"\r\ngr\xfcner tee,,,\r\ndecaf beans,7,,\r\n"
+
+
+def test_a_messy_file_imports_nothing_and_explains_every_bad_line(world: World) -> None:
     before = phrases(world)
-    lines = [
-        "Keyword,Volume,Difficulty,Intent",  # 1: header, any case
-        "espresso tamper,1200,35,commercial",  # 2
-        "",  # 3: blank lines are neither keywords nor errors
-        "  ESPRESSO   Tamper ,90,,",  # 4: duplicate of line 2 (case, spaces)
-        '=HYPERLINK("http://evil"),10,,',  # 5: formula injection
-        "+cmd|' /C calc'!A0,,,",  # 6
-        "-2+3,,,",  # 7
-        "@SUM(A1:A2),,,",  # 8
-        "x" * 256 + ",,,",  # 9: overlong
-        "milk frother,lots,,",  # 10: bad volume
-        "latte art,,101,",  # 11: difficulty out of range
-        "moka pot,,,curious",  # 12: unknown intent
-        ",5,,",  # 13: empty keyword
-        "cold brew ratio,,,",  # 14: duplicate of a keyword the site already has
-        '"pour over, explained",300,20,informational',  # 15: quoted comma
-        "café crème,40,,",  # 16: non-ASCII in UTF-8
-        "bad\x00byte,,,",  # 17: a NUL character
-        "  ",  # 18: whitespace-only line
-        "turkish coffee,,,navigational",  # 19
-    ]
-    data = "\r\n".join(lines).encode() + b"\r\ngr\xfcner tee,,,\r\ndecaf beans,7,,\r\n"
-    response = upload(world, data)  # line 20 is Latin-1, line 21 is fine
+    response = upload(world, messy(MESSY))
     assert response.status_code == 200, response.content
     report = response.json()
-    assert report["created"] == 5
-    assert report["duplicates"] == 2
+    assert (report["created"], report["duplicates"]) == (0, 0)
     errors = {e["line"]: e["error"] for e in report["errors"]}
-    assert sorted(errors) == [5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 20]
+    assert sorted(errors) == BAD_LINES
     for line in (5, 6, 7, 8):
         assert "formula" in errors[line]
     assert "longer than 255" in errors[9]
@@ -65,6 +71,13 @@ def test_a_messy_file_keeps_every_valid_row_and_explains_every_bad_one(world: Wo
     assert "keyword is empty" in errors[13]
     assert "control characters" in errors[17]
     assert "not UTF-8" in errors[20]
+    assert phrases(world) == before  # all or nothing: not one good line was kept
+
+    # The same file with its bad lines fixed (here: removed) imports every good line.
+    fixed = [line for n, line in enumerate(MESSY, start=1) if n not in BAD_LINES]
+    response = upload(world, b"\r\n".join(x.encode() for x in fixed) + b"\r\ndecaf beans,7,,")
+    report = response.json()
+    assert report == {"created": 5, "duplicates": 2, "errors": []}
     assert phrases(world) - before == {
         "espresso tamper",
         "pour over, explained",
@@ -116,7 +129,7 @@ def test_a_file_over_the_limit_is_413_and_imports_nothing(world: World, settings
     assert Keyword.objects.count() == before
 
 
-def test_json_rows_are_checked_one_by_one(world: World) -> None:
+def test_json_rows_are_checked_one_by_one_and_imported_all_or_nothing(world: World) -> None:
     response = client(world.owner).post(
         f"/api/v1/sites/{world.site.pk}/keywords/import/",
         {
@@ -134,9 +147,21 @@ def test_json_rows_are_checked_one_by_one(world: World) -> None:
     )
     assert response.status_code == 200
     report = response.json()
-    assert report["created"] == 2
-    assert report["duplicates"] == 1
+    assert (report["created"], report["duplicates"]) == (0, 0)
     assert [e["line"] for e in report["errors"]] == [3, 4, 5, 6]
+    assert not {"siphon brewer", "chemex"} & phrases(world)
+    good = client(world.owner).post(
+        f"/api/v1/sites/{world.site.pk}/keywords/import/",
+        {
+            "keywords": [
+                {"keyword": "siphon brewer"},
+                {"keyword": "Siphon  BREWER"},
+                {"keyword": "chemex"},
+            ]
+        },
+        format="json",
+    )
+    assert good.json() == {"created": 2, "duplicates": 1, "errors": []}
     assert {"siphon brewer", "chemex"} <= phrases(world)
     bad = client(world.owner).post(
         f"/api/v1/sites/{world.site.pk}/keywords/import/", {"keywords": "x"}, format="json"

@@ -82,7 +82,7 @@ def test_create_a_site_with_the_timezone_picker(page: Any, live: Live) -> None:
     expect(page.locator(".switcher summary")).to_have_text("Coffee Blog")
 
 
-def test_a_csv_with_bad_lines_imports_the_good_ones_and_lists_the_bad(
+def test_a_csv_with_bad_lines_imports_nothing_and_lists_them_then_the_fixed_file_imports(
     page: Any, live: Live
 ) -> None:
     page.get_by_role("link", name="Keywords", exact=True).first.click()
@@ -91,12 +91,24 @@ def test_a_csv_with_bad_lines_imports_the_good_ones_and_lists_the_bad(
     )
     page.get_by_role("button", name="Import").click()
     report = page.locator("#import-report")
-    expect(report).to_contain_text(f"{len(COFFEE)} keywords imported")
+    expect(report).to_contain_text(f"Nothing imported: {len(BAD_LINES)} lines with errors")
     rows = report.locator("tbody tr")
     expect(rows).to_have_count(len(BAD_LINES))
     for i, (line, problem) in enumerate(BAD_LINES.items()):
         expect(rows.nth(i)).to_contain_text(str(line))
         expect(rows.nth(i)).to_contain_text(problem)
+    assert live.one("SELECT COUNT(*) FROM planner_keyword WHERE site_id=?", state["site_id"]) == 0
+    shot(page, "02-keywords-import-errors")
+    fixed = b"".join(
+        line + b"\n"
+        for n, line in enumerate(csv_with_bad_lines().splitlines(), start=1)
+        if n not in BAD_LINES
+    )
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "coffee.csv", "mimeType": "text/csv", "buffer": fixed}
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(report).to_contain_text(f"{len(COFFEE)} keywords imported")
     count = live.one("SELECT COUNT(*) FROM planner_keyword WHERE site_id=?", state["site_id"])
     assert count == len(COFFEE)
     expect(page.get_by_text(f"{count} keywords", exact=True)).to_be_visible()

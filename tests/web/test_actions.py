@@ -157,19 +157,24 @@ CSV = (
 )
 
 
-def test_csv_import_keeps_good_lines_and_lists_bad_ones(owner: Client, site: Site) -> None:
+def test_csv_import_is_all_or_nothing_and_lists_bad_lines(owner: Client, site: Site) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("kw.csv", CSV.encode(), content_type="text/csv")
     html = owner.post(f"/sites/{site.pk}/keywords/", {"file": upload}).content.decode()
+    assert not Keyword.objects.filter(site=site).exists()
+    assert "Nothing imported: 3 lines have errors." in html
+    lines = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]+)</td></tr>', html)
+    assert [int(n) for n, _ in lines] == [3, 4, 5]
+    assert "keyword is empty" in lines[0][1] and "volume must be a whole number" in lines[1][1]
+    good = "".join(line + "\n" for n, line in enumerate(CSV.splitlines(), 1) if n not in (3, 4, 5))
+    upload = SimpleUploadedFile("kw.csv", good.encode(), content_type="text/csv")
+    html = owner.post(f"/sites/{site.pk}/keywords/", {"file": upload}).content.decode()
+    assert "Imported 2 keywords; 1 duplicates skipped." in html
     assert sorted(Keyword.objects.filter(site=site).values_list("phrase", flat=True)) == [
         "cold brew ratio",
         "moka pot",
     ]
-    assert "Imported 2 keywords; 1 duplicates skipped; 3 lines had errors." in html
-    lines = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]+)</td></tr>', html)
-    assert [int(n) for n, _ in lines] == [3, 4, 5]
-    assert "keyword is empty" in lines[0][1] and "volume must be a whole number" in lines[1][1]
     no_column = SimpleUploadedFile("kw.csv", b"phrase\nx\n", content_type="text/csv")
     bad = owner.post(f"/sites/{site.pk}/keywords/", {"file": no_column}).content.decode()
     assert 'id_file_error">The header row has no &#x27;keyword&#x27; column' in bad

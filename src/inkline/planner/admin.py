@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.planner.models import (
+    Cluster,
+    ContentIdea,
+    Keyword,
+    KeywordImportJob,
+    KeywordImportUpload,
+)
 
 
 @admin.action(description="Retry: reset failed attempts")
@@ -32,3 +38,32 @@ class ContentIdeaAdmin(admin.ModelAdmin):
     search_fields = ("title", "primary_keyword")
     raw_id_fields = ("cluster",)
     actions = [retry_items]
+
+
+@admin.register(KeywordImportJob)
+class KeywordImportJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "site",
+        "status",
+        "progress",
+        "total_lines",
+        "created_count",
+        "duplicate_count",
+        "error_count",
+        "epoch",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "source")
+    raw_id_fields = ("site",)
+    readonly_fields = ("epoch", "lease_expires_at", "started_at", "finished_at")
+
+
+@admin.register(KeywordImportUpload)
+class KeywordImportUploadAdmin(admin.ModelAdmin):
+    """Pieces of unfinished jobs' files (their bytes are not shown)."""
+
+    list_display = ("job", "seq")
+    exclude = ("data",)
+    raw_id_fields = ("job",)

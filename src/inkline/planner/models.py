@@ -1,9 +1,10 @@
-"""Keywords, clusters and content ideas: stages 1–3 of the pipeline."""
+"""Keywords, clusters and content ideas (stages 1–3 of the pipeline); keyword import jobs."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 
 from django.db import models
 from django.db.models import Q
@@ -107,3 +108,79 @@ class ContentIdea(TimeStampedModel, PipelineItem):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    VALIDATING = "validating", "Checking every line"
+    WRITING = "writing", "Writing keywords"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_IMPORT_STATUSES = (ImportStatus.QUEUED, ImportStatus.VALIDATING, ImportStatus.WRITING)
+
+
+class KeywordImportJob(TimeStampedModel):
+    """A large keyword import done in the background. The row is the queue of record (the
+    broker only wakes a worker, the beat's reconciler wakes one again for a job nobody holds);
+    `epoch` counts the claims and fences every write of the job's executor; `lease_expires_at`
+    says until when its executor is presumed alive. Keywords and the final `done` status
+    commit in one transaction: a job is done with all of its keywords, or with none."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(
+        "accounts.Site", on_delete=models.CASCADE, related_name="keyword_imports"
+    )
+    source = models.CharField(max_length=4, choices=[("csv", "CSV"), ("json", "JSON")])
+    encoding = models.CharField(max_length=10, default="utf-8-sig")  # of the stored file
+    filename = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_lines = models.PositiveIntegerField(default=0)  # lines after the header (rows: JSON)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"line", "error"}], the first ones
+    error_count = models.PositiveIntegerField(default=0)  # all of them
+    message = models.TextField(blank=True, default="")  # why it failed or was retried
+    epoch = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="keyword_import_progress_0_100"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="keyword_import_active"),
+            models.Index(fields=["site", "created_at"], name="keyword_import_site"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_IMPORT_STATUSES
+
+
+class KeywordImportUpload(models.Model):
+    """One piece (`seq` from 0, about a megabyte) of the file of a job that has not finished
+    yet; deleted when it ends. Kept apart from the job so that reading a job's progress never
+    loads the file, and in pieces so that no process ever holds the whole file: it is stored
+    and read back as a stream."""
+
+    job = models.ForeignKey(KeywordImportJob, on_delete=models.CASCADE, related_name="upload")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="keyword_import_upload_piece")
+        ]

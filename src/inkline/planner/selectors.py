@@ -1,4 +1,5 @@
-"""Planner reads: what stages 1–3 have pending, and what stage 1 sends with each cluster.
+"""Planner reads: what stages 1–3 have pending, what stage 1 sends with each cluster, and
+keyword import jobs.
 
 Each `*_OPEN` condition says what a stage has not done yet with a row; the pending set is the
 open rows that have attempts left (see `inkline.core.models.attempts_left`), oldest first. The
@@ -7,11 +8,19 @@ services that write a stage's output are conditional on the same `*_OPEN` condit
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from inkline.core.models import attempts_left
-from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.planner.models import (
+    ACTIVE_IMPORT_STATUSES,
+    Cluster,
+    ContentIdea,
+    Keyword,
+    KeywordImportJob,
+)
 
 # Stage 1: keywords not yet in a cluster.
 KEYWORDS_OPEN = Q(status=Keyword.Status.NEW)
@@ -57,3 +66,22 @@ def cluster_members(
         .order_by("id", "keywords__id")
         .values_list("id", "keywords__phrase")
     )
+
+
+# --- keyword import jobs -----------------------------------------------------------------------
+def import_job_of_account(*, account_id: int, job_id: Any) -> KeywordImportJob | None:
+    """The job if it belongs to a site of the account; None otherwise (never another's)."""
+    return (
+        KeywordImportJob.objects.select_related("site")
+        .filter(pk=job_id, site__account_id=account_id)
+        .first()
+    )
+
+
+def import_job_shown(*, site_id: int, job_id: Any = None) -> KeywordImportJob | None:
+    """The job the site's import page shows: the one asked for (of this site only), else the
+    site's latest unfinished one."""
+    jobs = KeywordImportJob.objects.filter(site_id=site_id)
+    if job_id is not None:
+        return jobs.filter(pk=job_id).first()
+    return jobs.filter(status__in=ACTIVE_IMPORT_STATUSES).order_by("-created_at").first()

@@ -20,6 +20,11 @@ urlpatterns = [
     path("sites/<int:site_id>/publishing/preview/", publishing.preview, name="publishing_preview"),
     path("sites/<int:site_id>/ai-budget/", billing.ai_budget, name="ai_budget"),
     path("sites/<int:site_id>/keywords/", planner.keywords, name="keywords"),
+    path(
+        "sites/<int:site_id>/keywords/imports/<uuid:job_id>/",
+        planner.import_job,
+        name="import_job",
+    ),
     path("sites/<int:site_id>/clusters/", planner.clusters, name="clusters"),
     path("sites/<int:site_id>/ideas/", planner.ideas, name="ideas"),
     path("sites/<int:site_id>/tasks/", planner.tasks, name="tasks"),

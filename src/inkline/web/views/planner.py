@@ -1,19 +1,30 @@
-"""Keywords (with the CSV import), clusters, ideas and tasks of a site."""
+"""Keywords (with the CSV import and its background jobs), clusters, ideas and tasks of a
+site."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
 
 from inkline.core.errors import ValidationFailed
 from inkline.planner.models import Cluster, ContentIdea, Keyword
-from inkline.planner.services import keywords_import_csv
+from inkline.planner.selectors import import_job_shown
+from inkline.planner.services import (
+    csv_inspect,
+    import_job_create,
+    keywords_import_csv,
+)
 from inkline.web.access import form_errors_from, page, require_editor, site_for
 from inkline.web.forms import KeywordFilterForm, KeywordImportForm
 from inkline.writer.models import WritingTask
@@ -34,16 +45,36 @@ def keywords(request: HttpRequest, site_id: int) -> HttpResponse:
         require_editor(request)
         upload = KeywordImportForm(request.POST, request.FILES)
         if upload.is_valid():
+            file = upload.cleaned_data["file"]
             try:
-                report = keywords_import_csv(site=site, data=upload.cleaned_data["file"].read())
+                info = csv_inspect(file.file)
+                if info.lines > settings.INKLINE_IMPORT_SYNC_ROWS:
+                    job = import_job_create(
+                        site=site, file=file.file, info=info, filename=file.name or ""
+                    )
+                    messages.info(
+                        request,
+                        f"Importing {job.total_lines:,} lines in the background: every line "
+                        "is checked first, then all keywords are written at once (or none).",
+                    )
+                    target = reverse("web:keywords", kwargs={"site_id": site.pk})
+                    return redirect(f"{target}?{urlencode({'job': str(job.pk)})}")
+                report = keywords_import_csv(site=site, data=file.read())
             except ValidationFailed as exc:
                 form_errors_from(upload, exc)
             else:
-                messages.success(
-                    request,
-                    f"Imported {report.created} keywords; {report.duplicates} duplicates skipped"
-                    + (f"; {len(report.errors)} lines had errors." if report.errors else "."),
-                )
+                if report.errors:
+                    messages.error(
+                        request,
+                        f"Nothing imported: {len(report.errors)} lines have errors. Fix them "
+                        "and import the file again.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Imported {report.created} keywords; "
+                        f"{report.duplicates} duplicates skipped.",
+                    )
                 upload = KeywordImportForm()
 
     clusters = list(Cluster.objects.filter(site=site).order_by("name").values_list("id", "name"))
@@ -59,12 +90,32 @@ def keywords(request: HttpRequest, site_id: int) -> HttpResponse:
     context = {
         "upload": upload,
         "report": report,
+        "job": None if report else import_job_shown(site_id=site.pk, job_id=_uuid(request)),
+        "sync_rows": settings.INKLINE_IMPORT_SYNC_ROWS,
         "filters": filters,
         "page_obj": _paged(request, qs),
         "query": f"{query}&" if query else "",
         "tab": "keywords",
     }
     return page(request, "web/keywords.html", context, site=site, section="planner")
+
+
+def _uuid(request: HttpRequest) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.GET.get("job") or "")
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def import_job(request: HttpRequest, site_id: int, job_id: uuid.UUID) -> HttpResponse:
+    """A keyword import job's panel, polled by htmx every second while the job runs."""
+    site = site_for(request, site_id)
+    job = import_job_shown(site_id=site.pk, job_id=job_id)
+    if job is None:
+        raise Http404("No such import.")
+    return render(request, "web/partials/import_job.html", {"site": site, "job": job})
 
 
 @login_required
