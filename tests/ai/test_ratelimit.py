@@ -534,7 +534,8 @@ def test_429_with_retry_after_only_brings_the_provider_near_the_limit_without_a_
         provider, done = hammer(server, seconds=5.0)
     statuses = [r.status for r in server.requests]
     steady = sum(1 for t in done if 2.0 <= t < 5.0) / 3.0
-    assert 0.8 * 20 <= steady <= 1.1 * 20, (steady, provider.limiter.snapshot())
+    # A bucket of 20 may hand out its saved-up burst inside the window on top of its rate.
+    assert 0.8 * 20 <= steady <= 20 + 20 / 3.0, (steady, provider.limiter.snapshot())
     # the first contact (one burst of the pool) and the one that measures the limit
     assert statuses.count(429) <= 12, statuses.count(429)
     assert 15 < provider.limiter.rate < 25  # paced near the measured limit
