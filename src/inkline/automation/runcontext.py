@@ -7,6 +7,7 @@ Every write to the run goes through `RunContext.write`, conditional on the lease
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from inkline.automation.events import event_record
 from inkline.automation.lease import Lease
 from inkline.automation.models import STAGES, AutomationConfig, AutomationRun
 from inkline.automation.progress import progress_percent
+from inkline.automation.shutdown import shutdown_requested
 from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import LeaseLost
 
@@ -51,6 +53,10 @@ class RunContext:
             raise LeaseLost(self.run.run_id)
         for name, value in fields.items():
             setattr(self.run, name, value)
+
+    def time_up(self) -> bool:
+        """The slice must start no new item: its time is over, or the process is stopping."""
+        return time.monotonic() >= self.deadline or shutdown_requested()
 
     def status(self) -> str:
         return str(AutomationRun.objects.values_list("status", flat=True).get(pk=self.run.pk))
