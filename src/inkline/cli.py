@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("worker", "a Celery worker alone (production; run any number)")
-    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument(
+        "--concurrency", type=int, default=2, help="slices at once, threads of this process"
+    )
 
     add("beat", "the scheduler alone (production; run exactly one)")
     return parser

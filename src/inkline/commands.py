@@ -5,7 +5,9 @@ for `run --wait`, a run that did not end cleanly), 2 bad usage."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.core.management import call_command
 from rich.console import Console
@@ -31,7 +34,9 @@ from inkline.automation.api import RunSerializer, ai_check_out
 from inkline.automation.models import AutomationRun
 from inkline.automation.selectors import pipeline_summary
 from inkline.automation.services import ai_check_record, run_start
+from inkline.automation.shutdown import shutdown_request
 from inkline.automation.sites import account_create
+from inkline.automation.stagerunner import CALL_THREAD_PREFIX
 from inkline.automation.stages import STAGE_NAMES
 from inkline.celery import app
 from inkline.core.errors import ApplicationError, RunActive, ValidationFailed
@@ -370,36 +375,99 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- the long-running processes -------------------------------------------------------------
+# Each exits within 10 s of SIGTERM (or SIGINT) sent to it or to its whole process group, as
+# systemd, `docker stop` and Ctrl-C do.
+
+# Requests in progress when gunicorn is told to stop get this long before their worker is killed.
+WEB_GRACEFUL_SECONDS = 5
+# `inkline serve`: SIGTERM to its children, then SIGKILL to those still running after this.
+SERVE_STOP_SECONDS = 9.0
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     gunicorn = [
         sys.executable, "-m", "gunicorn", "inkline.wsgi:application",
         "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
         "--threads", str(args.threads),
+        "--config", "python:inkline.gunicorn_conf",
+        "--graceful-timeout", str(WEB_GRACEFUL_SECONDS),
+        # Unused, shared by every gunicorn of the user ($HOME/.gunicorn/gunicorn.ctl), and
+        # stopping its server took seconds of every shutdown.
+        "--no-control-socket",
         "--access-logfile", "-",
     ]  # fmt: skip
     os.execv(sys.executable, gunicorn)
 
 
 def preload_for_workers() -> None:
-    """Load what the stages use before the pool forks, so every child inherits it instead of
-    spending seconds on its first slice: the AI provider's libraries (numpy, scikit-learn for
-    `local`) and textstat's pronunciation dictionary. Builds no provider (a misconfigured one
-    still fails the run with its reason, not the worker) and opens no database connection."""
+    """Load what the stages use once, before the worker starts, instead of on its first
+    slice: the AI provider's libraries (numpy, scikit-learn for `local`) and textstat's
+    pronunciation dictionary. Builds no provider (a misconfigured one still fails the run with
+    its reason, not the worker) and opens no database connection.
+
+    What is loaded then lives as long as the process, so it is frozen out of the garbage
+    collector: collections stop scanning it, and so does the interpreter's last one at exit
+    (seconds, with scikit-learn loaded, added to every stop)."""
     import_provider()
     reading_ease("Inkline loads its dictionaries once, before the workers start.")
+    gc.collect()
+    gc.freeze()
+
+
+def _stop_slices(**_: Any) -> None:
+    """Celery's shutdown signal, sent from its SIGTERM/SIGINT handler: slices stop between
+    items (`inkline.automation.shutdown`). Sets a flag only: it runs in a signal handler."""
+    shutdown_request(grace=settings.INKLINE_SHUTDOWN_GRACE_SECONDS)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker whose pool is threads of this one process. A prefork pool's children
+    get the SIGTERM sent to the process group too and die mid-slice (their runs wait for the
+    lease to expire), and the pool, seeing them lost, waits for them and starts new ones:
+    stopping took 10 to 17 s, or never ended. Here the signal reaches one process: Celery's
+    warm shutdown stops taking messages (those taken but not started go back to the broker),
+    the running slices stop between items and hand their runs back, and the process exits."""
     preload_for_workers()
-    argv = ["worker", "--loglevel", "INFO", "--concurrency", str(args.concurrency)]
-    app.worker_main(argv)
-    return EXIT_OK
+    worker_shutting_down.connect(_stop_slices)
+    argv = [
+        "worker", "--loglevel", "INFO", "--pool", "threads",
+        "--concurrency", str(args.concurrency),
+    ]  # fmt: skip
+    code: Any = EXIT_OK
+    try:
+        app.worker_main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    gc.freeze()  # the interpreter's last collection at exit has nothing left to scan
+    _exit_without_abandoned_calls(code)
+    return int(code or 0)
+
+
+def _exit_without_abandoned_calls(code: Any) -> None:
+    """AI calls abandoned at shutdown may still be waiting for their endpoint, in threads the
+    interpreter would join before exiting (up to the provider's timeout). Everything else is
+    done (messages acknowledged or returned, leases released): exit without them."""
+    stage_threads = [
+        t for t in threading.enumerate() if t.name.startswith(CALL_THREAD_PREFIX) and t.is_alive()
+    ]
+    if stage_threads:
+        print(
+            f"inkline worker: exiting without waiting for {len(stage_threads)} abandoned "
+            "AI call(s)",
+            file=sys.stderr,
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code or 0))
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
 
     schedule = str(Path(settings.DATA_DIR) / "celerybeat-schedule")
+    gc.freeze()  # as for the worker: a faster exit
     app.start(["beat", "--loglevel", "INFO", "--schedule", schedule])
     return EXIT_OK
 
@@ -407,16 +475,21 @@ def cmd_beat(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Web + worker + beat on the embedded default; Ctrl-C stops all three."""
     base = [sys.executable, "-m", "inkline.cli"]
-    procs = [
-        subprocess.Popen([*base, "web", "--port", str(args.port), "--host", args.host]),
-        subprocess.Popen([*base, "worker", "--concurrency", "2"]),
-        subprocess.Popen([*base, "beat"]),
-    ]
+    commands = {
+        "web": ["web", "--port", str(args.port), "--host", args.host],
+        "worker": ["worker", "--concurrency", "2"],
+        "beat": ["beat"],
+    }
+    procs = {name: subprocess.Popen([*base, *argv]) for name, argv in commands.items()}
     print(f"Inkline is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    signalled: set[int] = set()
 
     def stop(*_: Any) -> None:
-        for p in procs:
-            if p.poll() is None:
+        """SIGTERM to each child once: a signal to the whole group reached them already, and
+        one to `serve` alone must reach them too. (A signal handler: it takes no lock.)"""
+        for p in procs.values():
+            if p.pid not in signalled and p.poll() is None:
+                signalled.add(p.pid)
                 p.send_signal(signal.SIGTERM)
 
     # Ctrl-C, `kill -INT` and `kill -TERM` all stop the three processes (a SIGINT handler is
@@ -424,15 +497,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+        while not signalled and all(p.poll() is None for p in procs.values()):
+            time.sleep(0.2)
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed
         pass
     finally:
         stop()
-        for p in procs:
+        deadline = time.monotonic() + SERVE_STOP_SECONDS
+        for name, p in procs.items():
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                print(f"inkline serve: the {name} did not stop in time: killed", file=sys.stderr)
                 p.kill()
+                p.wait()
     return EXIT_OK

@@ -317,6 +317,9 @@ INKLINE_OPENAI_MAX_TOKENS_IMAGE_PROMPTS = max(
 INKLINE_OPENAI_CHECK_SECONDS = max(0.0, env_float("INKLINE_OPENAI_CHECK_SECONDS", 300.0))
 INKLINE_RUN_LEASE_SECONDS = max(5, env_int("INKLINE_RUN_LEASE_SECONDS", 60))
 INKLINE_SLICE_SECONDS = max(1, env_int("INKLINE_SLICE_SECONDS", 50))
+# On SIGTERM/SIGINT a worker starts no new item and gives the AI calls in flight this long to
+# finish (the rest are abandoned and redone by the next worker): it exits within 10 s.
+INKLINE_SHUTDOWN_GRACE_SECONDS = max(0.0, env_float("INKLINE_SHUTDOWN_GRACE_SECONDS", 5.0))
 INKLINE_TICK_SECONDS = max(1, env_int("INKLINE_TICK_SECONDS", 30))
 INKLINE_MAX_RECOVERIES = env_int("INKLINE_MAX_RECOVERIES", 5)
 INKLINE_ITEM_MAX_ATTEMPTS = 3

@@ -134,12 +134,15 @@ class Stack:
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start `inkline ARGS` in its own process group, output to `<name>.log`."""
+    def spawn(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `inkline ARGS` in its own process group, output to `<name>.log`; `env`
+        overrides the stack's environment for this process."""
         log = (self.data_dir / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "inkline.cli", *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -29,14 +29,14 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         yield stack
 
 
-def check_books(stack: Stack, *, account_id: int, site_id: int) -> None:
+def check_books(stack: Stack, *, account_id: int, site_id: int, tasks: int = TASKS) -> None:
     """No item lost or written twice, no credit charged twice, every credit explained."""
-    tasks = stack.value("SELECT count(*) FROM writer_writingtask WHERE site_id = %s", site_id)
+    task_rows = stack.value("SELECT count(*) FROM writer_writingtask WHERE site_id = %s", site_id)
     contents = stack.value("SELECT count(*) FROM writer_content WHERE site_id = %s", site_id)
     distinct = stack.value(
         "SELECT count(DISTINCT task_id) FROM writer_content WHERE site_id = %s", site_id
     )
-    assert tasks == contents == distinct == TASKS
+    assert task_rows == contents == distinct == tasks
     balance, held = stack.sql(
         "SELECT credits, credits_held FROM accounts_account WHERE id = %s", account_id
     )[0]
@@ -54,7 +54,7 @@ def check_books(stack: Stack, *, account_id: int, site_id: int) -> None:
         "AND operation_type = 'content_generation' AND account_id = %s",
         account_id,
     )
-    assert writes == TASKS
+    assert writes == tasks
     assert stack.value("SELECT count(*) FROM billing_credithold WHERE status = 'open'") == 0
 
 

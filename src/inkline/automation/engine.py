@@ -51,6 +51,7 @@ from inkline.automation.models import (
 )
 from inkline.automation.runcontext import RunContext, StageStop
 from inkline.automation.services import ai_check_record
+from inkline.automation.shutdown import shutdown_requested
 from inkline.automation.stagerunner import StageRunner, endpoint_of
 from inkline.automation.stages import STAGE_CLASSES, Stage
 from inkline.billing import services as billing
@@ -103,8 +104,8 @@ class Slice:
             status = ctx.status()
             if status != RunStatus.RUNNING:
                 return SliceResult("stopped", status)
-            if time.monotonic() >= ctx.deadline:
-                return SliceResult("continue", status)
+            if ctx.time_up():
+                return self.hand_back(status)
             number = ctx.run.current_stage
             if not ctx.config.stage_enabled(number):
                 self.skip_stage(number)
@@ -131,9 +132,23 @@ class Slice:
                 finished = True
             if not finished:
                 status = ctx.status()
-                return SliceResult("continue" if status == RunStatus.RUNNING else "stopped", status)
+                if status != RunStatus.RUNNING:
+                    return SliceResult("stopped", status)
+                return self.hand_back(status)
             self.end_stage(stage)
         return self.complete()
+
+    def hand_back(self, status: str) -> SliceResult:
+        """The slice's time is up: the run goes on in the next slice (on another worker when
+        this process is shutting down; the lease is released on the way out)."""
+        if shutdown_requested():
+            self.ctx.event(
+                f"The worker is shutting down: the run stopped at stage "
+                f"{self.ctx.run.current_stage} between items and goes on with the next worker.",
+                stage=self.ctx.run.current_stage,
+                code="worker_shutdown",
+            )
+        return SliceResult("continue", status)
 
     def pick_up(self) -> None:
         ctx = self.ctx

@@ -12,6 +12,7 @@ in this run (`failed_item_ids`, never tried again by it) and the notes of its st
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from inkline.automation.events import event_record
 from inkline.automation.lease import Lease
 from inkline.automation.models import STAGES, AutomationConfig, AutomationRun
 from inkline.automation.progress import progress_percent
+from inkline.automation.shutdown import shutdown_requested
 from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import LeaseLost
 
@@ -52,6 +54,10 @@ class RunContext:
             raise LeaseLost(self.run.run_id)
         for name, value in fields.items():
             setattr(self.run, name, value)
+
+    def time_up(self) -> bool:
+        """The slice must start no new item: its time is over, or the process is stopping."""
+        return time.monotonic() >= self.deadline or shutdown_requested()
 
     def status(self) -> str:
         return str(AutomationRun.objects.values_list("status", flat=True).get(pk=self.run.pk))

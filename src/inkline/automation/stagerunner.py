@@ -9,6 +9,8 @@ Each round of `StageRunner.run`:
   collect  wait for a call to finish: a failure is settled at once (it may stop the stage
            before another call starts), a success waits for the next round.
 The run's status is read once per round, so pause and cancel act between items (invariant 3).
+When the process shuts down (`shutdown.py`) no call starts; the calls in flight get until the
+shutdown's deadline to finish and commit, the rest are abandoned (`abandon_in_flight`).
 
 `commit` stores one item in one short transaction: its output, its state change, its credit
 capture and the run's figures (invariant 4); a file written for it is removed if that rolls
@@ -48,6 +50,7 @@ from inkline.ai.types import AIError, Usage
 from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import STAGE_NAMES, RunEvent, RunStatus
 from inkline.automation.runcontext import RunContext, StageStop
+from inkline.automation.shutdown import shutdown_deadline
 from inkline.automation.stages import Committed, ItemGone, Stage, WorkItem, merge_quality
 from inkline.billing import services as billing
 from inkline.billing.costs import cost_of
@@ -64,6 +67,10 @@ MAX_ITEM_FAILURES_IN_ROW = 5
 FAILED_ITEMS_LISTED = 100
 # Pending items read ahead in one query (per concurrency slot), instead of one query per item.
 READ_AHEAD = 4
+# How often a wait for AI calls looks whether the process is shutting down (seconds).
+SHUTDOWN_POLL = 0.5
+# The names of the threads that make the AI calls start with this.
+CALL_THREAD_PREFIX = "inkline-s"
 
 
 @dataclass
@@ -101,6 +108,7 @@ class StageRunner:
         self.failed: set[int] = ctx.failed_ids(stage.number)
         self.stop: StageStop | None = None
         self.exhausted = False  # nothing left to take, or the limit is reached
+        self.abandoned = 0  # calls left in flight when the process shut down
 
     # --- the loop --------------------------------------------------------------------------
     def run(self) -> bool:
@@ -112,7 +120,7 @@ class StageRunner:
             return True
         started = time.monotonic()
         pool = ThreadPoolExecutor(
-            max_workers=self.width, thread_name_prefix=f"inkline-s{self.number}"
+            max_workers=self.width, thread_name_prefix=f"{CALL_THREAD_PREFIX}{self.number}"
         )
         try:
             while True:
@@ -126,7 +134,8 @@ class StageRunner:
             self.release_open_holds(f"the slice stopped: {type(exc).__name__}")
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Calls abandoned at shutdown are not waited for (see `abandon_in_flight`).
+            pool.shutdown(wait=not self.abandoned, cancel_futures=True)
             elapsed = time.monotonic() - started
             self.result["seconds"] = round(self.result.get("seconds", 0.0) + elapsed, 3)
         return self.end()
@@ -172,7 +181,7 @@ class StageRunner:
         """Start calls until the pool is full, or the slice's time, the limit, the pending
         items or the credits run out."""
         while len(self.in_flight) < self.width:
-            if time.monotonic() >= self.ctx.deadline:
+            if self.ctx.time_up():
                 return
             room = self.room()
             if room is not None and room <= 0:
@@ -199,15 +208,27 @@ class StageRunner:
             self.stop = self.stop or self.settle(call)
 
     def collect(self) -> None:
-        """Wait for calls to finish; heartbeat the lease while a long call is in flight."""
-        done, _ = wait(
-            list(self.in_flight),
-            timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3,
-            return_when=FIRST_COMPLETED,
-        )
-        if not done:
-            self.ctx.write()
-            return
+        """Wait for calls to finish; heartbeat the lease while a long call is in flight. When
+        the process is shutting down, wait only until its deadline (looked at every
+        SHUTDOWN_POLL seconds), then abandon the calls still in flight."""
+        heartbeat_at = time.monotonic() + settings.INKLINE_RUN_LEASE_SECONDS / 3
+        while True:
+            now = time.monotonic()
+            stopping_at = shutdown_deadline()
+            if stopping_at is not None and now >= stopping_at:
+                self.abandon_in_flight()
+                return
+            if now >= heartbeat_at:
+                self.ctx.write()
+                return
+            until = heartbeat_at if stopping_at is None else min(heartbeat_at, stopping_at)
+            done, _ = wait(
+                list(self.in_flight),
+                timeout=min(until - now, SHUTDOWN_POLL),
+                return_when=FIRST_COMPLETED,
+            )
+            if done:
+                break
         for future in done:
             call = self.in_flight.pop(future)
             if self.overlap and future.exception() is None:
@@ -468,6 +489,24 @@ class StageRunner:
             )
         reason += " No attempt was counted against the items: they stay pending."
         return StageStop(reason, end_run=True, fail_run=True, error=error)
+
+    def abandon_in_flight(self) -> None:
+        """The process is shutting down and these calls did not finish in its grace time:
+        their answers are not waited for. Their holds go back and their items stay pending,
+        untouched and not counted as attempts, for the next worker to do (the provider may
+        still bill the abandoned calls)."""
+        for call in list(self.in_flight.values()):
+            self.reserved -= call.item.size
+            self.give_back(call, "the worker shut down before the call ended")
+            call.future.cancel()
+        self.abandoned += len(self.in_flight)
+        log.warning(
+            "run %s: shutting down, %d AI call(s) still in flight abandoned; their items "
+            "stay pending for the next worker",
+            self.ctx.run.run_id,
+            len(self.in_flight),
+        )
+        self.in_flight.clear()
 
     # --- credits ---------------------------------------------------------------------------
     def charge_failed(self, call: Call, usage: Usage | None) -> int:

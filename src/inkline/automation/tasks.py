@@ -6,11 +6,17 @@ from celery import shared_task
 
 from inkline.automation import engine, scheduler
 from inkline.automation.services import EXECUTE_RUN
+from inkline.automation.shutdown import shutdown_requested
 
 
 @shared_task(name=EXECUTE_RUN, ignore_result=True)
 def execute_run(run_id: str) -> str:
-    """Execute one slice of a run; enqueue the next slice while there is more to do."""
+    """Execute one slice of a run; enqueue the next slice while there is more to do. A
+    worker that is shutting down hands the run straight back to the queue, for the next
+    worker (a message it still holds when it stops goes back to the broker)."""
+    if shutdown_requested():
+        execute_run.delay(run_id)
+        return "handed back"
     result = engine.execute_slice(run_id=run_id)
     if result.outcome == "continue":
         execute_run.delay(run_id)
