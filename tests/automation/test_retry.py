@@ -109,6 +109,7 @@ def test_failed_items_are_listed_and_retried_through_the_api(
         ({"stage": 4, "ids": []}, "ids"),
         ({"stage": 4, "ids": ["a"]}, "ids"),
         ({"stage": 4, "ids": 5}, "ids"),
+        ({"stage": 1, "ids": [9223372036854775808]}, "ids"),  # one past the largest id
     ],
 )
 def test_bad_retry_input_is_a_400_naming_the_field(

@@ -26,6 +26,7 @@ from inkline.accounts.scoping import site_for
 from inkline.accounts.services import site_pipeline_changed
 from inkline.automation.events import event_record
 from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES
+from inkline.core.api import MAX_ID
 from inkline.writer.models import Image
 
 
@@ -61,7 +62,7 @@ def items_retry(*, site: Site, stage: int, ids: list[int] | None = None) -> int:
 class RetryIn(serializers.Serializer[Any]):
     stage = serializers.ChoiceField(choices=RETRYABLE_STAGES, help_text="Pipeline stage, 1–6")
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_empty=False,
         max_length=10_000,
