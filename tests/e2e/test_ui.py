@@ -304,6 +304,14 @@ def test_publishing_settings_save_and_the_preview_follows(page: Any, live: Live)
     shot(page, "14-publishing-after")
 
 
+LOADED_IMAGE = """img => new Promise(resolve => {
+    const done = () => resolve(img.naturalWidth > 0);
+    if (img.complete) { done(); return; }
+    img.addEventListener("load", done, {once: true});
+    img.addEventListener("error", () => resolve(false), {once: true});
+})"""
+
+
 def waiting_for_review(n: int) -> str:
     return f"{n} article{'' if n == 1 else 's'} waiting for review."
 
@@ -330,7 +338,10 @@ def test_review_queue_previews_articles_with_images_and_decides(page: Any, live:
     images = first.locator(".article img")
     expect(images.first).to_be_visible()
     assert images.count() >= 2
-    assert images.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The preview's images load lazily: bring the first into view, then wait
+    # for its load or error event instead of reading a state still pending.
+    images.first.scroll_into_view_if_needed()
+    assert images.first.evaluate(LOADED_IMAGE)
     shot(page, "15-review")
     title = first.locator(".review-head h2").inner_text()
     first.get_by_role("button", name="Approve").click()
