@@ -54,6 +54,9 @@ class Article:
 class Published:
     url: str
     remote_id: str
+    # What went less than fully (e.g. terms the account may not create, left out): the
+    # article is published; content_publish keeps these in its `publish_error`.
+    notes: tuple[str, ...] = ()
 
 
 class PublishError(Exception):

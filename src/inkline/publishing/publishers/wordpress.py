@@ -13,6 +13,8 @@ made in WordPress outside it are kept) and updates the post, unless it already r
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import requests
@@ -28,6 +30,81 @@ from inkline.publishing.publishers import (
 )
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+API_REL = "https://api.w.org/"  # the Link relation WordPress announces its REST root with
+ROLE_HINT = (
+    "Publishing needs the Author role or higher (Editor or Administrator to create "
+    "categories and tags)."
+)
+# What a refusal (403, or 401 once the credentials are known to be good) of a request means.
+REFUSED = {
+    ("POST", "media"): "may not upload files",
+    ("POST", "posts"): "may not create or publish posts",
+    ("POST", "categories"): "may not create categories",
+    ("POST", "tags"): "may not create tags",
+}
+CREDENTIAL_CODES = frozenset(
+    {"incorrect_password", "invalid_username", "invalid_email", "application_passwords_disabled"}
+)
+STRIPPED_AUTHORIZATION_FIX = (
+    "Make the web server pass the Authorization header to PHP: on Apache add "
+    '`SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1` (or `CGIPassAuth On`) to '
+    "WordPress's .htaccess; on nginx with PHP-FPM add `fastcgi_param HTTP_AUTHORIZATION "
+    "$http_authorization;`; behind a proxy or CDN, let it forward the header."
+)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _strip_tags(text: str) -> str:
+    return _TAG.sub("", text)
+
+
+class WordPressError(PublishError):
+    """WordPress refused a request: its HTTP status and its REST error (`code`, `data`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str = "",
+        data: dict[str, Any] | None = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status = status
+        self.code = code
+        self.data = data or {}
+
+
+def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
+    """A REST error answer's code, message and data ("" and {} when it is not one)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", "", {}
+    if not isinstance(body, dict):
+        return "", "", {}
+    data = body.get("data")
+    return (
+        str(body.get("code", "")),
+        str(body.get("message", "")),
+        (data if isinstance(data, dict) else {}),
+    )
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _term_key(name: str) -> str:
+    """A term name as WordPress compares them: its stored name is HTML-escaped ("&amp;")."""
+    return " ".join(html.unescape(name).split()).casefold()
 
 
 class WordPressPublisher:
@@ -40,40 +117,162 @@ class WordPressPublisher:
         categories: tuple[str, ...] = (),
         timeout: float = 20.0,
     ) -> None:
-        self.api = base_url.rstrip("/") + "/wp-json/wp/v2"
+        self.base_url = base_url.rstrip("/")
+        # The REST root: `<site>/wp-json/` with pretty permalinks, `<site>/index.php?rest_route=/`
+        # with plain ones (found in the Link header WordPress sends when /wp-json/ is not JSON).
+        self.root = self.base_url + "/wp-json/"
+        self.root_checked = False
+        self.credentials_checked = False
+        self.username = username
         self.categories = categories
         self.timeout = timeout
+        self.notes: list[str] = []
         self.session = requests.Session()
         self.session.auth = (username, password)
         self.session.headers["User-Agent"] = "Inkline publisher"
 
     # --- HTTP ---------------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.api}/{path.lstrip('/')}"
+    def _url(self, path: str) -> str:
+        return f"{self.root}wp/v2/{path.lstrip('/')}"
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
         try:
-            response = outbound.request(
+            return outbound.request(
                 self.session, method, url, timeout=(min(5.0, self.timeout), self.timeout), **kwargs
             )
         except outbound.UnsafeTarget as exc:
             raise PublishError(str(exc), retryable=False) from exc
         except requests.Timeout as exc:
-            raise PublishError(f"WordPress did not answer {method} {path} in time.") from exc
+            raise PublishError(f"WordPress did not answer {method} {what} in time.") from exc
         except (requests.RequestException, OSError) as exc:
-            raise PublishError(f"Could not reach WordPress ({method} {path}): {exc}") from exc
-        if response.status_code >= 400:
-            detail = response.text[:300]
-            retryable = response.status_code in RETRYABLE_STATUS
-            hint = ""
-            if response.status_code in (401, 403):
-                hint = " Check the username and the application password."
+            raise PublishError(f"Could not reach WordPress ({method} {what}): {exc}") from exc
+
+    def discover_root(self) -> str | None:
+        """The REST root WordPress announces (`Link: <…>; rel="https://api.w.org/"`) on its
+        home page, or None."""
+        response = self._send("GET", self.base_url + "/", "/")
+        link = response.links.get(API_REL)
+        return str(link["url"]) if link and link.get("url") else None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, self._url(path), path, **kwargs)
+        if not _is_json(response) and not self.root_checked:
+            # Not the REST API there (plain permalinks: an HTML page): ask WordPress where.
+            self.root_checked = True
+            root = self.discover_root()
+            if root and root != self.root:
+                self.root = root
+                response = self._send(method, self._url(path), path, **kwargs)
+        if not _is_json(response):
             raise PublishError(
-                f"WordPress answered {response.status_code} to {method} {path}: {detail}{hint}",
-                retryable=retryable,
+                f"WordPress's REST API does not answer at {self.base_url} ({method} {path} "
+                f"got HTTP {response.status_code}, not JSON, and the site announces no REST "
+                "API). Check the WordPress address, and that no plugin or server rule blocks "
+                "the REST API.",
+                retryable=response.status_code in RETRYABLE_STATUS,
             )
+        if response.status_code >= 400:
+            raise self._refusal(method, path, response)
+        return response.json()
+
+    def _refusal(self, method: str, path: str, response: requests.Response) -> WordPressError:
+        status = response.status_code
+        code, message, data = _error_of(response)
+        retryable = status in RETRYABLE_STATUS
+        if status in (400, 401, 403) and not self.credentials_checked:
+            # A wrong password or a dropped Authorization header makes the request an
+            # anonymous one, refused for another reason (400 on `status=…`, 401 on writes).
+            self.credentials_checked = True
+            problem = self.credentials_problem()
+            if problem:
+                return WordPressError(problem, status=401, code="credentials", retryable=False)
+        what = REFUSED.get((method, path.split("/")[0]))
+        if status in (401, 403) and code.startswith("rest_"):
+            refused = what or f"may not {method} {path}"
+            return WordPressError(
+                f"The WordPress user '{self.username}' {refused} ({code}: {message}). " + ROLE_HINT,
+                status=status,
+                code=code,
+                data=data,
+                retryable=False,
+            )
+        return WordPressError(
+            f"WordPress answered {status} to {method} {path}: {response.text[:300]}",
+            status=status,
+            code=code,
+            data=data,
+            retryable=retryable,
+        )
+
+    def credentials_problem(self) -> str:
+        """What is wrong with the credentials ("" when WordPress accepts them), asked of
+        `/wp/v2/users/me`, the one route that tells.
+
+        WordPress 6.1 answers a wrong application password there as it answers none at all
+        (401 `rest_not_logged_in`: it checks the password only after reporting errors), so
+        XML-RPC, which takes the credentials in its body, tells the two apart: accepted
+        there, they never reached the REST API (the Authorization header was dropped)."""
+        response = self._send("GET", self._url("users/me"), "users/me")
+        if response.status_code < 400 or not _is_json(response):
+            return ""
+        code, message, _ = _error_of(response)
+        wrong = (
+            f"WordPress refused the username '{self.username}' or its application password"
+            "{detail}. Create an application password under Users → Profile → Application "
+            "Passwords in WordPress and enter it with that user's name."
+        )
+        if code == "rest_not_logged_in":
+            verdict = self._xmlrpc_login()
+            if verdict == "refused":
+                return wrong.format(detail="")
+            if verdict == "accepted":
+                return (
+                    "WordPress received no credentials over its REST API, although the "
+                    f"username '{self.username}' and its application password are right: "
+                    "the web server or a proxy in front of WordPress drops the Authorization "
+                    "header. " + STRIPPED_AUTHORIZATION_FIX
+                )
+            return (
+                f"WordPress did not accept the username '{self.username}' and its "
+                "application password: either they are wrong (create an application "
+                "password under Users → Profile → Application Passwords) or the web server "
+                "drops the Authorization header (" + STRIPPED_AUTHORIZATION_FIX + ")"
+            )
+        if code in CREDENTIAL_CODES or response.status_code == 401:
+            detail = html.unescape(_strip_tags(message)).strip()
+            return wrong.format(detail=f" ({code}: {detail})" if detail else "")
+        return ""
+
+    def _xmlrpc_login(self) -> str:
+        """ "accepted" or "refused" when XML-RPC checked the credentials, else "unknown"
+        (XML-RPC off or blocked)."""
+        auth = self.session.auth
+        if not isinstance(auth, tuple):
+            return "unknown"
+        user, password = (html.escape(str(v)) for v in auth)
+        body = (
+            '<?xml version="1.0"?><methodCall><methodName>wp.getProfile</methodName><params>'
+            "<param><value><int>1</int></value></param>"
+            f"<param><value><string>{user}</string></value></param>"
+            f"<param><value><string>{password}</string></value></param>"
+            "</params></methodCall>"
+        )
         try:
-            return response.json()
-        except ValueError as exc:
-            raise PublishError(f"WordPress sent a reply that is not JSON to {path}.") from exc
+            response = self._send(
+                "POST",
+                self.base_url + "/xmlrpc.php",
+                "xmlrpc.php",
+                data=body.encode(),
+                headers={"Content-Type": "text/xml"},
+            )
+        except PublishError:
+            return "unknown"
+        text = response.text if response.status_code == 200 else ""
+        if "<methodResponse>" not in text:
+            return "unknown"
+        if "<fault>" not in text:
+            return "accepted"
+        return "refused" if re.search(r"<int>\s*403\s*</int>", text) else "unknown"
 
     # --- steps --------------------------------------------------------------------------
     def _find(self, kind: str, slug: str) -> dict[str, Any] | None:
@@ -107,14 +306,43 @@ class WordPressPublisher:
             self._call("POST", f"media/{media['id']}", json={"alt_text": image.alt})
         return dict(media)
 
+    def _term(self, taxonomy: str, name: str) -> int | None:
+        """The id of the existing term named `name` (its stored name is HTML-escaped)."""
+        key = _term_key(name)
+        for search in dict.fromkeys((name, html.escape(name, quote=False))):
+            found = self._call("GET", taxonomy, params={"search": search, "per_page": 100})
+            for term in found if isinstance(found, list) else []:
+                if _term_key(str(term.get("name", ""))) == key:
+                    return int(term["id"])
+        return None
+
     def _terms(self, taxonomy: str, names: tuple[str, ...]) -> list[int]:
-        ids = []
+        """The ids of the terms named: existing ones reused, missing ones created; those
+        the account may not create are left out and named in `notes`."""
+        ids: list[int] = []
+        denied: list[str] = []
         for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-            found = self._call("GET", taxonomy, params={"search": name, "per_page": 100})
-            match = next((t for t in found if str(t.get("name", "")).lower() == name.lower()), None)
-            if match is None:
-                match = self._call("POST", taxonomy, json={"name": name})
-            ids.append(int(match["id"]))
+            term_id = self._term(taxonomy, name)
+            if term_id is None:
+                try:
+                    term_id = int(self._call("POST", taxonomy, json={"name": name})["id"])
+                except WordPressError as exc:
+                    if exc.code == "term_exists" and exc.data.get("term_id"):
+                        term_id = int(exc.data["term_id"])
+                    elif exc.status in (401, 403) and exc.code.startswith("rest_"):
+                        denied.append(name)
+                        continue
+                    else:
+                        raise
+            if term_id not in ids:
+                ids.append(term_id)
+        if denied:
+            kind = "categories" if taxonomy == "categories" else "tags"
+            self.notes.append(
+                f"Published without the {kind} {', '.join(repr(n) for n in denied)}: the "
+                f"WordPress user '{self.username}' may not create {kind}. Create them in "
+                "WordPress, or give the user the Editor role."
+            )
         return ids
 
     @staticmethod
@@ -131,6 +359,7 @@ class WordPressPublisher:
         return related_block([(link.anchor, link.url) for link in article.related])
 
     def publish(self, article: Article) -> Published:
+        self.notes = []
         marker = self._marker(article)
         existing = self._find("posts", article.slug)
         if existing is not None:
@@ -156,7 +385,9 @@ class WordPressPublisher:
         if featured is not None:
             body["featured_media"] = int(featured["id"])
         post = self._call("POST", "posts", json=body)
-        return Published(url=str(post.get("link", "")), remote_id=str(post["id"]))
+        return Published(
+            url=str(post.get("link", "")), remote_id=str(post["id"]), notes=tuple(self.notes)
+        )
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         if remote_id.isdigit():
