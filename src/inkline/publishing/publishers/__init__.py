@@ -59,6 +59,31 @@ class Published:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CheckProblem:
+    """What a publisher's connection check found wrong (`code`, e.g. "credentials"), in
+    words naming the site, and what a user can do about it."""
+
+    code: str
+    message: str
+    fix: str
+    blocking: bool = True  # publishing fails until it is fixed (else: works, with less)
+
+
+@dataclass
+class PublisherCheck:
+    """A publisher's connection check: what it found, and its problems."""
+
+    publisher: str  # "wordpress", "static" or "none"
+    target: str = ""  # the WordPress address or the output directory
+    facts: dict[str, object] = field(default_factory=dict)
+    problems: list[CheckProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.blocking for p in self.problems)
+
+
 class PublishError(Exception):
     """Publishing failed. `retryable`: worth another attempt later (timeouts, 5xx)."""
 

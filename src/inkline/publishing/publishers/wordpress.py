@@ -24,7 +24,9 @@ from inkline.publishing.linkset import related_block, with_related
 from inkline.publishing.publishers import (
     Article,
     ArticleImage,
+    CheckProblem,
     Published,
+    PublisherCheck,
     PublishError,
     place_images,
 )
@@ -185,7 +187,12 @@ class WordPressPublisher:
             self.credentials_checked = True
             problem = self.credentials_problem()
             if problem:
-                return WordPressError(problem, status=401, code="credentials", retryable=False)
+                return WordPressError(
+                    f"{problem.message} {problem.fix}",
+                    status=401,
+                    code=problem.code,
+                    retryable=False,
+                )
         what = REFUSED.get((method, path.split("/")[0]))
         if status in (401, 403) and code.startswith("rest_"):
             refused = what or f"may not {method} {path}"
@@ -204,8 +211,8 @@ class WordPressPublisher:
             retryable=retryable,
         )
 
-    def credentials_problem(self) -> str:
-        """What is wrong with the credentials ("" when WordPress accepts them), asked of
+    def credentials_problem(self) -> CheckProblem | None:
+        """What is wrong with the credentials (None when WordPress accepts them), asked of
         `/wp/v2/users/me`, the one route that tells.
 
         WordPress 6.1 answers a wrong application password there as it answers none at all
@@ -214,34 +221,44 @@ class WordPressPublisher:
         there, they never reached the REST API (the Authorization header was dropped)."""
         response = self._send("GET", self._url("users/me"), "users/me")
         if response.status_code < 400 or not _is_json(response):
-            return ""
+            return None
         code, message, _ = _error_of(response)
-        wrong = (
-            f"WordPress refused the username '{self.username}' or its application password"
-            "{detail}. Create an application password under Users → Profile → Application "
-            "Passwords in WordPress and enter it with that user's name."
+        user = f"the username '{self.username}'"
+        new_password = (
+            "Create an application password under Users → Profile → Application Passwords "
+            "in WordPress and enter it with that user's name (not the user's login password)."
         )
         if code == "rest_not_logged_in":
             verdict = self._xmlrpc_login()
             if verdict == "refused":
-                return wrong.format(detail="")
-            if verdict == "accepted":
-                return (
-                    "WordPress received no credentials over its REST API, although the "
-                    f"username '{self.username}' and its application password are right: "
-                    "the web server or a proxy in front of WordPress drops the Authorization "
-                    "header. " + STRIPPED_AUTHORIZATION_FIX
+                return CheckProblem(
+                    "credentials",
+                    f"WordPress refused {user} or its application password.",
+                    new_password,
                 )
-            return (
-                f"WordPress did not accept the username '{self.username}' and its "
-                "application password: either they are wrong (create an application "
-                "password under Users → Profile → Application Passwords) or the web server "
-                "drops the Authorization header (" + STRIPPED_AUTHORIZATION_FIX + ")"
+            if verdict == "accepted":
+                return CheckProblem(
+                    "authorization_header",
+                    "WordPress received no credentials over its REST API, although "
+                    f"{user} and its application password are right: the web server or a "
+                    "proxy in front of WordPress drops the Authorization header.",
+                    STRIPPED_AUTHORIZATION_FIX,
+                )
+            return CheckProblem(
+                "credentials",
+                f"WordPress did not accept {user} and its application password: either "
+                "they are wrong or the web server drops the Authorization header.",
+                f"{new_password} If they are right: {STRIPPED_AUTHORIZATION_FIX}",
             )
         if code in CREDENTIAL_CODES or response.status_code == 401:
             detail = html.unescape(_strip_tags(message)).strip()
-            return wrong.format(detail=f" ({code}: {detail})" if detail else "")
-        return ""
+            return CheckProblem(
+                "credentials",
+                f"WordPress refused {user} or its application password"
+                + (f" ({code}: {detail})." if detail else "."),
+                new_password,
+            )
+        return None
 
     def _xmlrpc_login(self) -> str:
         """ "accepted" or "refused" when XML-RPC checked the credentials, else "unknown"
@@ -408,3 +425,106 @@ class WordPressPublisher:
         updated = with_related(raw, self._related(article))
         if updated != raw:
             self._call("POST", f"posts/{post['id']}", json={"content": updated})
+
+    # --- connection check ---------------------------------------------------------------
+    def check(self) -> PublisherCheck:
+        """Can this account publish here? The REST root (pretty or plain permalinks), the
+        credentials (and the Authorization header reaching WordPress), and the account's
+        capabilities against what publishing needs. Never raises PublishError."""
+        result = PublisherCheck(publisher="wordpress", target=self.base_url)
+        try:
+            self._check(result)
+        except PublishError as exc:
+            result.problems.append(
+                CheckProblem(
+                    "unreachable",
+                    exc.message,
+                    "Check the WordPress address (with http:// or https://) and that the "
+                    "site is up and reachable from the machine Inkline runs on.",
+                )
+            )
+        return result
+
+    def _check(self, result: PublisherCheck) -> None:
+        index = self._send("GET", self.root, "/wp-json/")
+        if not _is_json(index):
+            root = self.discover_root()
+            self.root_checked = True
+            if root is None:
+                result.problems.append(
+                    CheckProblem(
+                        "no_rest_api",
+                        f"{self.base_url} does not answer as WordPress: /wp-json/ is not "
+                        "WordPress's REST API and the home page announces none.",
+                        "Enter the address of the WordPress site itself (its home page), and "
+                        "make sure no security plugin or server rule disables the REST API.",
+                    )
+                )
+                return
+            self.root = root
+            index = self._send("GET", self.root, "/")
+        body = index.json() if _is_json(index) else None
+        if not isinstance(body, dict) or "wp/v2" not in (body.get("namespaces") or []):
+            result.problems.append(
+                CheckProblem(
+                    "no_rest_api",
+                    f"The REST API at {self.root} does not offer WordPress's posts (wp/v2).",
+                    "Enter the address of the WordPress site itself, and make sure no plugin "
+                    "disables the REST API.",
+                )
+            )
+            return
+        result.facts["rest_root"] = self.root
+        result.facts["permalinks"] = "plain" if "rest_route=" in self.root else "pretty"
+        authentication = body.get("authentication")
+        if isinstance(authentication, dict) and "application-passwords" not in authentication:
+            result.problems.append(
+                CheckProblem(
+                    "application_passwords_off",
+                    "This WordPress does not offer application passwords.",
+                    "Serve WordPress over HTTPS (WordPress offers application passwords only "
+                    "there, or with WP_ENVIRONMENT_TYPE set to local), and make sure no "
+                    "plugin turns them off.",
+                )
+            )
+        problem = self.credentials_problem()
+        self.credentials_checked = True
+        if problem is not None:
+            result.problems.append(problem)
+            return
+        me = self._call("GET", "users/me", params={"context": "edit"})
+        capabilities = me.get("capabilities") if isinstance(me, dict) else None
+        can = capabilities if isinstance(capabilities, dict) else {}
+        result.facts["user"] = str(me.get("slug") or self.username)
+        result.facts["roles"] = [str(r) for r in me.get("roles") or []]
+        needs = {
+            "publish_posts": ("cannot_publish", "may not publish posts"),
+            "upload_files": ("cannot_upload", "may not upload files (the articles' images)"),
+        }
+        result.facts["can"] = {
+            "publish_posts": bool(can.get("publish_posts")),
+            "upload_files": bool(can.get("upload_files")),
+            "create_categories": bool(can.get("manage_categories")),
+        }
+        for capability, (code, what) in needs.items():
+            if not can.get(capability):
+                result.problems.append(
+                    CheckProblem(
+                        code,
+                        f"The WordPress user '{self.username}' {what}.",
+                        "In WordPress, give the user the Author role or higher "
+                        "(Users → the user → Role).",
+                    )
+                )
+        if not can.get("manage_categories"):
+            result.problems.append(
+                CheckProblem(
+                    "cannot_create_categories",
+                    f"The WordPress user '{self.username}' may not create categories: "
+                    "articles are published with the categories that exist, and those "
+                    "missing are named on the article.",
+                    "Create the categories Inkline uses in WordPress first, or give the user "
+                    "the Editor role.",
+                    blocking=False,
+                )
+            )
