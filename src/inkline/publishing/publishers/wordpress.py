@@ -43,8 +43,7 @@ from inkline.publishing.publishers import (
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 API_REL = "https://api.w.org/"  # the Link relation WordPress announces its REST root with
 ROLE_HINT = (
-    "Publishing needs the Author role or higher (Editor or Administrator to create "
-    "categories and tags)."
+    "Publishing needs the Author role or higher (Editor or Administrator to create categories)."
 )
 # What a refusal (403, or 401 once the credentials are known to be good) of a request means.
 REFUSED = {
