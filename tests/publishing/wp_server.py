@@ -176,14 +176,16 @@ class WordPress:
                 width, height = image.size
                 kind = image.format
             sizes = {}
-            if self.make_sizes and width > 1024:
-                large_h = round(height * 1024 / width)
-                stem, ext = name.rsplit(".", 1)
-                sizes["large"] = {
-                    "width": 1024,
-                    "height": large_h,
-                    "source_url": f"{self.url}/wp-content/uploads/{stem}-1024x{large_h}.{ext}",
-                }
+            stem, ext = name.rsplit(".", 1)
+            uploads = f"{self.url}/wp-content/uploads"
+            for size, limit in (("medium", 300), ("large", 1024)):
+                if self.make_sizes and width > limit:  # WordPress's default sizes
+                    scaled = round(height * limit / width)
+                    sizes[size] = {
+                        "width": limit,
+                        "height": scaled,
+                        "source_url": f"{uploads}/{stem}-{limit}x{scaled}.{ext}",
+                    }
             item = {
                 "id": self.new_id(),
                 "slug": query.get("slug") or name.rsplit(".", 1)[0].lower(),
@@ -192,7 +194,7 @@ class WordPress:
                 "caption": {"raw": query.get("caption", "")},
                 "description": {"raw": query.get("description", "")},
                 "post": int(query.get("post") or 0) or None,
-                "source_url": f"{self.url}/wp-content/uploads/{name}",
+                "source_url": f"{uploads}/{name}",
                 "mime_type": headers.get("Content-Type", ""),
                 "format": kind,
                 "size": len(body),
