@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("site", metavar="SITE", nargs="?", help="record for this site (id or name)")
     p.add_argument("--json", action="store_true")
 
+    p = add(
+        "check-publisher",
+        "check SITE's publisher: WordPress's REST API, credentials, Authorization header, "
+        "the account's rights; or the Markdown output directory",
+    )
+    p.add_argument("site", metavar="SITE", help="the site (id or name)")
+    p.add_argument("--json", action="store_true")
+
     p = add("import-keywords", "import keywords from a CSV file")
     p.add_argument("site", metavar="SITE")
     p.add_argument("file", metavar="FILE.csv")

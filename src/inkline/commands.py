@@ -51,6 +51,8 @@ from inkline.planner.services import (
     import_job_execute,
 )
 from inkline.publishing import selectors, services
+from inkline.publishing.api import publisher_check_out
+from inkline.publishing.checking import publisher_check
 from inkline.writer.seo import reading_ease
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -286,6 +288,38 @@ def _print_ai_check(answer: dict[str, Any], site: Any) -> None:
     )
     recorded = f" Recorded for site {escape(site.name)} ({site.pk})." if site else ""
     console.print(verdict + recorded, highlight=False)
+
+
+def cmd_check_publisher(args: argparse.Namespace) -> int:
+    """Exit 0 when SITE's publisher can publish, 1 when it cannot, 2 bad usage."""
+    site = _find_site(args.site)
+    answer = publisher_check_out(publisher_check(site))
+    if args.json:
+        _print_json(answer)
+        return EXIT_OK if answer["ok"] else EXIT_REFUSED
+    console = Console()
+    table = Table("", "", show_header=False, box=None, pad_edge=False)
+    table.add_row("publisher", escape(answer["publisher"]))
+    table.add_row("target", escape(answer["target"]) or "—")
+    if answer["publisher"] == "wordpress":
+        table.add_row("REST API", escape(answer["rest_root"] or "") or "[red]not found[/]")
+        table.add_row("permalinks", escape(answer["permalinks"] or "—"))
+        table.add_row("logged in as", escape(answer["user"] or "") or "[red]no[/]")
+        table.add_row("roles", escape(", ".join(answer["roles"])) or "—")
+        for right, allowed in (answer["can"] or {}).items():
+            table.add_row(right.replace("_", " "), "[green]yes[/]" if allowed else "[red]no[/]")
+    console.print(table)
+    for problem in answer["problems"]:
+        code, message, fix = (escape(problem[k]) for k in ("code", "message", "fix"))
+        console.print(f"[bold]{code}[/]: {message}", highlight=False)
+        console.print(f"  fix: {fix}", highlight=False)
+    verdict = (
+        "[green]OK[/]: articles can be published."
+        if answer["ok"]
+        else "[red]Cannot publish[/]: see the problems above."
+    )
+    console.print(f"{verdict} Site {escape(site.name)} ({site.pk}).", highlight=False)
+    return EXIT_OK if answer["ok"] else EXIT_REFUSED
 
 
 def cmd_import_keywords(args: argparse.Namespace) -> int:

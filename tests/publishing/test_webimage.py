@@ -65,5 +65,9 @@ def test_a_file_that_is_no_image_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(b"not an image")
     with pytest.raises(NotAnImage, match=r"d\.png"):
         web_image(bad)
+    broken = tmp_path / "e.png"
+    broken.write_bytes(png(tmp_path / "f.png", (64, 48)).read_bytes()[:-40])  # cut short
+    with pytest.raises(NotAnImage, match=r"e\.png"):
+        web_image(broken)
     with pytest.raises(OSError):
         web_image(tmp_path / "missing.png")

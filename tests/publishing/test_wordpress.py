@@ -147,7 +147,8 @@ def test_bad_credentials_fail_at_once_with_a_hint(account: Account, wp: WordPres
     assert tick(NOW + dt.timedelta(days=1)) == 0
     content = Content.objects.get(pk=content_id)
     assert content.site_status == "failed" and content.publish_attempts == 1
-    assert "401" in content.publish_error and "application password" in content.publish_error
+    assert "username 'editor'" in content.publish_error
+    assert "application password" in content.publish_error
 
 
 def test_private_targets_are_refused_unless_allowed(

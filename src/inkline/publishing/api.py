@@ -21,6 +21,7 @@ from inkline.accounts.scoping import account_id_of, require_editor, site_for
 from inkline.core.api import is_id
 from inkline.core.openapi import ERROR
 from inkline.publishing import links, selectors, services
+from inkline.publishing.checking import publisher_check
 from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, SETTINGS_FIELDS, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES, parse_hhmm
 from inkline.writer.api import ContentOut, content_answer, content_of
@@ -339,11 +340,87 @@ class ContentRejectView(APIView):
         return content_answer(request, services.content_reject(content=content, reason=reason))
 
 
+# --- the publisher's connection check ---------------------------------------------------------
+class PublisherCheckProblemOut(serializers.Serializer[Any]):
+    code = serializers.CharField(
+        help_text='e.g. "config", "unreachable", "no_rest_api", "application_passwords_off", '
+        '"credentials", "authorization_header", "cannot_publish", "cannot_upload", '
+        '"cannot_create_categories", "output_not_writable"'
+    )
+    message = serializers.CharField(help_text="What is wrong, naming the site or directory")
+    fix = serializers.CharField(help_text="What to do about it")
+    blocking = serializers.BooleanField(
+        help_text="Publishing fails until it is fixed; false: it works, with less (e.g. an "
+        "Author account uses existing categories only)"
+    )
+
+
+class PublisherCanOut(serializers.Serializer[Any]):
+    publish_posts = serializers.BooleanField()
+    upload_files = serializers.BooleanField()
+    create_categories = serializers.BooleanField(
+        help_text="false: articles get the categories that exist; missing ones are named"
+    )
+
+
+class PublisherCheckOut(serializers.Serializer[Any]):
+    ok = serializers.BooleanField(
+        help_text="Articles can be published: no problem in `problems` is blocking"
+    )
+    publisher = serializers.ChoiceField(choices=["wordpress", "static", "none"])
+    target = serializers.CharField(
+        allow_blank=True,
+        help_text="The WordPress address asked, or the static publisher's output directory",
+    )
+    rest_root = serializers.CharField(
+        allow_null=True,
+        help_text="WordPress: the REST API root found (`…/wp-json/`, or "
+        "`…/index.php?rest_route=/` with plain permalinks); null: none found",
+    )
+    permalinks = serializers.ChoiceField(
+        choices=["pretty", "plain"], allow_null=True, help_text="WordPress's permalink kind"
+    )
+    user = serializers.CharField(
+        allow_null=True, help_text="WordPress: the account the credentials logged in as"
+    )
+    roles = serializers.ListField(child=serializers.CharField(), help_text="Its roles")
+    can = PublisherCanOut(
+        allow_null=True, help_text="WordPress: what the account may do; null: not known"
+    )
+    problems = PublisherCheckProblemOut(many=True)
+    checked_at = serializers.DateTimeField()
+
+
+def publisher_check_out(document: dict[str, Any]) -> dict[str, Any]:
+    return dict(PublisherCheckOut(document).data)
+
+
+class PublisherCheckView(APIView):
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(PublisherCheckOut, description="What publishing can do"),
+            404: OpenApiResponse(ERROR, description="Unknown or another account's site"),
+        },
+        summary="Check the publisher: can articles be published",
+        description="Asks the site's publisher now, storing nothing. WordPress: finds the "
+        "REST API (pretty or plain permalinks), logs in with the username and application "
+        "password (telling a wrong password from an Authorization header the web server "
+        "drops) and compares the account's capabilities with what publishing needs "
+        "(publish posts, upload files; creating categories is optional). Markdown files: "
+        "the output directory is writable. Each problem comes with a fix. Any member may "
+        "call it.",
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id)
+        return Response(publisher_check_out(publisher_check(site)))
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/<int:site_id>/publishing/settings/", SettingsView.as_view()),
     path("sites/<int:site_id>/publishing/preview/", PreviewView.as_view()),
     path("sites/<int:site_id>/publishing/schedule/", ScheduleView.as_view()),
     path("sites/<int:site_id>/publishing/queue/", QueueView.as_view()),
+    path("sites/<int:site_id>/publisher/check/", PublisherCheckView.as_view()),
     path("content/<int:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
     path("content/<int:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
     path("content/<int:content_id>/unschedule/", UnscheduleView.as_view()),

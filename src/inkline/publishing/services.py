@@ -320,7 +320,8 @@ def content_publish(
                 published_url=published.url[:1000],
                 remote_id=published.remote_id[:255],
                 lateness_seconds=lateness,
-                publish_error="",
+                # Published, with what went less than fully (e.g. terms left out), if any.
+                publish_error=" ".join(published.notes),
                 next_publish_attempt_at=None,
             )
             if done:

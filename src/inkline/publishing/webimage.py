@@ -40,12 +40,13 @@ def web_image(
     """The image at `path` in `fmt` ("webp" or "jpeg"), scaled down to `max_width` (never
     up). Raises OSError when the file cannot be read, NotAnImage when it is no image."""
     pil_format, content_type, suffix = FORMATS[fmt]
+    data = path.read_bytes()
     try:
-        with Image.open(path) as source:
+        with Image.open(io.BytesIO(data)) as source:
             source.load()
             image = source.copy()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise NotAnImage(f"{path.name} is not an image Inkline can read") from exc
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+        raise NotAnImage(f"{path.name} is not an image Inkline can read ({exc})") from exc
     if image.width > max_width:
         height = max(1, round(image.height * max_width / image.width))
         image = image.resize((max_width, height), Image.Resampling.LANCZOS)

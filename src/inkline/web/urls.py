@@ -9,6 +9,11 @@ urlpatterns = [
     path("sites/<int:site_id>/", automation.dashboard, name="dashboard"),
     path("sites/<int:site_id>/settings/", sites.site_settings, name="site_settings"),
     path("sites/<int:site_id>/settings/ai-check/", sites.ai_check, name="ai_check"),
+    path(
+        "sites/<int:site_id>/settings/publisher-check/",
+        sites.publisher_check,
+        name="publisher_check",
+    ),
     path("sites/<int:site_id>/live/", automation.dashboard_live, name="dashboard_live"),
     path("sites/<int:site_id>/runs/", automation.run_start, name="run_start"),
     path(

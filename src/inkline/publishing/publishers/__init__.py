@@ -54,6 +54,34 @@ class Article:
 class Published:
     url: str
     remote_id: str
+    # What went less than fully (e.g. terms the account may not create, left out): the
+    # article is published; content_publish keeps these in its `publish_error`.
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    """What a publisher's connection check found wrong (`code`, e.g. "credentials"), in
+    words naming the site, and what a user can do about it."""
+
+    code: str
+    message: str
+    fix: str
+    blocking: bool = True  # publishing fails until it is fixed (else: works, with less)
+
+
+@dataclass
+class PublisherCheck:
+    """A publisher's connection check: what it found, and its problems."""
+
+    publisher: str  # "wordpress", "static" or "none"
+    target: str = ""  # the WordPress address or the output directory
+    facts: dict[str, object] = field(default_factory=dict)
+    problems: list[CheckProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.blocking for p in self.problems)
 
 
 class PublishError(Exception):

@@ -23,7 +23,14 @@ import yaml
 from markdownify import markdownify
 
 from inkline.publishing.linkset import related_block
-from inkline.publishing.publishers import Article, Published, PublishError, place_images
+from inkline.publishing.publishers import (
+    Article,
+    CheckProblem,
+    Published,
+    PublisherCheck,
+    PublishError,
+    place_images,
+)
 
 LAYOUTS = ("hugo", "jekyll")
 
@@ -124,3 +131,23 @@ class StaticPublisher:
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         self.publish(article)  # the whole file again, atomically, at the same path
+
+    def check(self) -> PublisherCheck:
+        """Can articles be written here: the output directory exists (or can be made) and
+        takes a file."""
+        result = PublisherCheck(publisher="static", target=str(self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".check-")
+            os.close(fd)
+            Path(tmp).unlink()
+        except OSError as exc:
+            result.problems.append(
+                CheckProblem(
+                    "output_not_writable",
+                    f"Inkline cannot write to {self.root}: {exc.strerror or exc}.",
+                    "Let the user Inkline runs as write to that directory (it lives under "
+                    "INKLINE_DATA_DIR), or point INKLINE_DATA_DIR at a writable place.",
+                )
+            )
+        return result

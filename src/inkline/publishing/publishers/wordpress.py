@@ -30,6 +30,7 @@ made in WordPress outside it are kept) and updates the post, unless it already r
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 from typing import Any
 
@@ -41,7 +42,9 @@ from inkline.publishing.linkset import related_block
 from inkline.publishing.publishers import (
     Article,
     ArticleImage,
+    CheckProblem,
     Published,
+    PublisherCheck,
     PublishError,
     place_images,
 )
@@ -51,6 +54,81 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 # WordPress refusing an upload's type ("Sorry, you are not allowed to upload this file type.",
 # "rest_upload_file_type_…"); a WebP upload refused so is sent again as JPEG.
 _FILE_TYPE_REFUSED = re.compile(r"file type|upload_file_type|mime", re.IGNORECASE)
+API_REL = "https://api.w.org/"  # the Link relation WordPress announces its REST root with
+ROLE_HINT = (
+    "Publishing needs the Author role or higher (Editor or Administrator to create "
+    "categories and tags)."
+)
+# What a refusal (403, or 401 once the credentials are known to be good) of a request means.
+REFUSED = {
+    ("POST", "media"): "may not upload files",
+    ("POST", "posts"): "may not create or publish posts",
+    ("POST", "categories"): "may not create categories",
+    ("POST", "tags"): "may not create tags",
+}
+CREDENTIAL_CODES = frozenset(
+    {"incorrect_password", "invalid_username", "invalid_email", "application_passwords_disabled"}
+)
+STRIPPED_AUTHORIZATION_FIX = (
+    "Make the web server pass the Authorization header to PHP: on Apache add "
+    '`SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1` (or `CGIPassAuth On`) to '
+    "WordPress's .htaccess; on nginx with PHP-FPM add `fastcgi_param HTTP_AUTHORIZATION "
+    "$http_authorization;`; behind a proxy or CDN, let it forward the header."
+)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _strip_tags(text: str) -> str:
+    return _TAG.sub("", text)
+
+
+class WordPressError(PublishError):
+    """WordPress refused a request: its HTTP status and its REST error (`code`, `data`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str = "",
+        data: dict[str, Any] | None = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status = status
+        self.code = code
+        self.data = data or {}
+
+
+def _error_of(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
+    """A REST error answer's code, message and data ("" and {} when it is not one)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", "", {}
+    if not isinstance(body, dict):
+        return "", "", {}
+    data = body.get("data")
+    return (
+        str(body.get("code", "")),
+        str(body.get("message", "")),
+        (data if isinstance(data, dict) else {}),
+    )
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _term_key(name: str) -> str:
+    """A term name as WordPress compares them: its stored name is HTML-escaped ("&amp;")."""
+    return " ".join(html.unescape(name).split()).casefold()
 
 
 class WordPressPublisher:
@@ -65,42 +143,179 @@ class WordPressPublisher:
         timeout: float = 20.0,
         image_format: str = "webp",
     ) -> None:
-        self.api = base_url.rstrip("/") + "/wp-json/wp/v2"
+        self.base_url = base_url.rstrip("/")
+        # The REST root: `<site>/wp-json/` with pretty permalinks, `<site>/index.php?rest_route=/`
+        # with plain ones (found in the Link header WordPress sends when /wp-json/ is not JSON).
+        self.root = self.base_url + "/wp-json/"
+        self.root_checked = False
+        self.credentials_checked = False
+        self.username = username
         self.install_id = install_id
         self.categories = categories
         self.image_format = image_format if image_format in FORMATS else "webp"
         self.timeout = timeout
+        self.notes: list[str] = []
         self.session = requests.Session()
         self.session.auth = (username, password)
         self.session.headers["User-Agent"] = "Inkline publisher"
 
     # --- HTTP ---------------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.api}/{path.lstrip('/')}"
+    def _url(self, path: str) -> str:
+        return f"{self.root}wp/v2/{path.lstrip('/')}"
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
         try:
-            response = outbound.request(
+            return outbound.request(
                 self.session, method, url, timeout=(min(5.0, self.timeout), self.timeout), **kwargs
             )
         except outbound.UnsafeTarget as exc:
             raise PublishError(str(exc), retryable=False) from exc
         except requests.Timeout as exc:
-            raise PublishError(f"WordPress did not answer {method} {path} in time.") from exc
+            raise PublishError(f"WordPress did not answer {method} {what} in time.") from exc
         except (requests.RequestException, OSError) as exc:
-            raise PublishError(f"Could not reach WordPress ({method} {path}): {exc}") from exc
-        if response.status_code >= 400:
-            detail = response.text[:300]
-            retryable = response.status_code in RETRYABLE_STATUS
-            hint = ""
-            if response.status_code in (401, 403):
-                hint = " Check the username and the application password."
+            raise PublishError(f"Could not reach WordPress ({method} {what}): {exc}") from exc
+
+    def discover_root(self) -> str | None:
+        """The REST root WordPress announces (`Link: <…>; rel="https://api.w.org/"`) on its
+        home page, or None."""
+        response = self._send("GET", self.base_url + "/", "/")
+        link = response.links.get(API_REL)
+        return str(link["url"]) if link and link.get("url") else None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, self._url(path), path, **kwargs)
+        if not _is_json(response) and not self.root_checked:
+            # Not the REST API there (plain permalinks: an HTML page): ask WordPress where.
+            self.root_checked = True
+            root = self.discover_root()
+            if root and root != self.root:
+                self.root = root
+                response = self._send(method, self._url(path), path, **kwargs)
+        if not _is_json(response):
             raise PublishError(
-                f"WordPress answered {response.status_code} to {method} {path}: {detail}{hint}",
-                retryable=retryable,
+                f"WordPress's REST API does not answer at {self.base_url} ({method} {path} "
+                f"got HTTP {response.status_code}, not JSON, and the site announces no REST "
+                "API). Check the WordPress address, and that no plugin or server rule blocks "
+                "the REST API.",
+                retryable=response.status_code in RETRYABLE_STATUS,
             )
+        if response.status_code >= 400:
+            raise self._refusal(method, path, response)
+        return response.json()
+
+    def _refusal(self, method: str, path: str, response: requests.Response) -> WordPressError:
+        status = response.status_code
+        code, message, data = _error_of(response)
+        retryable = status in RETRYABLE_STATUS
+        if status in (400, 401, 403) and not self.credentials_checked:
+            # A wrong password or a dropped Authorization header makes the request an
+            # anonymous one, refused for another reason (400 on `status=…`, 401 on writes).
+            self.credentials_checked = True
+            problem = self.credentials_problem()
+            if problem:
+                return WordPressError(
+                    f"{problem.message} {problem.fix}",
+                    status=401,
+                    code=problem.code,
+                    retryable=False,
+                )
+        what = REFUSED.get((method, path.split("/")[0]))
+        if status in (401, 403) and code.startswith("rest_"):
+            refused = what or f"may not {method} {path}"
+            return WordPressError(
+                f"The WordPress user '{self.username}' {refused} ({code}: {message}). " + ROLE_HINT,
+                status=status,
+                code=code,
+                data=data,
+                retryable=False,
+            )
+        return WordPressError(
+            f"WordPress answered {status} to {method} {path}: {response.text[:300]}",
+            status=status,
+            code=code,
+            data=data,
+            retryable=retryable,
+        )
+
+    def credentials_problem(self) -> CheckProblem | None:
+        """What is wrong with the credentials (None when WordPress accepts them), asked of
+        `/wp/v2/users/me`, the one route that tells.
+
+        WordPress 6.1 answers a wrong application password there as it answers none at all
+        (401 `rest_not_logged_in`: it checks the password only after reporting errors), so
+        XML-RPC, which takes the credentials in its body, tells the two apart: accepted
+        there, they never reached the REST API (the Authorization header was dropped)."""
+        response = self._send("GET", self._url("users/me"), "users/me")
+        if response.status_code < 400 or not _is_json(response):
+            return None
+        code, message, _ = _error_of(response)
+        user = f"the username '{self.username}'"
+        new_password = (
+            "Create an application password under Users → Profile → Application Passwords "
+            "in WordPress and enter it with that user's name (not the user's login password)."
+        )
+        if code == "rest_not_logged_in":
+            verdict = self._xmlrpc_login()
+            if verdict == "refused":
+                return CheckProblem(
+                    "credentials",
+                    f"WordPress refused {user} or its application password.",
+                    new_password,
+                )
+            if verdict == "accepted":
+                return CheckProblem(
+                    "authorization_header",
+                    "WordPress received no credentials over its REST API, although "
+                    f"{user} and its application password are right: the web server or a "
+                    "proxy in front of WordPress drops the Authorization header.",
+                    STRIPPED_AUTHORIZATION_FIX,
+                )
+            return CheckProblem(
+                "credentials",
+                f"WordPress did not accept {user} and its application password: either "
+                "they are wrong or the web server drops the Authorization header.",
+                f"{new_password} If they are right: {STRIPPED_AUTHORIZATION_FIX}",
+            )
+        if code in CREDENTIAL_CODES or response.status_code == 401:
+            detail = html.unescape(_strip_tags(message)).strip()
+            return CheckProblem(
+                "credentials",
+                f"WordPress refused {user} or its application password"
+                + (f" ({code}: {detail})." if detail else "."),
+                new_password,
+            )
+        return None
+
+    def _xmlrpc_login(self) -> str:
+        """ "accepted" or "refused" when XML-RPC checked the credentials, else "unknown"
+        (XML-RPC off or blocked)."""
+        auth = self.session.auth
+        if not isinstance(auth, tuple):
+            return "unknown"
+        user, password = (html.escape(str(v)) for v in auth)
+        body = (
+            '<?xml version="1.0"?><methodCall><methodName>wp.getProfile</methodName><params>'
+            "<param><value><int>1</int></value></param>"
+            f"<param><value><string>{user}</string></value></param>"
+            f"<param><value><string>{password}</string></value></param>"
+            "</params></methodCall>"
+        )
         try:
-            return response.json()
-        except ValueError as exc:
-            raise PublishError(f"WordPress sent a reply that is not JSON to {path}.") from exc
+            response = self._send(
+                "POST",
+                self.base_url + "/xmlrpc.php",
+                "xmlrpc.php",
+                data=body.encode(),
+                headers={"Content-Type": "text/xml"},
+            )
+        except PublishError:
+            return "unknown"
+        text = response.text if response.status_code == 200 else ""
+        if "<methodResponse>" not in text:
+            return "unknown"
+        if "<fault>" not in text:
+            return "accepted"
+        return "refused" if re.search(r"<int>\s*403\s*</int>", text) else "unknown"
 
     # --- steps --------------------------------------------------------------------------
     def _find(self, kind: str, slug: str) -> dict[str, Any] | None:
@@ -112,14 +327,43 @@ class WordPressPublisher:
             return dict(found[0])
         return None
 
+    def _term(self, taxonomy: str, name: str) -> int | None:
+        """The id of the existing term named `name` (its stored name is HTML-escaped)."""
+        key = _term_key(name)
+        for search in dict.fromkeys((name, html.escape(name, quote=False))):
+            found = self._call("GET", taxonomy, params={"search": search, "per_page": 100})
+            for term in found if isinstance(found, list) else []:
+                if _term_key(str(term.get("name", ""))) == key:
+                    return int(term["id"])
+        return None
+
     def _terms(self, taxonomy: str, names: tuple[str, ...]) -> list[int]:
-        ids = []
+        """The ids of the terms named: existing ones reused, missing ones created; those
+        the account may not create are left out and named in `notes`."""
+        ids: list[int] = []
+        denied: list[str] = []
         for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-            found = self._call("GET", taxonomy, params={"search": name, "per_page": 100})
-            match = next((t for t in found if str(t.get("name", "")).lower() == name.lower()), None)
-            if match is None:
-                match = self._call("POST", taxonomy, json={"name": name})
-            ids.append(int(match["id"]))
+            term_id = self._term(taxonomy, name)
+            if term_id is None:
+                try:
+                    term_id = int(self._call("POST", taxonomy, json={"name": name})["id"])
+                except WordPressError as exc:
+                    if exc.code == "term_exists" and exc.data.get("term_id"):
+                        term_id = int(exc.data["term_id"])
+                    elif exc.status in (401, 403) and exc.code.startswith("rest_"):
+                        denied.append(name)
+                        continue
+                    else:
+                        raise
+            if term_id not in ids:
+                ids.append(term_id)
+        if denied:
+            kind = "categories" if taxonomy == "categories" else "tags"
+            self.notes.append(
+                f"Published without the {kind} {', '.join(repr(n) for n in denied)}: the "
+                f"WordPress user '{self.username}' may not create {kind}. Create them in "
+                "WordPress, or give the user the Editor role."
+            )
         return ids
 
     def _marker(self, article: Article) -> str:
@@ -233,6 +477,7 @@ class WordPressPublisher:
             return False
 
     def publish(self, article: Article) -> Published:
+        self.notes = []
         marker = self._marker(article)
         existing = self._find("posts", article.slug)
         if existing is not None:
@@ -279,7 +524,9 @@ class WordPressPublisher:
                 self._delete_media(media)
             raise
         self._attach(int(post["id"]), media)
-        return Published(url=str(post.get("link", "")), remote_id=str(post["id"]))
+        return Published(
+            url=str(post.get("link", "")), remote_id=str(post["id"]), notes=tuple(self.notes)
+        )
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         if remote_id.isdigit():
@@ -304,3 +551,106 @@ class WordPressPublisher:
         updated = with_related_block(raw, self._related(article))
         if updated != stored:
             self._call("POST", f"posts/{post['id']}", json={"content": updated})
+
+    # --- connection check ---------------------------------------------------------------
+    def check(self) -> PublisherCheck:
+        """Can this account publish here? The REST root (pretty or plain permalinks), the
+        credentials (and the Authorization header reaching WordPress), and the account's
+        capabilities against what publishing needs. Never raises PublishError."""
+        result = PublisherCheck(publisher="wordpress", target=self.base_url)
+        try:
+            self._check(result)
+        except PublishError as exc:
+            result.problems.append(
+                CheckProblem(
+                    "unreachable",
+                    exc.message,
+                    "Check the WordPress address (with http:// or https://) and that the "
+                    "site is up and reachable from the machine Inkline runs on.",
+                )
+            )
+        return result
+
+    def _check(self, result: PublisherCheck) -> None:
+        index = self._send("GET", self.root, "/wp-json/")
+        if not _is_json(index):
+            root = self.discover_root()
+            self.root_checked = True
+            if root is None:
+                result.problems.append(
+                    CheckProblem(
+                        "no_rest_api",
+                        f"{self.base_url} does not answer as WordPress: /wp-json/ is not "
+                        "WordPress's REST API and the home page announces none.",
+                        "Enter the address of the WordPress site itself (its home page), and "
+                        "make sure no security plugin or server rule disables the REST API.",
+                    )
+                )
+                return
+            self.root = root
+            index = self._send("GET", self.root, "/")
+        body = index.json() if _is_json(index) else None
+        if not isinstance(body, dict) or "wp/v2" not in (body.get("namespaces") or []):
+            result.problems.append(
+                CheckProblem(
+                    "no_rest_api",
+                    f"The REST API at {self.root} does not offer WordPress's posts (wp/v2).",
+                    "Enter the address of the WordPress site itself, and make sure no plugin "
+                    "disables the REST API.",
+                )
+            )
+            return
+        result.facts["rest_root"] = self.root
+        result.facts["permalinks"] = "plain" if "rest_route=" in self.root else "pretty"
+        authentication = body.get("authentication")
+        if isinstance(authentication, dict) and "application-passwords" not in authentication:
+            result.problems.append(
+                CheckProblem(
+                    "application_passwords_off",
+                    "This WordPress does not offer application passwords.",
+                    "Serve WordPress over HTTPS (WordPress offers application passwords only "
+                    "there, or with WP_ENVIRONMENT_TYPE set to local), and make sure no "
+                    "plugin turns them off.",
+                )
+            )
+        problem = self.credentials_problem()
+        self.credentials_checked = True
+        if problem is not None:
+            result.problems.append(problem)
+            return
+        me = self._call("GET", "users/me", params={"context": "edit"})
+        capabilities = me.get("capabilities") if isinstance(me, dict) else None
+        can = capabilities if isinstance(capabilities, dict) else {}
+        result.facts["user"] = str(me.get("slug") or self.username)
+        result.facts["roles"] = [str(r) for r in me.get("roles") or []]
+        needs = {
+            "publish_posts": ("cannot_publish", "may not publish posts"),
+            "upload_files": ("cannot_upload", "may not upload files (the articles' images)"),
+        }
+        result.facts["can"] = {
+            "publish_posts": bool(can.get("publish_posts")),
+            "upload_files": bool(can.get("upload_files")),
+            "create_categories": bool(can.get("manage_categories")),
+        }
+        for capability, (code, what) in needs.items():
+            if not can.get(capability):
+                result.problems.append(
+                    CheckProblem(
+                        code,
+                        f"The WordPress user '{self.username}' {what}.",
+                        "In WordPress, give the user the Author role or higher "
+                        "(Users → the user → Role).",
+                    )
+                )
+        if not can.get("manage_categories"):
+            result.problems.append(
+                CheckProblem(
+                    "cannot_create_categories",
+                    f"The WordPress user '{self.username}' may not create categories: "
+                    "articles are published with the categories that exist, and those "
+                    "missing are named on the article.",
+                    "Create the categories Inkline uses in WordPress first, or give the user "
+                    "the Editor role.",
+                    blocking=False,
+                )
+            )

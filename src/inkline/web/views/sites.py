@@ -16,6 +16,7 @@ from inkline.automation import selectors as automation
 from inkline.automation.services import ai_check_run
 from inkline.automation.sites import site_create, site_update
 from inkline.core.errors import ValidationFailed
+from inkline.publishing.checking import publisher_check as run_publisher_check
 from inkline.publishing.publishers.factory import publisher_problem
 from inkline.web import selectors
 from inkline.web.access import (
@@ -98,12 +99,33 @@ def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
                 if problem:
                     messages.warning(request, f"Nothing can be published yet: {problem}")
                 return redirect("web:site_settings", site_id=site.pk)
+    return _settings_page(request, site, form)
+
+
+def _settings_page(
+    request: HttpRequest, site: Any, form: SiteSettingsForm, **extra: Any
+) -> HttpResponse:
     context = {
         "form": form,
         "problem": publisher_problem(site),
         **selectors.ai_check_panel(automation.ai_check_last(site.pk)),
+        **extra,
     }
     return page(request, "web/site_settings.html", context, site=site, section="site")
+
+
+@action
+def publisher_check(request: HttpRequest, site_id: int) -> HttpResponse:
+    """ "Test connection" of the publisher on the site settings page: ask the publisher now
+    whether it can publish and show what it found (htmx: the panel alone; else the page).
+    Nothing is stored."""
+    site = site_for(request, site_id, write=True)
+    check = run_publisher_check(site)
+    if request.headers.get("HX-Request") == "true":
+        context = {"site": site, "can_edit": True, "publisher_check": check}
+        with timezone.override(site.timezone):
+            return render(request, "web/partials/publisher_check.html", context)
+    return _settings_page(request, site, SiteSettingsForm(None, site=site), publisher_check=check)
 
 
 @action
