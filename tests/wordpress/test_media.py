@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ import pytest
 import requests
 from PIL import Image
 
-from inkline.publishing.publishers import Article, ArticleImage, PublishError
+from inkline.publishing.linkset import RELATED_END, RELATED_START
+from inkline.publishing.publishers import Article, ArticleImage, PublishError, RelatedLink
 from inkline.publishing.publishers.wordpress import WordPressPublisher
-from tests.wordpress.server import Account, RealWordPress
+from tests.wordpress.server import PLAIN, Account, RealWordPress
 
 INSTALL = "0b5f8a3e-4a57-4a36-9a63-3c0f0d7d2a11"
 OTHER_INSTALL = "e2d0c1a4-1111-4c2b-8d9e-5a6b7c8d9e0f"
@@ -78,7 +80,8 @@ def publisher(
 
 def get(wp: RealWordPress, path: str, **params: Any) -> Any:
     auth = (wp.admin.username, wp.admin.password)
-    answer = requests.get(f"{wp.url}/wp-json/wp/v2/{path}", params=params, auth=auth, timeout=60)
+    url = f"{wp.url}/index.php?rest_route=/wp/v2/{path}"  # either permalink structure
+    answer = requests.get(url, params=params, auth=auth, timeout=60)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -165,13 +168,16 @@ def test_media_are_attached_web_sized_titled_from_alt_and_the_article_is_blocks(
         assert "sizes=" in tag
 
 
-def test_jpeg_when_asked(wordpress: RealWordPress, tmp_path: Path) -> None:
+def test_jpeg_when_asked_with_plain_permalinks(wordpress: RealWordPress, tmp_path: Path) -> None:
+    wordpress.set_permalinks(PLAIN)  # the upload's fields ride on ?rest_route=…&slug=…
     item = article(tmp_path)
     published = publisher(wordpress, wordpress.admin, image_format="jpeg").publish(item)
     media = get(wordpress, "media", parent=int(published.remote_id), context="edit")
     assert len(media) == 3
     for found in media:
         assert found["mime_type"] == "image/jpeg"
+        assert found["slug"].startswith("brewing-guide-")
+        assert found["title"]["raw"] == found["alt_text"] != ""
         assert found["media_details"]["width"] == 1600
         assert "large" in found["media_details"]["sizes"]
 
@@ -211,3 +217,28 @@ def test_another_installations_post_and_images_are_not_ours(
     assert attachments(wordpress) == before  # their images kept, none uploaded
     with pytest.raises(PublishError, match="not written by this Inkline"):
         publisher(wordpress, wordpress.admin).refresh_related(item, remote_id=theirs.remote_id)
+
+
+def test_related_reading_stays_one_block_through_an_authors_updates(
+    wordpress: RealWordPress, tmp_path: Path
+) -> None:
+    def link(n: int) -> RelatedLink:
+        return RelatedLink(content_id=n, anchor=f"topic {n}", slug=f"t{n}", url=f"/t{n}/")
+
+    item = replace(article(tmp_path), featured_image=None, images=(), related=(link(1),))
+    wp = publisher(wordpress, wordpress.author)  # no unfiltered_html: WordPress filters it
+    post_id = wp.publish(item).remote_id
+    wp.refresh_related(replace(item, related=(link(2), link(3))), remote_id=post_id)
+    raw = get(wordpress, f"posts/{post_id}", context="edit")["content"]["raw"]
+    assert raw.count(RELATED_START) == 1 and "topic 1" not in raw
+    assert '<a href="/t2/">topic 2</a>' in raw and '<a href="/t3/">topic 3</a>' in raw
+    assert raw.startswith(f"<!-- wp:html -->\n<!-- inkline:{INSTALL}:{item.content_id} -->")
+    assert raw.rstrip().endswith(f"{RELATED_END}\n<!-- /wp:html -->")
+    parsed = wordpress.php_json(
+        f"""
+        echo json_encode(array_values(array_filter(array_map(
+            fn($b) => $b['blockName'] ?? (trim($b['innerHTML']) === '' ? null : 'classic'),
+            parse_blocks(get_post({post_id})->post_content)))));
+        """
+    )
+    assert parsed[0] == parsed[-1] == "core/html" and "classic" not in parsed
