@@ -69,6 +69,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _php_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid PHP double-quoted string for ASCII
 
@@ -97,6 +107,7 @@ class RealWordPress:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> RealWordPress:
+        self._remove_leftovers()
         self._mysql(f"DROP DATABASE IF EXISTS `{self.database}`; CREATE DATABASE `{self.database}`")
         (self.dir / "uploads").mkdir()
         self._write_config()
@@ -166,6 +177,31 @@ class RealWordPress:
             "while ($m->more_results()) { $m->next_result(); }"
         )
         subprocess.run(["php", "-r", code], check=True, capture_output=True, timeout=60)
+
+    def _remove_leftovers(self) -> None:
+        """The databases and configs of test sessions that were killed before their end."""
+        host, _, port = MYSQL_HOST.partition(":")
+        names = subprocess.run(
+            [
+                "php",
+                "-r",
+                f"$m = new mysqli({_php_string(host)}, {_php_string(MYSQL_USER)}, "
+                f"{_php_string(MYSQL_PASSWORD)}, null, {int(port or 3306)});"
+                "foreach ($m->query(\"SHOW DATABASES LIKE 'inkline\\\\_wp\\\\_%'\") as $r) "
+                '{ echo reset($r), "\\n"; }',
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        ).stdout.decode()
+        for name in names.split():
+            pid = name.rsplit("_", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                self._mysql(f"DROP DATABASE IF EXISTS `{name}`")
+        for config in CONFIG_DIR.glob("config-inkline-test-*.php"):
+            pid = config.stem.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                config.unlink(missing_ok=True)
 
     def _write_config(self) -> None:
         keys = "\n".join(

@@ -367,7 +367,9 @@ class PublisherCheckOut(serializers.Serializer[Any]):
     ok = serializers.BooleanField(
         help_text="Articles can be published: no problem in `problems` is blocking"
     )
-    publisher = serializers.ChoiceField(choices=["wordpress", "static", "none"])
+    publisher = serializers.CharField(
+        help_text='The site\'s publisher: "wordpress", "static" or "none"'
+    )
     target = serializers.CharField(
         allow_blank=True,
         help_text="The WordPress address asked, or the static publisher's output directory",

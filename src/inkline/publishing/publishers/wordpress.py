@@ -25,6 +25,15 @@ When an attempt fails before its post exists, the images it uploaded are deleted
 Internal links ("Related reading") are a block between two HTML comments Inkline owns. When
 they change, `refresh_related` reads the post's raw content, replaces only that block (edits
 made in WordPress outside it are kept) and updates the post, unless it already reads so.
+
+What a real WordPress does (tests/wordpress runs Debian's 6.1): with "plain" permalinks
+`/wp-json/` is an HTML page, so a reply that is not JSON makes the publisher ask the home page
+for the REST root it announces (`Link: <…?rest_route=/>; rel="https://api.w.org/"`). Term
+names come back HTML-escaped ("Guides &amp; Tips"). A wrong application password makes a
+request anonymous rather than refused, so the first refusal asks `/users/me` (and XML-RPC)
+what is wrong with the credentials. An account that may not create a term (an Author and
+categories) publishes with the terms that exist and names the others in `Published.notes`.
+`check()` is the connection check (`inkline.publishing.checking`).
 """
 
 from __future__ import annotations
@@ -184,20 +193,27 @@ class WordPressPublisher:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._send(method, self._url(path), path, **kwargs)
-        if not _is_json(response) and not self.root_checked:
+        transient = response.status_code in RETRYABLE_STATUS
+        if not _is_json(response) and not transient and not self.root_checked:
             # Not the REST API there (plain permalinks: an HTML page): ask WordPress where.
             self.root_checked = True
             root = self.discover_root()
             if root and root != self.root:
                 self.root = root
                 response = self._send(method, self._url(path), path, **kwargs)
+                transient = response.status_code in RETRYABLE_STATUS
         if not _is_json(response):
+            if transient:  # a proxy's or PHP's error page: worth another attempt
+                raise PublishError(
+                    f"WordPress answered {response.status_code} to {method} {path}: "
+                    f"{response.text[:300]}"
+                )
             raise PublishError(
                 f"WordPress's REST API does not answer at {self.base_url} ({method} {path} "
                 f"got HTTP {response.status_code}, not JSON, and the site announces no REST "
                 "API). Check the WordPress address, and that no plugin or server rule blocks "
                 "the REST API.",
-                retryable=response.status_code in RETRYABLE_STATUS,
+                retryable=False,
             )
         if response.status_code >= 400:
             raise self._refusal(method, path, response)
@@ -281,7 +297,7 @@ class WordPressPublisher:
             return CheckProblem(
                 "credentials",
                 f"WordPress refused {user} or its application password"
-                + (f" ({code}: {detail})." if detail else "."),
+                + f" (HTTP {response.status_code} {code}{': ' + detail if detail else ''}).",
                 new_password,
             )
         return None
