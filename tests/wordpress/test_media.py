@@ -182,11 +182,12 @@ def test_jpeg_when_asked_with_plain_permalinks(wordpress: RealWordPress, tmp_pat
         assert "large" in found["media_details"]["sizes"]
 
 
+@pytest.mark.parametrize("role", ["administrator", "author"])
 def test_a_failed_publish_deletes_the_images_it_uploaded(
-    wordpress: RealWordPress, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    wordpress: RealWordPress, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str
 ) -> None:
     item = article(tmp_path)
-    wp = publisher(wordpress, wordpress.admin)
+    wp = publisher(wordpress, wordpress.admin if role == "administrator" else wordpress.author)
 
     def refused(taxonomy: str, names: tuple[str, ...]) -> list[int]:
         raise PublishError("WordPress answered 403 to POST tags", retryable=False)
