@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from PIL import Image
 
 from inkline.accounts.models import Account as DjangoAccount
 from inkline.automation.sites import site_create
@@ -20,15 +21,17 @@ from tests.publishing.builders import approved
 from tests.wordpress.server import PLAIN, Account, RealWordPress
 
 DATE = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
+
+INSTALL = "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b0a"
 
 
 def publisher(wp: RealWordPress, account: Account, **kwargs: object) -> WordPressPublisher:
     return WordPressPublisher(
-        base_url=wp.url, username=account.username, password=account.password, **kwargs
+        base_url=wp.url,
+        username=account.username,
+        password=account.password,
+        install_id=INSTALL,
+        **kwargs,
     )
 
 
@@ -47,7 +50,7 @@ def article(n: int, **kwargs: object) -> Article:
 
 def image(tmp_path: Path, name: str) -> ArticleImage:
     path = tmp_path / name
-    path.write_bytes(PNG)
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(path, "PNG")
     return ArticleImage(path=path, name=name, alt=f"alt of {name}")
 
 
@@ -120,7 +123,10 @@ def test_an_author_uses_existing_terms_and_names_the_missing_ones(
 def test_a_wrong_application_password_is_reported_as_one(wordpress: RealWordPress) -> None:
     """Finding 2: this WordPress answers 400 to GET posts?status=… for a wrong password."""
     wp = WordPressPublisher(
-        base_url=wordpress.url, username="admin", password="abcd efgh ijkl mnop qrst uvwx"
+        base_url=wordpress.url,
+        username="admin",
+        password="abcd efgh ijkl mnop qrst uvwx",
+        install_id=INSTALL,
     )
     with pytest.raises(PublishError) as caught:
         wp.publish(article(4))
@@ -159,6 +165,7 @@ def test_a_site_that_is_not_wordpress_fails_at_once(wordpress: RealWordPress) ->
         base_url=wordpress.url + "/wp-content/uploads/nothing-here",
         username="admin",
         password=wordpress.admin.password,
+        install_id=INSTALL,
     )
     with pytest.raises(PublishError) as caught:
         wp.publish(article(8))
