@@ -66,6 +66,7 @@ def test_settings_read_every_field_of_the_contract(owner: APIClient, site: Site)
         "monthly_publish_target": 50,
         "queue_limit": 100,
         "internal_links_max": 3,
+        "schedule_on_wordpress": False,
     }
 
 
