@@ -16,6 +16,7 @@ import time_machine
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
 from inkline.automation.sites import site_create
+from inkline.celery import app as celery_app
 from inkline.publishing import selectors
 from inkline.publishing.delivery import backoff
 from inkline.publishing.handoff import HANDOFF_LEAD, sync_action
@@ -284,3 +285,18 @@ def test_without_wordpress_the_setting_changes_nothing(account: Account) -> None
     approved(site, 1)
     content_schedule(site=site, now=NOW)
     assert not RemoteSchedule.objects.exists()
+
+
+def test_a_worker_is_woken_to_hand_it_over_right_away(
+    account: Account,
+    wp: WordPress,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the woken task runs here
+    site = wp_site(account, wp)
+    (content_id,) = approved(site, 1)
+    Content.objects.filter(pk=content_id).update(status="review")
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        content_approve(content=Content.objects.get(pk=content_id))
+    assert [(p["status"], p["date_gmt"]) for p in wp.posts] == [("future", gmt(NINE))]

@@ -45,7 +45,8 @@ MAX_SYNC_ATTEMPTS = 5
 
 
 def schedules_wake(site_id: int) -> None:
-    """Wake a worker to sync the site's due rows now (the publish tick does it anyway)."""
+    """Wake a worker to sync the site's due rows now (the publish tick does it anyway, so a
+    broker that cannot take it only delays the sync: `robust` on_commit logs and goes on)."""
     celery_app.tasks[SYNC_SITE].delay(site_id)
 
 
@@ -70,7 +71,7 @@ def schedules_mark(*, site_id: int, content_ids: Iterable[int], now: dt.datetime
         unique_fields=["content"],
         update_fields=["token", "due_at", "attempts", "error"],
     )
-    transaction.on_commit(lambda: schedules_wake(site_id))
+    transaction.on_commit(lambda: schedules_wake(site_id), robust=True)
 
 
 def schedule_changed(*, content: Content, now: dt.datetime) -> None:
@@ -79,7 +80,7 @@ def schedule_changed(*, content: Content, now: dt.datetime) -> None:
     if RemoteSchedule.objects.filter(pk=content.pk).update(
         token=uuid.uuid4(), due_at=now, attempts=0, error=""
     ):
-        transaction.on_commit(lambda: schedules_wake(content.site_id))
+        transaction.on_commit(lambda: schedules_wake(content.site_id), robust=True)
 
 
 def schedules_hand_over(*, site: Site, now: dt.datetime) -> None:
