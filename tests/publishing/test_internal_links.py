@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from inkline.accounts.models import Account, Site
 from inkline.automation.sites import site_create
+from inkline.core.installation import install_id
 from inkline.planner.models import Cluster
 from inkline.publishing.delivery import backoff
 from inkline.publishing.links import MAX_SYNC_ATTEMPTS, links_relink_site
@@ -336,7 +337,7 @@ def test_wordpress_receives_the_update_of_the_first_post_with_a_link_to_the_seco
     assert created.count(f'<a href="{first.published_url}">coffee keyword 0</a>') == 1
     assert [u["id"] for u in wp.updates] == [int(first.remote_id)]
     updated = post_of(wp, first)["content"]["raw"]
-    assert updated.startswith(f"<!-- inkline:{first.pk} -->")
+    assert updated.startswith(f"<!-- wp:html -->\n<!-- inkline:{install_id()}:{first.pk} -->")
     assert updated.count(f'<a href="{second.published_url}">coffee keyword 1</a>') == 1
     assert updated.count(RELATED_START) == 1
     assert "Edited in WordPress." in updated

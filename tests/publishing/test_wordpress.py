@@ -14,6 +14,7 @@ import time_machine
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
 from inkline.automation.sites import site_create
+from inkline.core.installation import install_id
 from inkline.publishing.delivery import backoff
 from inkline.publishing.services import content_schedule
 from inkline.publishing.tasks import publish_due
@@ -107,10 +108,11 @@ def test_a_runs_articles_are_posted_at_their_slots_once_despite_500s_and_a_lost_
         assert post["status"] == "publish"
         assert post["date_gmt"] == content.scheduled_publish_at.strftime("%Y-%m-%dT%H:%M:%S")
         assert post["title"]["raw"] == content.title
-        assert post["content"]["raw"].startswith(f"<!-- inkline:{content.pk} -->")
+        marker = f"<!-- inkline:{install_id()}:{content.pk} -->"
+        assert post["content"]["raw"].startswith(f"<!-- wp:html -->\n{marker}\n")
         featured = next(m for m in wp.media if m["id"] == post["featured_media"])
         assert featured["slug"] == f"{content.slug}-featured"
-        assert featured["mime_type"] == "image/png" and featured["size"] > 0
+        assert featured["mime_type"] == "image/webp" and featured["format"] == "WEBP"
         assert featured["alt_text"]
         inline = [m for m in wp.media if m["slug"].startswith(content.slug + "-")]
         assert len(inline) == content.images.count()  # each image uploaded once

@@ -7,6 +7,7 @@ WordPress missed its schedule. The rules themselves (`handoff.sync_action`) are 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,7 +114,8 @@ def gmt(at: dt.datetime) -> str:
 
 
 def post_of(wp: WordPress, content: Content) -> dict[str, Any]:
-    (post,) = [p for p in wp.posts if f"<!-- inkline:{content.pk} -->" in p["content"]["raw"]]
+    marker = re.compile(rf"<!-- inkline:[0-9a-f-]+:{content.pk} -->")
+    (post,) = [p for p in wp.posts if marker.search(p["content"]["raw"])]
     return post
 
 

@@ -1,9 +1,12 @@
 """A real local HTTP server speaking the WordPress REST endpoints the publisher uses.
 
-Posts (created, then read and updated by id), media, categories and tags live in memory;
-HTTP Basic auth is checked like an application password; `faults` scripts failures per route
-("500", "503", or "timeout_after_accept": the post is stored, then the answer is held past
-the client's timeout); `redirect_to` answers every request with a 302 there.
+Posts (created, then read and updated by id), media (uploaded with their fields in the query
+string, updated, deleted), categories and tags live in memory; HTTP Basic auth is checked like
+an application password; `faults` scripts failures per route ("500", "503", "400_file_type" (an
+upload type refused), or "timeout_after_accept": the post is stored, then the answer is held
+past the client's timeout); `redirect_to` answers every request with a 302 there;
+`make_sizes` False makes media without sub-sizes, like a WordPress whose image library cannot
+read the upload's format.
 
 Scheduling as WordPress does it, on the process's clock (time-machine moves it): a post
 saved `future` dated less than a minute ahead is published at once, one saved `publish`
@@ -15,12 +18,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
 
 API = "/wp-json/wp/v2/"
 
@@ -36,6 +42,8 @@ class WordPress:
         self.requests: list[str] = []
         self.updates: list[dict[str, Any]] = []  # bodies of POST posts/<id>, in order
         self.redirect_to = ""
+        self.make_sizes = True
+        self.deleted: list[int] = []  # media ids deleted, in order
         self.hold_seconds = 3.0
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -111,6 +119,10 @@ class WordPress:
                     self._send(int(kind), {"code": "internal_server_error", "message": "Oops."})
                     return
                 body = self._body() if method == "POST" else b""
+                if kind == "400_file_type":
+                    message = "Sorry, you are not allowed to upload this file type."
+                    self._send(400, {"code": "rest_upload_sideload_error", "message": message})
+                    return
                 status, answer = wp.handle(method, route, query, body, dict(self.headers))
                 if kind == "timeout_after_accept":
                     wp._released.wait(wp.hold_seconds)
@@ -204,19 +216,52 @@ class WordPress:
             if not match or not body:
                 return 400, {"code": "rest_upload_no_data", "message": "No data supplied."}
             name = match.group(1)
+            with Image.open(io.BytesIO(body)) as image:
+                width, height = image.size
+                kind = image.format
+            sizes = {}
+            stem, ext = name.rsplit(".", 1)
+            uploads = f"{self.url}/wp-content/uploads"
+            for size, limit in (("medium", 300), ("large", 1024)):
+                if self.make_sizes and width > limit:  # WordPress's default sizes
+                    scaled = round(height * limit / width)
+                    sizes[size] = {
+                        "width": limit,
+                        "height": scaled,
+                        "source_url": f"{uploads}/{stem}-{limit}x{scaled}.{ext}",
+                    }
             item = {
                 "id": self.new_id(),
-                "slug": name.rsplit(".", 1)[0].lower(),
-                "source_url": f"{self.url}/wp-content/uploads/{name}",
+                "slug": query.get("slug") or name.rsplit(".", 1)[0].lower(),
+                "title": {"raw": query.get("title", name.rsplit(".", 1)[0])},
+                "alt_text": query.get("alt_text", ""),
+                "caption": {"raw": query.get("caption", "")},
+                "description": {"raw": query.get("description", "")},
+                "post": int(query.get("post") or 0) or None,
+                "source_url": f"{uploads}/{name}",
                 "mime_type": headers.get("Content-Type", ""),
+                "format": kind,
                 "size": len(body),
-                "alt_text": "",
+                "media_details": {"width": width, "height": height, "sizes": sizes},
             }
             self.media.append(item)
             return 201, item
-        if route.startswith("media/") and method == "POST":
-            item = next(m for m in self.media if m["id"] == int(route.split("/")[1]))
-            item["alt_text"] = json.loads(body).get("alt_text", "")
+        one = re.fullmatch(r"media/(\d+)", route)
+        if one:
+            item = next((m for m in self.media if m["id"] == int(one.group(1))), None)
+            if item is None:
+                return 404, {"code": "rest_post_invalid_id", "message": "Invalid post ID."}
+            if method == "DELETE":
+                if query.get("force") != "true":
+                    return 501, {"code": "rest_trash_not_supported", "message": "No trash."}
+                self.media.remove(item)
+                self.deleted.append(item["id"])
+                return 200, {"deleted": True, "previous": item}
+            if method == "POST":
+                data = json.loads(body)
+                for key in ("alt_text", "post"):
+                    if key in data:
+                        item[key] = data[key]
             return 200, item
         if route in self.terms:
             terms = self.terms[route]

@@ -10,6 +10,7 @@ the cron event runs it (`check_and_publish_future_post`), never by waiting for a
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -202,6 +203,7 @@ def test_wordpress_publishes_at_once_a_future_post_dated_less_than_a_minute_ahea
         base_url=wordpress.url,
         username=wordpress.admin.username,
         password=wordpress.admin.password,
+        install_id=str(uuid.uuid4()),
     )
     article = Article(
         content_id=1,

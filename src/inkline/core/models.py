@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -42,3 +44,19 @@ def attempts_left() -> Q:
     """Pipeline items that have failed fewer than INKLINE_ITEM_MAX_ATTEMPTS times: the others
     wait for a user's retry, out of every stage's pending set."""
     return Q(attempts__lt=settings.INKLINE_ITEM_MAX_ATTEMPTS)
+
+
+class Installation(models.Model):
+    """This Inkline installation: a single row holding its random id, made on first use
+    (`inkline.core.installation.install_id`). Publishers mark what they write with it, so two
+    installations writing to one place never take each other's work for their own."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="installation_single_row")]
+
+    def __str__(self) -> str:
+        return f"installation {self.uuid}"

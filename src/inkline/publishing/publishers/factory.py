@@ -7,10 +7,12 @@ from pathlib import Path
 from django.conf import settings
 
 from inkline.accounts.models import Site
+from inkline.core.installation import install_id
 from inkline.publishing.outbound import UnsafeTarget, check_url
 from inkline.publishing.publishers import Publisher, PublishError
 from inkline.publishing.publishers.static import StaticPublisher
 from inkline.publishing.publishers.wordpress import WordPressPublisher
+from inkline.publishing.webimage import FORMATS
 
 
 def publisher_problem(site: Site) -> str:
@@ -30,6 +32,8 @@ def publisher_problem(site: Site) -> str:
             missing.append("application_password")
         if missing:
             return f"The WordPress publisher needs {', '.join(missing)} in publisher_config."
+        if config.get("image_format", "webp") not in FORMATS:
+            return "The WordPress publisher's image_format is 'webp' or 'jpeg'."
         return ""
     return "No publisher is configured for this site."
 
@@ -84,6 +88,8 @@ def get_publisher(site: Site) -> Publisher:
         base_url=str(config.get("url") or site.url),
         username=str(config["username"]),
         password=str(secrets.get("application_password") or secrets.get("password")),
+        install_id=install_id(),
         categories=tuple(str(c) for c in categories) if isinstance(categories, list) else (),
         timeout=float(config.get("timeout", 20)),
+        image_format=str(config.get("image_format", "webp")),
     )

@@ -3,8 +3,24 @@
 Idempotent against timeouts: every attempt first looks the post up by its slug (any status),
 and each image by its media slug, so an attempt after one whose answer was lost (the server
 accepted it, the reply timed out) finds what the first created instead of creating it again.
-A post carries an invisible marker (`<!-- inkline:<content id> -->`), so a post of the same
-slug that Inkline did not write is never taken for its own.
+A post carries an invisible marker (`<!-- inkline:<install id>:<content id> -->`, the install
+id from `inkline.core.installation`), and so does each image it uploads (in the media's
+description), so a post or image of the same slug that this installation did not write (a
+user's, another Inkline's) is never taken, reused or deleted as its own.
+
+Posts written before the marker carried the install id hold `<!-- inkline:<content id> -->`,
+which any installation could have written. That marker is accepted only where the post is
+ours by provenance: updating "Related reading" of the post whose id WordPress gave us when we
+published it (the id stored on the content; WordPress never reuses ids). It is replaced by
+the new marker on that update. A post found by its slug needs the new marker, so an old post
+of another installation with the same slug is refused, never adopted.
+
+The content is block markup (`inkline.publishing.blocks`): the marker and "Related reading"
+are Custom HTML blocks, the article headings, paragraphs, lists and images are the editor's
+own blocks. Images are converted for the web (`inkline.publishing.webimage`: WebP, or JPEG
+with `image_format: "jpeg"` or when this WordPress cannot take or resize WebP), titled, with
+alt text and caption from the image's alt text, and attached to the post once it exists.
+When an attempt fails before its post exists, the images it uploaded are deleted.
 
 Internal links ("Related reading") are a block between two HTML comments Inkline owns. When
 they change, `refresh_related` reads the post's raw content, replaces only that block (edits
@@ -13,13 +29,16 @@ made in WordPress outside it are kept) and updates the post, unless it already r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 from typing import Any
 
 import requests
 
 from inkline.publishing import outbound
-from inkline.publishing.linkset import related_block, with_related
+from inkline.publishing.blocks import html_block, html_to_blocks, join, with_related_block
+from inkline.publishing.linkset import related_block
 from inkline.publishing.publishers import (
     Article,
     ArticleImage,
@@ -28,11 +47,15 @@ from inkline.publishing.publishers import (
     RemotePost,
     place_images,
 )
+from inkline.publishing.webimage import FORMATS, NotAnImage, web_image
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Statuses of a post that is online (to everyone or to its site's members): never withdrawn.
 LIVE_STATUSES = frozenset({"publish", "private"})
 ANY_STATUS = "publish,future,draft,pending,private,trash"
+# WordPress refusing an upload's type ("Sorry, you are not allowed to upload this file type.",
+# "rest_upload_file_type_…"); a WebP upload refused so is sent again as JPEG.
+_FILE_TYPE_REFUSED = re.compile(r"file type|upload_file_type|mime", re.IGNORECASE)
 
 
 class WordPressPublisher:
@@ -42,11 +65,15 @@ class WordPressPublisher:
         base_url: str,
         username: str,
         password: str,
+        install_id: str,
         categories: tuple[str, ...] = (),
         timeout: float = 20.0,
+        image_format: str = "webp",
     ) -> None:
         self.api = base_url.rstrip("/") + "/wp-json/wp/v2"
+        self.install_id = install_id
         self.categories = categories
+        self.image_format = image_format if image_format in FORMATS else "webp"
         self.timeout = timeout
         self.session = requests.Session()
         self.session.auth = (username, password)
@@ -90,28 +117,6 @@ class WordPressPublisher:
             return dict(found[0])
         return None
 
-    def _media(self, image: ArticleImage) -> dict[str, Any]:
-        slug = image.name.rsplit(".", 1)[0].lower()
-        existing = self._find("media", slug)
-        if existing is not None:
-            return existing
-        try:
-            data = image.path.read_bytes()
-        except OSError as exc:
-            raise PublishError(f"Image file missing: {image.path.name}", retryable=False) from exc
-        media = self._call(
-            "POST",
-            "media",
-            data=data,
-            headers={
-                "Content-Type": image.content_type,
-                "Content-Disposition": f'attachment; filename="{image.name}"',
-            },
-        )
-        if image.alt and media.get("id"):
-            self._call("POST", f"media/{media['id']}", json={"alt_text": image.alt})
-        return dict(media)
-
     def _terms(self, taxonomy: str, names: tuple[str, ...]) -> list[int]:
         ids = []
         for name in dict.fromkeys(n.strip() for n in names if n.strip()):
@@ -122,18 +127,115 @@ class WordPressPublisher:
             ids.append(int(match["id"]))
         return ids
 
-    @staticmethod
-    def _marker(article: Article) -> str:
-        return f"<!-- inkline:{article.content_id} -->"
+    def _marker(self, article: Article) -> str:
+        return f"<!-- inkline:{self.install_id}:{article.content_id} -->"
 
     @staticmethod
-    def _raw(post: dict[str, Any]) -> str:
-        raw = post.get("content", {})
+    def _raw(post: dict[str, Any], key: str = "content") -> str:
+        raw = post.get(key, {})
         return str(raw.get("raw", "") if isinstance(raw, dict) else raw)
 
     @staticmethod
     def _related(article: Article) -> str:
         return related_block([(link.anchor, link.url) for link in article.related])
+
+    # --- media ----------------------------------------------------------------------------
+    @staticmethod
+    def _media_slug(image: ArticleImage) -> str:
+        return image.name.rsplit(".", 1)[0].lower()
+
+    def _own_media(self, image: ArticleImage, article: Article) -> dict[str, Any] | None:
+        """The media of `image` this installation uploaded for `article`, if WordPress has it."""
+        found = self._find("media", self._media_slug(image))
+        if found is not None and self._marker(article) in self._raw(found, "description"):
+            return found
+        return None
+
+    def _media(self, image: ArticleImage, article: Article) -> dict[str, Any]:
+        existing = self._own_media(image, article)
+        if existing is not None:
+            return existing
+        media = self._upload(image, article, self.image_format)
+        details = media.get("media_details") or {}
+        if (
+            self.image_format == "webp"
+            and not details.get("sizes")
+            and details.get("width", 0) > 300
+        ):
+            # WordPress took the WebP but made none of its smaller sizes (its image library
+            # cannot read WebP), so it would serve no responsive images: JPEG from here on.
+            self.image_format = "jpeg"
+            self._delete_media([media])
+            media = self._upload(image, article, "jpeg")
+        return media
+
+    def _upload(self, image: ArticleImage, article: Article, fmt: str) -> dict[str, Any]:
+        try:
+            converted = web_image(image.path, fmt=fmt)
+        except OSError as exc:
+            raise PublishError(f"Image file missing: {image.path.name}", retryable=False) from exc
+        except NotAnImage as exc:
+            raise PublishError(str(exc), retryable=False) from exc
+        slug = self._media_slug(image)
+        name = image.name.rsplit(".", 1)[0] + converted.suffix
+        try:
+            media = self._call(
+                "POST",
+                "media",
+                params={
+                    "slug": slug,
+                    "title": image.alt,
+                    "alt_text": image.alt,
+                    "caption": image.alt,
+                    "description": self._marker(article),
+                },
+                data=converted.data,
+                headers={
+                    "Content-Type": converted.content_type,
+                    "Content-Disposition": f'attachment; filename="{name}"',
+                },
+            )
+        except PublishError as exc:
+            if fmt == "webp" and _FILE_TYPE_REFUSED.search(exc.message):
+                self.image_format = "jpeg"  # e.g. a multisite whose upload types lack webp
+                return self._upload(image, article, "jpeg")
+            raise
+        return dict(media)
+
+    def _delete_media(self, media: list[dict[str, Any]]) -> None:
+        """Best effort: the error that made us clean up is the one to report."""
+        for item in media:
+            with contextlib.suppress(PublishError):
+                self._call("DELETE", f"media/{item['id']}", params={"force": "true"})
+
+    def _attach(self, post_id: int, media: list[dict[str, Any]]) -> None:
+        for item in media:
+            if int(item.get("post") or 0) != post_id:
+                self._call("POST", f"media/{item['id']}", json={"post": post_id})
+
+    @staticmethod
+    def _src(media: dict[str, Any]) -> tuple[str, str]:
+        """The URL an article shows of `media` and the size it is: "large" when WordPress
+        made that size, else the original ("full")."""
+        large = ((media.get("media_details") or {}).get("sizes") or {}).get("large") or {}
+        if large.get("source_url"):
+            return str(large["source_url"]), "large"
+        return str(media.get("source_url", "")), "full"
+
+    def _content(self, article: Article, inline: list[tuple[ArticleImage, dict[str, Any]]]) -> str:
+        shown = [(self._src(media), image.alt, int(media["id"])) for image, media in inline]
+        placed = place_images(article.html, [(src, alt) for (src, _), alt, _ in shown])
+        ids = {src: (media_id, size) for (src, size), _, media_id in shown}
+        body = join([html_block(self._marker(article)), html_to_blocks(placed, images=ids)])
+        return with_related_block(body, self._related(article))
+
+    # --- publishing -----------------------------------------------------------------------
+    def _post_absent(self, slug: str) -> bool:
+        """True only when WordPress answers that it has no post of `slug`."""
+        try:
+            return self._find("posts", slug) is None
+        except PublishError:
+            return False
 
     def publish(self, article: Article, *, status: str = "publish") -> Published:
         marker = self._marker(article)
@@ -141,26 +243,47 @@ class WordPressPublisher:
         if existing is not None:
             if marker not in self._raw(existing):
                 raise PublishError(
-                    f"WordPress already has a post with the slug '{article.slug}' that Inkline "
-                    "did not create; rename or remove it, then retry.",
+                    f"WordPress already has a post with the slug '{article.slug}' that this "
+                    "Inkline did not create; rename or remove it, then retry.",
                     retryable=False,
                 )
+            # A lost answer: the post exists; its images may not be attached yet.
+            images = [i for i in (article.featured_image, *article.images) if i is not None]
+            own = [m for m in (self._own_media(i, article) for i in images) if m is not None]
+            self._attach(int(existing["id"]), own)
             return Published(url=str(existing.get("link", "")), remote_id=str(existing["id"]))
-        featured = self._media(article.featured_image) if article.featured_image else None
-        inline = [(str(self._media(i).get("source_url", "")), i.alt) for i in article.images]
-        body: dict[str, Any] = {
-            "title": article.title,
-            "content": marker + place_images(article.html, inline) + self._related(article),
-            "excerpt": article.description,
-            "slug": article.slug,
-            "status": status,
-            "date_gmt": article.date.strftime("%Y-%m-%dT%H:%M:%S"),
-            "categories": self._terms("categories", self.categories + article.categories),
-            "tags": self._terms("tags", article.tags),
-        }
-        if featured is not None:
-            body["featured_media"] = int(featured["id"])
-        post = self._call("POST", "posts", json=body)
+        media: list[dict[str, Any]] = []  # this article's, found or uploaded, featured first
+        sent = False
+        try:
+            featured = None
+            if article.featured_image is not None:
+                featured = self._media(article.featured_image, article)
+                media.append(featured)
+            inline = []
+            for image in article.images:
+                inline.append((image, self._media(image, article)))
+                media.append(inline[-1][1])
+            body: dict[str, Any] = {
+                "title": article.title,
+                "content": self._content(article, inline),
+                "excerpt": article.description,
+                "slug": article.slug,
+                "status": status,
+                "date_gmt": article.date.strftime("%Y-%m-%dT%H:%M:%S"),
+                "categories": self._terms("categories", self.categories + article.categories),
+                "tags": self._terms("tags", article.tags),
+            }
+            if featured is not None:
+                body["featured_media"] = int(featured["id"])
+            sent = True
+            post = self._call("POST", "posts", json=body)
+        except PublishError:
+            # Only once WordPress says the post is not there: a post created by an attempt
+            # whose answer was lost shows these images, and the next attempt adopts it.
+            if not sent or self._post_absent(article.slug):
+                self._delete_media(media)
+            raise
+        self._attach(int(post["id"]), media)
         return Published(url=str(post.get("link", "")), remote_id=str(post["id"]))
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
@@ -172,15 +295,19 @@ class WordPressPublisher:
                 raise PublishError(
                     f"WordPress has no post with the slug '{article.slug}'.", retryable=False
                 )
-        raw = self._raw(post)
+        stored = raw = self._raw(post)
         if self._marker(article) not in raw:
-            raise PublishError(
-                f"The WordPress post {post.get('id')} was not written by Inkline for this "
-                "article; its links are left alone.",
-                retryable=False,
-            )
-        updated = with_related(raw, self._related(article))
-        if updated != raw:
+            legacy = re.compile(rf"<!-- inkline:{article.content_id} -->")
+            # The old marker only on the post WordPress gave us the id of (see the top).
+            if not (remote_id.isdigit() and legacy.search(raw)):
+                raise PublishError(
+                    f"The WordPress post {post.get('id')} was not written by this Inkline for "
+                    "this article; its links are left alone.",
+                    retryable=False,
+                )
+            raw = legacy.sub(self._marker(article), raw, count=1)
+        updated = with_related_block(raw, self._related(article))
+        if updated != stored:
             self._call("POST", f"posts/{post['id']}", json={"content": updated})
 
     # --- WordPress's own scheduling (`future` posts) ---------------------------------------
