@@ -66,6 +66,7 @@ def test_settings_read_every_field_of_the_contract(owner: APIClient, site: Site)
         "monthly_publish_target": 50,
         "queue_limit": 100,
         "internal_links_max": 3,
+        "schedule_on_wordpress": False,
     }
 
 
@@ -88,6 +89,24 @@ def test_settings_patch_saves_valid_changes(owner: APIClient, site: Site) -> Non
     assert stored.scheduling_mode == "stagger"
     assert stored.stagger_start_time == dt.time(7, 30)
     assert (stored.stagger_interval_minutes, stored.queue_limit) == (45, 7)
+
+
+def test_schedule_on_wordpress_is_a_boolean_setting_in_the_schema(
+    owner: APIClient, site: Site
+) -> None:
+    url = f"{base(site)}/settings/"
+    bad = owner.patch(url, {"schedule_on_wordpress": "sometimes"}, format="json")
+    assert bad.status_code == 400 and "schedule_on_wordpress" in bad.json()
+    answer = owner.patch(url, {"schedule_on_wordpress": True}, format="json")
+    assert answer.status_code == 200 and answer.json()["schedule_on_wordpress"] is True
+    assert PublishingSettings.objects.get(site=site).schedule_on_wordpress is True
+    schema = owner.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    fields = schema["components"]["schemas"]["PublishingSettings"]["properties"]
+    assert "Hand scheduled posts to WordPress" in fields["schedule_on_wordpress"]["description"]
+    queue_item = schema["components"]["schemas"]["QueueItem"]["properties"]
+    assert {"wordpress_scheduled_at", "wordpress_sync_error"} <= set(queue_item)
+    queue = owner.get(f"{base(site)}/queue/").json()
+    assert queue["items"] == []
 
 
 @pytest.mark.parametrize(

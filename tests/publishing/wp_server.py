@@ -7,11 +7,17 @@ upload type refused), or "timeout_after_accept": the post is stored, then the an
 past the client's timeout); `redirect_to` answers every request with a 302 there;
 `make_sizes` False makes media without sub-sizes, like a WordPress whose image library cannot
 read the upload's format.
+
+Scheduling as WordPress does it, on the process's clock (time-machine moves it): a post
+saved `future` dated less than a minute ahead is published at once, one saved `publish`
+dated a minute or more ahead becomes `future`; `run_cron()` publishes the `future` posts
+whose date has come (WP-Cron); DELETE moves a post to the trash (`<slug>__trashed`).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import re
@@ -133,19 +139,47 @@ class WordPress:
 
         return Handler
 
+    @staticmethod
+    def _scheduled_status(status: str, date_gmt: str | None) -> str:
+        """WordPress's rule (wp_insert_post): `future` needs a date a minute ahead or more."""
+        if status not in ("publish", "future") or not date_gmt:
+            return status
+        date = dt.datetime.fromisoformat(date_gmt).replace(tzinfo=dt.UTC)
+        ahead = date - dt.datetime.now(dt.UTC) >= dt.timedelta(minutes=1)
+        return "future" if ahead else "publish"
+
+    def run_cron(self) -> list[int]:
+        """WP-Cron on a visit: publish the `future` posts whose date has come."""
+        done = []
+        for post in self.posts:
+            if post["status"] == "future":
+                post["status"] = self._scheduled_status("future", post["date_gmt"])
+                if post["status"] == "publish":
+                    done.append(post["id"])
+        return done
+
+    def post(self, post_id: int | str) -> dict[str, Any]:
+        return next(p for p in self.posts if p["id"] == int(post_id))
+
     def handle(
         self, method: str, route: str, query: dict[str, str], body: bytes, headers: dict[str, str]
     ) -> tuple[int, Any]:
-        if route in ("posts", "media") and method == "GET":
-            rows = self.posts if route == "posts" else self.media
-            return 200, [r for r in rows if r["slug"] == query.get("slug")]
+        if route == "posts" and method == "GET":
+            statuses = query.get("status", "publish").split(",")
+            rows = [p for p in self.posts if p.get("status", "publish") in statuses]
+            if "include" in query:
+                wanted = {int(i) for i in query["include"].split(",")}
+                return 200, [p for p in rows if p["id"] in wanted]
+            return 200, [p for p in rows if p["slug"] == query.get("slug")]
+        if route == "media" and method == "GET":
+            return 200, [r for r in self.media if r["slug"] == query.get("slug")]
         if route == "posts" and method == "POST":
             data = json.loads(body)
             post = {
                 "id": self.new_id(),
                 "slug": data["slug"],
                 "link": f"{self.url}/{data['slug']}/",
-                "status": data.get("status", "draft"),
+                "status": self._scheduled_status(data.get("status", "draft"), data.get("date_gmt")),
                 "title": {"raw": data["title"]},
                 "content": {"raw": data["content"]},
                 "excerpt": {"raw": data.get("excerpt", "")},
@@ -161,10 +195,20 @@ class WordPress:
             post = next((p for p in self.posts if p["id"] == int(single.group(1))), None)
             if post is None:
                 return 404, {"code": "rest_post_invalid_id", "message": "Invalid post ID."}
+            if method == "DELETE":
+                if post["status"] == "trash":
+                    return 410, {"code": "rest_already_trashed", "message": "Already trashed."}
+                post["status"], post["slug"] = "trash", post["slug"] + "__trashed"
+                return 200, post
             if method == "POST":
                 data = json.loads(body)
                 if "content" in data:
                     post["content"] = {"raw": data["content"]}
+                if "date_gmt" in data:
+                    post["date_gmt"] = data["date_gmt"]
+                if "status" in data or "date_gmt" in data:
+                    status = data.get("status", post["status"])
+                    post["status"] = self._scheduled_status(status, post["date_gmt"])
                 self.updates.append({"id": post["id"], **data})
             return 200, post
         if route == "media" and method == "POST":

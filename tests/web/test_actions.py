@@ -273,6 +273,17 @@ def test_publishing_settings_validate_save_and_preview(owner: Client, site: Site
     assert PublishingSettings.objects.get(site=site).publish_days == ["mon", "wed"]
 
 
+def test_publishing_settings_hand_scheduled_posts_to_wordpress(owner: Client, site: Site) -> None:
+    from inkline.publishing.models import PublishingSettings
+
+    url = f"/sites/{site.pk}/publishing/"
+    assert "Hand scheduled posts to WordPress" in owner.get(url).content.decode()
+    assert owner.post(url, PUBLISHING | {"schedule_on_wordpress": "on"}).status_code == 302
+    assert PublishingSettings.objects.get(site=site).schedule_on_wordpress is True
+    assert owner.post(url, PUBLISHING).status_code == 302  # an unticked box turns it off
+    assert PublishingSettings.objects.get(site=site).schedule_on_wordpress is False
+
+
 def test_budget_must_sum_to_100_when_custom(owner: Client, site: Site) -> None:
     from inkline.billing.models import SiteAIBudgetAllocation
 

@@ -4,14 +4,25 @@ from django.contrib import admin
 from django.db.models import QuerySet
 
 from inkline.planner.admin import retry_items
-from inkline.publishing.models import InternalLink, LinkSync, PublishingSettings
+from inkline.publishing.models import (
+    InternalLink,
+    LinkSync,
+    PublishingSettings,
+    RemoteSchedule,
+)
 from inkline.publishing.services import content_delete
 from inkline.writer.models import Content
 
 
 @admin.register(PublishingSettings)
 class PublishingSettingsAdmin(admin.ModelAdmin):
-    list_display = ("site", "scheduling_mode", "auto_approval_enabled", "auto_publish_enabled")
+    list_display = (
+        "site",
+        "scheduling_mode",
+        "auto_approval_enabled",
+        "auto_publish_enabled",
+        "schedule_on_wordpress",
+    )
 
 
 @admin.register(InternalLink)
@@ -24,6 +35,13 @@ class InternalLinkAdmin(admin.ModelAdmin):
 class LinkSyncAdmin(admin.ModelAdmin):
     list_display = ("content", "site", "due_at", "attempts", "error")
     raw_id_fields = ("content", "site")
+
+
+@admin.register(RemoteSchedule)
+class RemoteScheduleAdmin(admin.ModelAdmin):
+    list_display = ("content", "site", "remote_id", "held_at", "due_at", "attempts", "error")
+    raw_id_fields = ("content", "site")
+    readonly_fields = ("token",)
 
 
 @admin.register(Content)

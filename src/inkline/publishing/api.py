@@ -46,6 +46,15 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
         help_text="How many other published articles of its cluster an article links to in "
         "its Related reading block (0–20; 0 turns internal links off).",
     )
+    schedule_on_wordpress = serializers.BooleanField(
+        help_text="Hand scheduled posts to WordPress (a site with the wordpress publisher; "
+        "default false). On: an article placed into a slot is created on WordPress at once "
+        "as a scheduled (`future`) post dated at its slot, with its media; its date moves "
+        "when it is rescheduled and the post is trashed when it is unscheduled or rejected. "
+        "WordPress publishes it at its slot even if Inkline is down; at the slot Inkline "
+        "marks it published once WordPress says so, and publishes it itself if WordPress "
+        "missed it. Off: Inkline publishes each post at its slot.",
+    )
 
     class Meta:
         model = PublishingSettings
@@ -118,6 +127,16 @@ class QueueItemSerializer(serializers.Serializer[Any]):
     content_id = serializers.IntegerField()
     title = serializers.CharField()
     scheduled_publish_at = serializers.DateTimeField()
+    wordpress_scheduled_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="With schedule_on_wordpress: the date the site's WordPress holds the "
+        "article's scheduled (`future`) post for, WordPress publishing it then by itself; "
+        "null while it holds none (not handed over yet, or its slot was too close).",
+    )
+    wordpress_sync_error = serializers.CharField(
+        help_text="Why handing the article to WordPress failed (retried with a backoff); "
+        "empty when it did not."
+    )
 
 
 class QueueSerializer(serializers.Serializer[Any]):

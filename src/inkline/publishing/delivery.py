@@ -20,7 +20,11 @@ def backoff(attempt: int) -> dt.timedelta:
     return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
 
 
-def article_of(content: Content, *, related: tuple[RelatedLink, ...] = ()) -> Article:
+def article_of(
+    content: Content, *, related: tuple[RelatedLink, ...] = (), date: dt.datetime | None = None
+) -> Article:
+    """The article as a publisher takes it, dated at its slot (or `date`: an article out of
+    the schedule, whose post is withdrawn)."""
     images = list(Image.objects.filter(content=content, status=Image.Status.DONE))
 
     def as_image(image: Image, name: str) -> ArticleImage:
@@ -36,14 +40,15 @@ def article_of(content: Content, *, related: tuple[RelatedLink, ...] = ()) -> Ar
 
     featured = next((i for i in images if i.kind == Image.Kind.FEATURED and i.file), None)
     inline = [i for i in images if i.kind == Image.Kind.IN_ARTICLE and i.file]
-    assert content.scheduled_publish_at is not None
+    date = date or content.scheduled_publish_at
+    assert date is not None
     return Article(
         content_id=content.pk,
         title=content.title,
         slug=content.slug,
         html=content.html,
         description=content.meta_description,
-        date=content.scheduled_publish_at,
+        date=date,
         tags=tuple(t for t in (content.primary_keyword,) if t),
         categories=tuple(c for c in (content.cluster.name if content.cluster else "",) if c),
         featured_image=as_image(featured, f"{content.slug}-featured") if featured else None,

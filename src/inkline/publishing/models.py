@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import models
 from django.db.models import Q
@@ -27,6 +28,7 @@ SETTINGS_FIELDS = (
     "monthly_publish_target",
     "queue_limit",
     "internal_links_max",
+    "schedule_on_wordpress",
 )
 
 
@@ -65,6 +67,11 @@ class PublishingSettings(TimeStampedModel):
     # Internal links: how many other published articles of its cluster an article links to
     # (its "Related reading" block); 0 turns internal linking off.
     internal_links_max = models.PositiveSmallIntegerField(default=3)
+    # "Hand scheduled posts to WordPress": an article placed into a slot is created on the
+    # site's WordPress at once as a scheduled (`future`) post dated at its slot, so WordPress
+    # publishes it even when Inkline's beat is down (`publishing.handoff`). Off: Inkline pushes
+    # the post at its slot time. No effect with another publisher.
+    schedule_on_wordpress = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "publishing settings"
@@ -143,3 +150,34 @@ class LinkSync(models.Model):
 
     def __str__(self) -> str:
         return f"Links of {self.content_id} to push"
+
+
+class RemoteSchedule(models.Model):
+    """An article handed to the site's WordPress as a scheduled (`future`) post
+    (`PublishingSettings.schedule_on_wordpress`, `publishing.handoff`).
+
+    The content row says what Inkline wants (its slot while it is scheduled, nothing once it
+    is not); `held_at` is what WordPress was last seen to hold. When they differ the row is
+    due (`due_at`) and the publish tick brings WordPress in line: creates the post, moves its
+    date, or trashes it. `token` changes with every change of what Inkline wants, so a sync
+    that started before it does not mark the row done. `due_at` is null when in line, or
+    once Inkline gave up (the error stays; the next change makes it due again)."""
+
+    content = models.OneToOneField(
+        "writer.Content", on_delete=models.CASCADE, primary_key=True, related_name="remote_schedule"
+    )
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+")
+    remote_id = models.CharField(max_length=255, blank=True, default="")  # the WordPress post
+    url = models.URLField(max_length=1000, blank=True, default="")
+    held_at = models.DateTimeField(null=True, blank=True)  # its `future` date; null: none held
+    token = models.UUIDField(default=uuid.uuid4)
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="remote_schedule_due")]
+
+    def __str__(self) -> str:
+        return f"WordPress schedule of {self.content_id}"

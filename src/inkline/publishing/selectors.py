@@ -114,12 +114,24 @@ def publishing_queue(site: Site) -> dict[str, Any]:
     """The API's queue: scheduled items and every approved item's reason for not being."""
     settings = settings_of(site)
     items = [
-        {"content_id": pk, "title": title, "scheduled_publish_at": at}
-        for pk, title, at in Content.objects.filter(
+        {
+            "content_id": pk,
+            "title": title,
+            "scheduled_publish_at": at,
+            "wordpress_scheduled_at": held_at,
+            "wordpress_sync_error": sync_error or "",
+        }
+        for pk, title, at, held_at, sync_error in Content.objects.filter(
             site=site, site_status=Content.SiteStatus.SCHEDULED
         )
         .order_by("scheduled_publish_at", "id")
-        .values_list("id", "title", "scheduled_publish_at")
+        .values_list(
+            "id",
+            "title",
+            "scheduled_publish_at",
+            "remote_schedule__held_at",
+            "remote_schedule__error",
+        )
     ]
     unscheduled = [
         {"content_id": pk, "reason": reason or WAITING_REASON}

@@ -23,14 +23,14 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition, ValidationFailed
-from inkline.publishing import links, selectors
+from inkline.publishing import links, schedule_sync, selectors
 from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.models import (
     INTERNAL_LINKS_MAX_LIMIT,
     PublishingSettings,
     SchedulingMode,
 )
-from inkline.publishing.publishers import Publisher, PublishError
+from inkline.publishing.publishers import Publisher, PublishError, SchedulingPublisher
 from inkline.publishing.publishers.factory import get_publisher, publisher_problem
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 from inkline.writer.models import Content
@@ -107,6 +107,10 @@ def content_schedule(*, site: Site, now: dt.datetime | None = None) -> ScheduleR
                 )
         if placed:
             report.scheduled = _place(site.pk, placed)
+            if schedule_sync.hands_off(site, settings):
+                schedule_sync.schedules_mark(
+                    site_id=site.pk, content_ids=[pk for pk, _ in placed], now=now
+                )
         left = waiting[len(placed) :]
         if left:
             # Whatever is still waiting now is exactly what was left out (no id list needed).
@@ -166,6 +170,7 @@ def content_delete(*, content: Content, now: dt.datetime | None = None) -> set[i
     (their blocks are pushed again on the next publish tick: the static files and the
     WordPress posts). The article itself stays wherever it was published. Returns the ids of
     the articles marked for a push."""
+    schedule_sync.schedule_withdraw_now(content=content)
     with transaction.atomic():
         limit = selectors.settings_of(content.site).internal_links_max
         marked = links.content_removed(content=content, limit=limit, now=now or clock.now())
@@ -193,6 +198,7 @@ def content_unschedule(
             raise InvalidTransition(
                 f"Content {content.pk} is not scheduled ({current}).", status=current
             )
+        schedule_sync.schedule_changed(content=content, now=clock.now())
         site_pipeline_changed(site_id=content.site_id)
     content.refresh_from_db()
     content_schedule(site=content.site)
@@ -262,6 +268,8 @@ def content_reject(*, content: Content, by: str = "user", reason: str = "") -> C
                 "unscheduled_reason",
             ]
         )
+        if freed:
+            schedule_sync.schedule_changed(content=content, now=clock.now())
         site_pipeline_changed(site_id=content.site_id)
     if freed:
         content_schedule(site=content.site)
@@ -291,24 +299,31 @@ def content_publish(
     )
     if not claimed:
         return "skipped"
-    content = Content.objects.select_related("site", "cluster").get(pk=content_id)
+    content = Content.objects.select_related("site", "cluster", "remote_schedule").get(
+        pk=content_id
+    )
     attempt = content.publish_attempts
     mine = Content.objects.filter(
         pk=content_id, site_status=Content.SiteStatus.PUBLISHING, publish_attempts=attempt
     )
     limit = selectors.settings_of(content.site).internal_links_max
+    # Handed to WordPress as a scheduled post: confirm WordPress published it, or publish it.
+    handed = schedule_sync.remote_id_held(content)
     try:
         related = links.prospective_related(content, limit=limit)
-        published = (publisher or get_publisher(content.site)).publish(
-            article_of(content, related=related)
-        )
+        article = article_of(content, related=related)
+        target = publisher or get_publisher(content.site)
+        if handed is not None and isinstance(target, SchedulingPublisher):
+            published = target.publish_scheduled(article, remote_id=handed)
+        else:
+            published = target.publish(article)
     except PublishError as exc:
         error, retryable = exc.message, exc.retryable
     except Exception as exc:  # a publisher bug must not leave the item claimed
         log.exception("publishing content %s failed", content_id)
         error, retryable = f"{type(exc).__name__}: {exc}", True
     else:
-        finished = max(now, clock.now())
+        finished = published.at or max(now, clock.now())
         assert content.scheduled_publish_at is not None
         lateness = max(0, int((finished - content.scheduled_publish_at).total_seconds()))
         with transaction.atomic():
@@ -325,13 +340,17 @@ def content_publish(
                 next_publish_attempt_at=None,
             )
             if done:
+                # A post handed over was written with the links of its scheduling: its block
+                # is pushed again.
                 links.content_linked(
                     content=content,
                     limit=limit,
                     pushed=tuple(link.content_id for link in related),
-                    republished=attempt > 1,
+                    republished=attempt > 1 or handed is not None,
                     now=now,
                 )
+                if handed is not None:
+                    schedule_sync.schedule_done(content_id=content_id)
         return "published"
     if retryable and attempt < MAX_PUBLISH_ATTEMPTS:
         mine.update(
@@ -353,6 +372,8 @@ class PublishReport:
     outcomes: dict[int, str] = field(default_factory=dict)
     # content id → outcome of pushing its changed internal links (`links.link_sync`)
     link_updates: dict[int, str] = field(default_factory=dict)
+    # content id → outcome of syncing its post handed to WordPress (`schedule_sync`)
+    schedule_syncs: dict[int, str] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -367,6 +388,8 @@ def content_publish_due(
     next tick."""
     now = now or clock.now()
     report = PublishReport()
+    # First what WordPress should hold (new slots, moved or withdrawn posts).
+    report.schedule_syncs = schedule_sync.schedule_syncs_due(now=now, limit=limit, site_id=site_id)
     for content_id in selectors.due_ids(now, limit=limit, site_id=site_id):
         report.outcomes[content_id] = content_publish(content_id=content_id, now=now)
     report.link_updates = links.link_syncs_due(now=now, limit=limit, site_id=site_id)
@@ -386,6 +409,7 @@ def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> Publishin
             site=site
         )
         links_before = settings.internal_links_max
+        handed_before = schedule_sync.hands_off(site, settings)
         for name, value in data.items():
             setattr(settings, name, value)
         errors = _settings_errors(settings, sent=data.keys())
@@ -398,6 +422,10 @@ def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> Publishin
             # last limit stored is the last applied); the changed articles are pushed by the
             # next publish tick.
             links.links_relink_site(site=site, limit=settings.internal_links_max, now=clock.now())
+        if schedule_sync.hands_off(site, settings) and not handed_before:
+            # Turned on: what is scheduled already is handed over too. (Turned off, the posts
+            # WordPress holds stay there; each is confirmed or published at its slot.)
+            schedule_sync.schedules_hand_over(site=site, now=clock.now())
     return settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from inkline.publishing import services
+from inkline.publishing import schedule_sync, services
 
 
 @shared_task(name="inkline.publishing.publish_due", ignore_result=True)
@@ -17,3 +17,10 @@ def publish_due() -> int:
 def schedule_approved() -> int:
     """Place approved, unscheduled content of every site into free slots."""
     return services.sites_schedule()
+
+
+@shared_task(name="inkline.publishing.sync_schedules", ignore_result=True)
+def sync_schedules(site_id: int) -> int:
+    """Bring the posts a site's WordPress holds as scheduled in line now (woken by a change;
+    the publish tick does it anyway)."""
+    return len(schedule_sync.schedule_syncs_due(site_id=site_id))

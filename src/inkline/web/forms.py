@@ -298,6 +298,15 @@ class PublishingSettingsForm(forms.ModelForm):
             "weekly_publish_target": "Weekly",
             "monthly_publish_target": "Monthly",
             "queue_limit": "Queue limit",
+            "schedule_on_wordpress": "Hand scheduled posts to WordPress",
+        }
+        help_texts = {
+            "schedule_on_wordpress": (
+                "Each scheduled article is created on WordPress at once as a scheduled post "
+                "at its slot, so WordPress publishes it even if Inkline is down. Rescheduling "
+                "moves its date; unscheduling or rejecting moves it to WordPress's trash. "
+                "Only with the WordPress publisher."
+            ),
         }
         widgets = {
             "scheduling_mode": forms.RadioSelect,

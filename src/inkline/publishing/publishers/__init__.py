@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class Published:
     # What went less than fully (e.g. terms the account may not create, left out): the
     # article is published; content_publish keeps these in its `publish_error`.
     notes: tuple[str, ...] = ()
+    # When the remote side says it went live (a post WordPress published itself at its
+    # scheduled date); None: just now.
+    at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,16 @@ class PublisherCheck:
         return not any(p.blocking for p in self.problems)
 
 
+@dataclass(frozen=True)
+class RemotePost:
+    """A post as the remote side holds it after a scheduling step (`SchedulingPublisher`)."""
+
+    remote_id: str
+    url: str
+    status: str  # WordPress's: "future" (scheduled), "publish", "draft", "trash" …
+    date: dt.datetime | None  # its date (UTC): when a `future` post goes live
+
+
 class PublishError(Exception):
     """Publishing failed. `retryable`: worth another attempt later (timeouts, 5xx)."""
 
@@ -99,6 +112,30 @@ class Publisher(Protocol):
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         """Bring the published article's "Related reading" block up to `article.related`
         (idempotent: the block is replaced, never added twice)."""
+        ...
+
+
+@runtime_checkable
+class SchedulingPublisher(Publisher, Protocol):
+    """A publisher whose remote side can hold a scheduled post and publish it by itself at
+    its date (WordPress's `future` posts): `PublishingSettings.schedule_on_wordpress`. Each
+    step is idempotent and finds the post by `remote_id`, else as `publish` does (the
+    marker), so a step after a lost answer finds what the first created."""
+
+    def schedule(self, article: Article, *, remote_id: str = "") -> RemotePost:
+        """Hold the article as a scheduled post dated `article.date` (create it with its
+        media, or move the date of the one held)."""
+        ...
+
+    def unschedule(self, article: Article, *, remote_id: str = "") -> RemotePost | None:
+        """Withdraw the scheduled post (None when there was none). A post already live is
+        left alone and returned as it is."""
+        ...
+
+    def publish_scheduled(self, article: Article, *, remote_id: str = "") -> Published:
+        """At the slot: the post live. Confirms one the remote side published, publishes one
+        it still holds (its schedule was missed), or publishes the article as `publish`
+        does when it holds none."""
         ...
 
 

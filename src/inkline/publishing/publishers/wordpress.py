@@ -39,6 +39,7 @@ categories) publishes with the terms that exist and names the others in `Publish
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
 import re
 from typing import Any
@@ -55,11 +56,15 @@ from inkline.publishing.publishers import (
     Published,
     PublisherCheck,
     PublishError,
+    RemotePost,
     place_images,
 )
 from inkline.publishing.webimage import FORMATS, NotAnImage, web_image
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Statuses of a post that is online (to everyone or to its site's members): never withdrawn.
+LIVE_STATUSES = frozenset({"publish", "private"})
+ANY_STATUS = "publish,future,draft,pending,private,trash"
 # WordPress refusing an upload's type ("Sorry, you are not allowed to upload this file type.",
 # "rest_upload_file_type_…"); a WebP upload refused so is sent again as JPEG.
 _FILE_TYPE_REFUSED = re.compile(r"file type|upload_file_type|mime", re.IGNORECASE)
@@ -491,7 +496,7 @@ class WordPressPublisher:
         except PublishError:
             return False
 
-    def publish(self, article: Article) -> Published:
+    def publish(self, article: Article, *, status: str = "publish") -> Published:
         self.notes = []
         marker = self._marker(article)
         existing = self._find("posts", article.slug)
@@ -523,7 +528,7 @@ class WordPressPublisher:
                 "content": self._content(article, inline),
                 "excerpt": article.description,
                 "slug": article.slug,
-                "status": "publish",
+                "status": status,
                 "date_gmt": article.date.strftime("%Y-%m-%dT%H:%M:%S"),
                 "categories": self._terms("categories", self.categories + article.categories),
                 "tags": self._terms("tags", article.tags),
@@ -669,3 +674,88 @@ class WordPressPublisher:
                     blocking=False,
                 )
             )
+
+    # --- WordPress's own scheduling (`future` posts) ---------------------------------------
+    # "Hand scheduled posts to WordPress": the post is created as `future` at its slot, its
+    # date moved when it is rescheduled, and it is trashed when it is unscheduled (a trashed
+    # post stays restorable in WordPress for 30 days, and its slug is freed). WordPress
+    # publishes a `future` post itself at its date (WP-Cron, run on a visit to the site);
+    # at the slot Inkline reads the post and publishes it only if WordPress has not.
+    @staticmethod
+    def _gmt(moment: dt.datetime) -> str:
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    @staticmethod
+    def _remote(post: dict[str, Any]) -> RemotePost:
+        try:
+            date = dt.datetime.fromisoformat(str(post.get("date_gmt"))).replace(tzinfo=dt.UTC)
+        except ValueError:
+            date = None
+        return RemotePost(
+            remote_id=str(post["id"]),
+            url=str(post.get("link", "")),
+            status=str(post.get("status", "")),
+            date=date,
+        )
+
+    def _own_post(self, article: Article, remote_id: str) -> dict[str, Any] | None:
+        """The article's post: by id (any status but trash), else by its slug and marker."""
+        if remote_id.isdigit():
+            params = {"include": remote_id, "status": ANY_STATUS, "context": "edit"}
+            found = self._call("GET", "posts", params=params)
+            if isinstance(found, list) and found and found[0].get("status") != "trash":
+                return dict(found[0])
+        post = self._find("posts", article.slug)
+        if post is not None and self._marker(article) not in self._raw(post):
+            raise PublishError(
+                f"WordPress already has a post with the slug '{article.slug}' that Inkline "
+                "did not create; rename or remove it, then retry.",
+                retryable=False,
+            )
+        return post
+
+    def schedule(self, article: Article, *, remote_id: str = "") -> RemotePost:
+        post = self._own_post(article, remote_id)
+        if post is None:
+            created = self.publish(article, status="future")
+            post = self._own_post(article, created.remote_id)
+            if post is None:
+                raise PublishError(f"WordPress lost the post {created.remote_id} it created.")
+            return self._remote(post)
+        held = self._remote(post)
+        if held.status in LIVE_STATUSES or (held.status == "future" and held.date == article.date):
+            return held
+        body = {"status": "future", "date_gmt": self._gmt(article.date)}
+        return self._remote(self._call("POST", f"posts/{post['id']}", json=body))
+
+    def unschedule(self, article: Article, *, remote_id: str = "") -> RemotePost | None:
+        try:
+            post = self._own_post(article, remote_id)
+        except PublishError as exc:
+            if exc.retryable:
+                raise
+            return None  # the slug's post is someone else's: nothing of Inkline's to withdraw
+        if post is None:
+            return None
+        if str(post.get("status")) in LIVE_STATUSES:
+            return self._remote(post)
+        return self._remote(self._call("DELETE", f"posts/{post['id']}"))
+
+    def publish_scheduled(self, article: Article, *, remote_id: str = "") -> Published:
+        post = self._own_post(article, remote_id)
+        if post is None:
+            return self.publish(article)
+        held = self._remote(post)
+        if held.status in LIVE_STATUSES:
+            return Published(url=held.url, remote_id=held.remote_id, at=held.date)
+        # Still scheduled (its schedule was missed: nobody visited the site since its date, or
+        # it holds another date), a draft or pending: publish it now, dated at its slot.
+        body = {"status": "publish", "date_gmt": self._gmt(article.date)}
+        now = self._remote(self._call("POST", f"posts/{post['id']}", json=body))
+        if now.status not in LIVE_STATUSES:
+            when = f"{now.date:%Y-%m-%d %H:%M} UTC" if now.date else "later"
+            raise PublishError(
+                f"WordPress keeps the post {now.remote_id} {now.status}, dated {when} (is its "
+                "clock behind Inkline's?); Inkline checks again later."
+            )
+        return Published(url=now.url, remote_id=now.remote_id)
