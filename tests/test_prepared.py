@@ -102,7 +102,16 @@ def test_latest_run_equals_the_orm(account: Account, site: Site) -> None:
     got = latest_run(site.pk)
     want = (
         AutomationRun.objects.filter(site_id=site.pk)
-        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at", "stopped_reason")
+        .only(
+            "run_id",
+            "site_id",
+            "status",
+            "progress_percent",
+            "heartbeat_at",
+            "stopped_reason",
+            "lease_owner",
+            "lease_expires_at",
+        )  # fmt: skip
         .order_by("-id")
         .first()
     )
