@@ -173,6 +173,8 @@ def test_a_run_page_follows_the_run_and_a_cancel_ends_its_stage(page: Any, live:
     result = settled["stage_results"][str(stage)]
     assert result["status"] == "cancelled"
     expect(row.locator('[data-col="status"]')).to_have_text("Cancelled")
+    # "… is cancelling: the AI calls in flight finish …" no longer holds: it went.
+    expect(page.locator(".messages").get_by_text("is cancelling")).to_have_count(0)
     for col, key in (("processed", "processed"), ("created", "created"),
                      ("failed", "failed"), ("credits", "credits_used")):  # fmt: skip
         expect(row.locator(f'[data-col="{col}"]')).to_have_text(str(result[key]))

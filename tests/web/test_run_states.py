@@ -67,7 +67,8 @@ def test_a_cancelled_run_reads_cancelling_until_its_worker_lets_go(
     assert "is cancelling: the AI calls in flight finish and are recorded first" in answer
     live = owner.get(f"/sites/{site.pk}/live/").content.decode()
     assert badge(live) == "Cancelling…" and 'hx-trigger="every 1s"' in live
-    assert "cancelling at stage 4" in live and "data-run-ended" not in live
+    assert "cancelling at stage 4" in live
+    assert f'data-run="{run.run_id}" data-run-status="cancelled" data-run-settling="true"' in live
     page = owner.get(f"/runs/{run.run_id}/").content.decode()
     assert badge(page) == "Cancelling…"
     assert f'hx-get="/runs/{run.run_id}/live/"' in page  # polled until it settles
@@ -82,7 +83,7 @@ def test_a_cancelled_run_reads_cancelling_until_its_worker_lets_go(
     let_go(run)
     live = owner.get(f"/sites/{site.pk}/live/").content.decode()
     assert badge(live) == "Cancelled" and 'hx-trigger="every 10s"' in live
-    assert f'data-run-ended="{run.run_id}"' in live
+    assert 'data-run-status="cancelled" data-run-settling="false"' in live
     page = owner.get(f"/runs/{run.run_id}/live/").content.decode()
     assert badge(page) == "Cancelled" and "hx-get" not in page
     row = page.split('data-stage="4"')[1].split("</tr>")[0]
@@ -111,7 +112,7 @@ def test_an_ended_run_page_stops_polling_and_a_stage_left_unfinished_says_so(
                   "failed": 0, "credits_used": 10, "seconds": 1.0}})  # fmt: skip
     AutomationRun.objects.filter(pk=run.pk).update(status="failed", completed_at=clock.now())
     page = owner.get(f"/runs/{run.run_id}/").content.decode()
-    assert "hx-trigger" not in page and f'data-run-ended="{run.run_id}"' in page
+    assert "hx-trigger" not in page and 'data-run-status="failed"' in page
     row = page.split('data-stage="4"')[1].split("</tr>")[0]
     assert "Not finished" in row and "In progress" not in row
 
@@ -141,20 +142,29 @@ def test_the_next_run_estimate_is_hidden_while_a_run_is_active(owner: Client, si
     assert "credits next run" in owner.get(f"/sites/{site.pk}/live/").content.decode()
 
 
-def test_banners_about_a_run_going_on_are_marked_to_go_when_it_ends(
-    owner: Client, site: Site
-) -> None:
+def test_banners_about_a_run_say_what_keeps_them_true(owner: Client, site: Site) -> None:
+    """Each banner about a run names the state it describes, for the page to remove it once
+    the state is over (web/runs.js): "started" while the run is active, "is paused" while it
+    is paused, "is running" while it runs, "is pausing" while it settles."""
     started_page = owner.post(f"/sites/{site.pk}/runs/", follow=True).content.decode()
     run = AutomationRun.objects.get(site=site)
-    marked = f'class="msg run-msg run-{run.run_id} success"'
-    assert marked in started_page and "runs.js" in started_page
+
+    def marked(state: str) -> str:
+        return f'class="msg run-msg run-{run.run_id} while-{state} success"'
+
+    assert marked("active") in started_page and "runs.js" in started_page
+    assert f'data-run="{run.run_id}" data-run-status="queued"' in started_page
     paused = owner.post(f"/runs/{run.run_id}/pause/", follow=True).content.decode()
-    assert marked in paused and f"Run {run.run_id} is paused." in paused
+    assert f"{marked('paused')}" in paused and f"Run {run.run_id} is paused." in paused
     resumed = owner.post(f"/runs/{run.run_id}/resume/", follow=True).content.decode()
-    assert marked in resumed and f"Run {run.run_id} is running." in resumed
+    assert marked("running") in resumed and f"Run {run.run_id} is running." in resumed
+    hold_lease(run)
+    pausing = owner.post(f"/runs/{run.run_id}/pause/", follow=True).content.decode()
+    assert marked("settling") in pausing and "is pausing: the AI calls in flight" in pausing
+    let_go(run)
     cancelled = owner.post(f"/runs/{run.run_id}/cancel/", follow=True).content.decode()
-    assert f"Run {run.run_id} is cancelled." in cancelled and marked not in cancelled
-    assert f'data-run-ended="{run.run_id}"' in cancelled
+    assert f'<li class="msg success" role="status">Run {run.run_id} is cancelled.' in cancelled
+    assert 'data-run-status="cancelled" data-run-settling="false"' in cancelled
 
 
 @pytest.mark.parametrize(
