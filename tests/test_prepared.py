@@ -93,6 +93,12 @@ def test_site_config_equals_the_orm(site: Site) -> None:
     assert site_config(site.pk) is None
 
 
+LATEST_RUN_FIELDS = (
+    "run_id", "site_id", "status", "progress_percent", "heartbeat_at", "stopped_reason",
+    "lease_owner", "lease_expires_at",
+)  # fmt: skip
+
+
 def test_latest_run_equals_the_orm(account: Account, site: Site) -> None:
     assert latest_run(site.pk) is None
     first = services.run_cancel(run=services.run_start(site=site, by="t"), by="t")
@@ -102,7 +108,7 @@ def test_latest_run_equals_the_orm(account: Account, site: Site) -> None:
     got = latest_run(site.pk)
     want = (
         AutomationRun.objects.filter(site_id=site.pk)
-        .only("run_id", "site_id", "status", "progress_percent", "heartbeat_at", "stopped_reason")
+        .only(*LATEST_RUN_FIELDS)
         .order_by("-id")
         .first()
     )

@@ -31,6 +31,7 @@ PAGES: dict[str, Callable[[Site, AutomationRun, Content], str]] = {
     "tasks": lambda s, r, c: f"/sites/{s.pk}/tasks/",
     "review": lambda s, r, c: f"/sites/{s.pk}/review/",
     "run": lambda s, r, c: f"/runs/{r.run_id}/",
+    "run_live": lambda s, r, c: f"/runs/{r.run_id}/live/",
     "publishing": lambda s, r, c: f"/sites/{s.pk}/publishing/",
     "preview": lambda s, r, c: f"/sites/{s.pk}/publishing/preview/?scheduling_mode=immediate",
     "budget": lambda s, r, c: f"/sites/{s.pk}/ai-budget/",
@@ -71,7 +72,7 @@ def test_every_page_renders_for_the_owner(
 ) -> None:
     response = owner.get(PAGES[name](*data))
     assert response.status_code == 200
-    assert data[0].name in response.content.decode() or name in ("live", "preview")
+    assert data[0].name in response.content.decode() or name in ("live", "run_live", "preview")
 
 
 def test_anonymous_users_are_sent_to_the_login_page(client: Client, site: Site) -> None:

@@ -40,6 +40,16 @@ from inkline.core.openapi import ERROR
 class RunSerializer(serializers.ModelSerializer[AutomationRun]):
     site = serializers.IntegerField(source="site_id", read_only=True)
     items_remaining = serializers.SerializerMethodField()
+    settling = serializers.BooleanField(
+        read_only=True,
+        help_text="True while a paused or cancelled run's worker still finishes the AI calls "
+        "that were in flight, recording their items and credits (shown as Pausing… or "
+        "Cancelling…); the run's figures are final once it is false",
+    )
+    estimated_seconds_remaining = serializers.SerializerMethodField(
+        help_text="About how long a running run has left, at its own pace (its items weighed "
+        "by the time each stage takes); null when it is not running or has measured nothing"
+    )
     outcome = serializers.CharField(
         read_only=True,
         help_text='The status, with "completed_with_failures" for a completed run in which '
@@ -52,6 +62,7 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
             "run_id",
             "site",
             "status",
+            "settling",
             "outcome",
             "trigger_type",
             "current_stage",
@@ -65,6 +76,7 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
             "initial_snapshot",
             "stage_results",
             "progress_percent",
+            "estimated_seconds_remaining",
             "items_remaining",
             "total_credits_used",
             "recoveries",
@@ -72,6 +84,9 @@ class RunSerializer(serializers.ModelSerializer[AutomationRun]):
             "error_message",
         ]
         read_only_fields = fields
+
+    def get_estimated_seconds_remaining(self, run: AutomationRun) -> int | None:
+        return selectors.seconds_remaining(run)
 
     def get_items_remaining(self, run: AutomationRun) -> dict[str, int]:
         cache = self.context.setdefault("items_remaining", {})  # one count per site per answer

@@ -50,7 +50,7 @@ from inkline.automation.models import (
     RunStatus,
 )
 from inkline.automation.runcontext import RunContext, StageStop
-from inkline.automation.services import ai_check_record
+from inkline.automation.services import ai_check_record, stage_left_message
 from inkline.automation.shutdown import shutdown_requested
 from inkline.automation.stagerunner import StageRunner, endpoint_of
 from inkline.automation.stages import STAGE_CLASSES, Stage
@@ -103,7 +103,7 @@ class Slice:
         while ctx.run.current_stage <= 7:
             status = ctx.status()
             if status != RunStatus.RUNNING:
-                return SliceResult("stopped", status)
+                return self.leave_stage(status)
             if ctx.time_up():
                 return self.hand_back(status)
             number = ctx.run.current_stage
@@ -133,10 +133,26 @@ class Slice:
             if not finished:
                 status = ctx.status()
                 if status != RunStatus.RUNNING:
-                    return SliceResult("stopped", status)
+                    return self.leave_stage(status)
                 return self.hand_back(status)
             self.end_stage(stage)
         return self.complete()
+
+    def leave_stage(self, status: str) -> SliceResult:
+        """The run was paused or cancelled and the calls that were in flight are settled
+        (recorded, their credits captured or released): the stage in hand says so in its
+        event, a cancelled one ends with the status "cancelled", and the run's figures are
+        final for now. The lease goes on the way out, ending the run's settling."""
+        ctx, number = self.ctx, self.ctx.run.current_stage
+        result = ctx.run.stage_results.get(str(number)) if number <= 7 else None
+        if result is not None and not result.get("status") and status in LEFT_BY:
+            if status == RunStatus.CANCELLED:
+                result["status"] = "cancelled"
+            ctx.event(
+                stage_left_message(number, result, how=status), stage=number, code=LEFT_BY[status]
+            )
+            ctx.write(stage_results=ctx.run.stage_results, progress_percent=ctx.progress())
+        return SliceResult("stopped", status)
 
     def hand_back(self, status: str) -> SliceResult:
         """The slice's time is up: the run goes on in the next slice (on another worker when
@@ -320,6 +336,8 @@ class Slice:
         run_fail(self.ctx.run, self.ctx.lease, error=error, reason=reason)
 
 
+# The event code of a stage left by a pause or a cancel (a cancelled stage has ended).
+LEFT_BY: dict[str, str] = {RunStatus.CANCELLED: "stage_end", RunStatus.PAUSED: "stage_paused"}
 NO_IMAGES = "the AI endpoint cannot generate images (connection check)."
 # Problems of a connection check that may pass by themselves: they do not stop a run.
 PASSING_PROBLEMS = frozenset({"rate_limited", "server_error"})

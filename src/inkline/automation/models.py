@@ -8,6 +8,8 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
+from inkline import clock
+
 # The stages are described once, in the stage registry; STAGES and STAGE_NAMES are named
 # here too for the modules that import them with the models.
 from inkline.automation.stages import STAGE_LIMIT_FIELDS
@@ -177,6 +179,18 @@ class AutomationRun(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def settling(self) -> bool:
+        """Paused or cancelled while a worker still holds the run: the AI calls that were in
+        flight finish and are recorded (their items, figures and credits) before the worker
+        lets go; until then the run's figures may still change ("Pausing…", "Cancelling…")."""
+        return (
+            self.status in (RunStatus.PAUSED, RunStatus.CANCELLED)
+            and bool(self.lease_owner)
+            and self.lease_expires_at is not None
+            and self.lease_expires_at > clock.now()
+        )
 
     @property
     def items_failed(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from inkline.automation.events import event_record
 from inkline.automation.lease import Lease
 from inkline.automation.models import STAGES, AutomationConfig, AutomationRun
 from inkline.automation.progress import progress_percent
+from inkline.automation.selectors import outlook_of, stage_paces
 from inkline.automation.shutdown import shutdown_requested
 from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import LeaseLost
@@ -40,6 +41,8 @@ class RunContext:
     costs: dict[str, CreditCostConfig]
     deadline: float  # time.monotonic() at which the slice ends
     concurrency: int
+    # Seconds per item of each stage, as the site's earlier runs measured (read once a slice).
+    pace: dict[int, float] | None = field(default=None)
 
     def write(self, **fields: Any) -> None:
         """Write run fields, conditional on our epoch; also renews the lease (heartbeat)."""
@@ -97,11 +100,13 @@ class RunContext:
         return [s for s in STAGES if self.config.stage_enabled(s)]
 
     def progress(self, *, finished: bool = False) -> int:
+        """The run's progress, its items weighed by the time they take (`progress`)."""
+        if self.pace is None:
+            self.pace = stage_paces(self.site.pk, before=self.run.pk)
         return progress_percent(
             enabled_stages=self.enabled_stages(),
             current_stage=self.run.current_stage,
-            plan=self.run.stage_plan,
-            results=self.run.stage_results,
+            outlook=outlook_of(self.run, config=self.config, pace=self.pace),
             previous=self.run.progress_percent,
             finished=finished,
         )

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from inkline.accounts.models import Site
 from inkline.automation.models import ACTIVE_STATUSES, AutomationConfig, AutomationRun
+from inkline.automation.progress import Outlook, expected_items, run_outlook, stage_pace
 from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES, STAGES
 from inkline.automation.stages import stage as stage_of
 from inkline.billing.estimates import pipeline_estimates
@@ -73,7 +74,8 @@ def items_remaining(site_id: int) -> dict[str, int]:
 # `inkline.accounts.selectors` (tests/test_prepared.py checks them against the ORM).
 _CONFIG_SQL = "SELECT * FROM automation_automationconfig WHERE site_id = %s"
 _LATEST_RUN_SQL = (
-    "SELECT id, run_id, site_id, status, progress_percent, heartbeat_at, stopped_reason"
+    "SELECT id, run_id, site_id, status, progress_percent, heartbeat_at, stopped_reason,"
+    " lease_owner, lease_expires_at"
     " FROM automation_automationrun WHERE site_id = %s ORDER BY id DESC LIMIT 1"
 )
 
@@ -171,7 +173,9 @@ def reuse_key(*, version: int, latest_run: AutomationRun | None) -> str:
     if run is None:
         return f"{version}:none"
     beat = run.heartbeat_at.timestamp() if run.heartbeat_at else 0
-    return f"{version}:{run.pk}:{run.status}:{run.progress_percent}:{beat}"
+    # A worker letting go of a paused or cancelled run (it settled its calls) changes no
+    # other column: the lease's owner tells.
+    return f"{version}:{run.pk}:{run.status}:{run.progress_percent}:{beat}:{run.lease_owner}"
 
 
 def pending_counts(site_id: int, *, reuse_key: str | None = None) -> dict[int, int]:
@@ -191,3 +195,54 @@ def pending_counts(site_id: int, *, reuse_key: str | None = None) -> dict[int, i
         counts = pipeline_pending(site_id)
         cache.set(key, counts, ttl)
     return counts
+
+
+# Earlier runs read for the pace each stage was measured at (newest first).
+PACE_RUNS = 5
+
+
+def stage_paces(site_id: int, *, before: int | None = None) -> dict[int, float]:
+    """Seconds per item of each stage for a site: as its last runs (those before run pk
+    `before`) measured it, else the stage's typical seconds (see `progress.stage_pace`)."""
+    runs = AutomationRun.objects.filter(site_id=site_id).order_by("-id")
+    if before is not None:
+        runs = runs.filter(pk__lt=before)
+    measured: dict[str, Any] = {}
+    for results in runs.values_list("stage_results", flat=True)[:PACE_RUNS]:
+        for key, result in (results or {}).items():
+            if key not in measured and int(result.get("processed", 0) or 0) > 0:
+                measured[key] = result
+    typical = {n: s.typical_seconds for n, s in STAGE_CLASSES.items()}
+    return stage_pace(typical=typical, measured=measured)
+
+
+def outlook_of(run: AutomationRun, *, config: AutomationConfig, pace: dict[int, float]) -> Outlook:
+    """The work `run` has done and is expected to have left, in seconds (`progress`)."""
+    enabled = [n for n in STAGES if config.stage_enabled(n)]
+    items = expected_items(
+        stages=STAGES,
+        enabled=enabled,
+        snapshot=run.initial_snapshot or {},
+        plan=run.stage_plan or {},
+        limits={n: config.stage_limit(n) for n in STAGES},
+        yields={n: s.yields for n, s in STAGE_CLASSES.items()},
+    )
+    return run_outlook(
+        enabled_stages=enabled,
+        current_stage=run.current_stage,
+        items=items,
+        results=run.stage_results or {},
+        pace=pace,
+    )
+
+
+def seconds_remaining(run: AutomationRun) -> int | None:
+    """About how many seconds a running run has left, at its own pace; None when it is not
+    running or has measured nothing yet."""
+    if run.status != "running" or run.current_stage > 7:
+        return None
+    config = site_config(run.site_id) or AutomationConfig()
+    outlook = outlook_of(run, config=config, pace=stage_paces(run.site_id, before=run.pk))
+    if outlook.done_seconds <= 0:
+        return None
+    return round(outlook.remaining_seconds)

@@ -22,7 +22,7 @@ from inkline.ai.checking import connection_check
 from inkline.ai.types import AICheck
 from inkline.automation import schedule, selectors
 from inkline.automation.events import event_record
-from inkline.automation.models import AutomationConfig, AutomationRun, RunStatus
+from inkline.automation.models import STAGE_NAMES, AutomationConfig, AutomationRun, RunStatus
 from inkline.billing.services import holds_release_for_run
 from inkline.celery import app as celery_app
 from inkline.core.errors import InvalidTransition, NotFound, RunActive
@@ -226,6 +226,20 @@ def run_resume(*, run: AutomationRun, by: str = "user", wake: bool = True) -> Au
     return run
 
 
+def stage_left_message(number: int, result: Mapping[str, Any], *, how: str) -> str:
+    """The event of a stage left by a pause or a cancel, with its figures so far."""
+    figures = (
+        f"{result.get('processed', 0)} processed, {result.get('created', 0)} created, "
+        f"{result.get('failed', 0)} failed, {result.get('credits_used', 0)} credits"
+    )
+    if how == RunStatus.CANCELLED:
+        return f"Stage {number} ({STAGE_NAMES[number]}) cancelled: {figures}."
+    return (
+        f"Stage {number} ({STAGE_NAMES[number]}) paused: {figures} so far; "
+        "it goes on when the run is resumed."
+    )
+
+
 def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
     """Cancel: keeps what was produced; the site is free for a new run at once."""
     run = _transition(
@@ -247,9 +261,31 @@ def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
     )
     if not run.lease_owner or (run.lease_expires_at and run.lease_expires_at < clock.now()):
         # No live worker will settle them: give back the credits a lost worker still held.
-        # (A live worker finishes its calls in flight and settles their holds itself.)
+        # (A live worker finishes its calls in flight and settles their holds itself, and
+        # ends the stage it was in: see `engine.Slice.leave_stage`.)
         holds_release_for_run(run_pk=run.pk, reason="run cancelled")
+        _stage_cancelled(run)
     return run
+
+
+def _stage_cancelled(run: AutomationRun) -> None:
+    """A run cancelled with no live worker (queued, paused, or its worker lost): the stage
+    it had started ends as cancelled, with its event."""
+    number = run.current_stage
+    result = (run.stage_results or {}).get(str(number))
+    if number > 7 or result is None or result.get("status"):
+        return
+    result["status"] = "cancelled"
+    if AutomationRun.objects.filter(
+        pk=run.pk, lease_epoch=run.lease_epoch, status=RunStatus.CANCELLED
+    ).update(stage_results=run.stage_results):
+        event_record(
+            site_id=run.site_id,
+            run=run,
+            stage=number,
+            code="stage_end",
+            message=stage_left_message(number, result, how=RunStatus.CANCELLED),
+        )
 
 
 def ai_check_record(*, site_id: int, check: AICheck) -> dict[str, Any]:

@@ -109,6 +109,8 @@ class StageRunner:
         self.stop: StageStop | None = None
         self.exhausted = False  # nothing left to take, or the limit is reached
         self.abandoned = 0  # calls left in flight when the process shut down
+        self.started = time.monotonic()  # when this slice began working the stage
+        self.seconds_before = 0.0  # the stage's seconds in the run's earlier slices
 
     # --- the loop --------------------------------------------------------------------------
     def run(self) -> bool:
@@ -118,7 +120,8 @@ class StageRunner:
         self.start()
         if self.manual_review():
             return True
-        started = time.monotonic()
+        self.started = time.monotonic()
+        self.seconds_before = float(self.result.get("seconds", 0.0))
         pool = ThreadPoolExecutor(
             max_workers=self.width, thread_name_prefix=f"{CALL_THREAD_PREFIX}{self.number}"
         )
@@ -136,9 +139,14 @@ class StageRunner:
         finally:
             # Calls abandoned at shutdown are not waited for (see `abandon_in_flight`).
             pool.shutdown(wait=not self.abandoned, cancel_futures=True)
-            elapsed = time.monotonic() - started
-            self.result["seconds"] = round(self.result.get("seconds", 0.0) + elapsed, 3)
+            self.clock_seconds()
         return self.end()
+
+    def clock_seconds(self) -> None:
+        """Bring the stage's seconds (summed over the run's slices) up to now: written with
+        each item, so the run's pace and time remaining are known while the stage works."""
+        elapsed = time.monotonic() - self.started
+        self.result["seconds"] = round(self.seconds_before + elapsed, 3)
 
     def start(self) -> None:
         """Plan the stage once per run (its pending count, bounded by its limit)."""
@@ -387,6 +395,7 @@ class StageRunner:
     def tally(self, item: WorkItem, committed: Committed, charged: int) -> None:
         """Count the item in the stage's and the run's figures, written in its transaction."""
         ctx, result = self.ctx, self.result
+        self.clock_seconds()
         result["processed"] += item.size
         result["created"] += committed.created
         if committed.held:
@@ -439,6 +448,7 @@ class StageRunner:
                     "endpoint_failures_in_row": 0,  # the endpoint answered
                 }
             result["credits_used"] += charged
+            self.clock_seconds()
             ctx.write(
                 stage_results=run.stage_results,
                 total_credits_used=run.total_credits_used + charged,

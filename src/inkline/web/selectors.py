@@ -53,6 +53,20 @@ class RunView:
     stage_name: str
     stage_done: int
     stage_planned: int
+    time_left: str = ""  # "about 3 min left" while it runs and has measured its pace
+
+
+def time_left_words(seconds: int | None) -> str:
+    """An estimate of the time a run has left, in words ("" when there is none)."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min left" if minutes else f"about {hours} h left"
 
 
 def stage_cards(
@@ -86,6 +100,7 @@ def run_view(run: AutomationRun) -> RunView:
         stage_name=STAGE_CLASSES[stage].name,
         stage_done=int(result.get("processed", 0)) + int(result.get("failed", 0)),
         stage_planned=int(run.stage_plan.get(str(stage), 0)),
+        time_left=time_left_words(automation.seconds_remaining(run)),
     )
 
 
@@ -147,6 +162,8 @@ def run_detail(run: AutomationRun) -> dict[str, Any]:
         "remaining_total": sum(remaining.values()),
         "events": events,
         "ended": not run.is_active,
+        # Polled while it runs, and while a paused or cancelled run settles its calls.
+        "polling": run.is_active or run.settling,
     }
 
 

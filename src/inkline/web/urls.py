@@ -37,6 +37,7 @@ urlpatterns = [
     path("content/<int:content_id>/approve/", review.content_approve, name="content_approve"),
     path("content/<int:content_id>/reject/", review.content_reject, name="content_reject"),
     path("runs/<str:run_id>/", automation.run_detail, name="run_detail"),
+    path("runs/<str:run_id>/live/", automation.run_detail_live, name="run_detail_live"),
     path("runs/<str:run_id>/log/", automation.run_log, name="run_log"),
     path("runs/<str:run_id>/pause/", automation.run_pause, name="run_pause"),
     path("runs/<str:run_id>/resume/", automation.run_resume, name="run_resume"),

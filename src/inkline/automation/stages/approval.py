@@ -40,6 +40,8 @@ class ApprovalStage(LocalStage[Content, str]):
     number = 7
     name = "Review → Approved"
     noun = "articles"
+    typical_seconds = 0.02
+    yields = 0.0
     description = (
         "Articles in review with every image done (on their text alone when images are off: "
         "stage 6 disabled or no image model). Stage 7 approves them or holds them with the "

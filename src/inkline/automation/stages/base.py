@@ -88,6 +88,11 @@ class Stage(ABC, Generic[RowT, PayloadT, OutputT]):
     sequential: ClassVar[bool] = False  # True: one call at a time (whole-site decisions)
     retryable: ClassVar[bool] = True  # its items count failed attempts; a user retries them
     typical_usage: ClassVar[Usage | None] = None  # one item's usage, for credit estimates
+    # Wall seconds one item typically takes with a hosted model at the default concurrency,
+    # and items of the next stage each item makes on average: the weights of run progress
+    # before the site has a run of its own to measure (see `automation.progress`).
+    typical_seconds: ClassVar[float] = 0.01
+    yields: ClassVar[float] = 1.0
     model: type[RowT]  # the model of its items
     unfinished: ClassVar[Q]  # an item it has not done yet, failed ones included
 

@@ -30,6 +30,8 @@ class ClusterStage(Stage[Keyword, ClusterBatch, ClusterResult]):
     number = 1
     name = "Keywords → Clusters"
     noun = "keywords"
+    typical_seconds = 0.15
+    yields = 0.11
     description = "Keywords not yet in a cluster. Stage 1 groups them into topic clusters."
     limit_field = "max_keywords_per_run"
     operation = "clustering"

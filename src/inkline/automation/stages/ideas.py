@@ -25,6 +25,8 @@ class IdeaStage(Stage[Cluster, IdeaBrief, IdeasResult]):
     number = 2
     name = "Clusters → Ideas"
     noun = "clusters"
+    typical_seconds = 3.0
+    yields = 2.5
     description = "Clusters that have no content ideas yet. Stage 2 writes ideas for each."
     limit_field = "max_clusters_per_run"
     operation = "idea_generation"

@@ -15,6 +15,8 @@ class ImageStage(Stage[Image, ImageRequest, ImageResult]):
     number = 6
     name = "Image Prompts → Images"
     noun = "images"
+    typical_seconds = 5.0
+    yields = 0.25
     description = "Image prompts without an image file. Stage 6 generates the images."
     limit_field = "max_images_per_run"
     operation = "image_generation"

@@ -22,6 +22,8 @@ class PromptStage(Stage[Content, PromptJob, ImagePromptsResult]):
     number = 5
     name = "Content → Image Prompts"
     noun = "articles"
+    typical_seconds = 1.5
+    yields = 4.0
     description = "Articles in review without image prompts. Stage 5 extracts the prompts."
     limit_field = "max_content_per_run"
     operation = "image_prompt_extraction"

@@ -14,6 +14,8 @@ class TaskStage(LocalStage[ContentIdea, ContentIdea]):
     number = 3
     name = "Ideas → Tasks"
     noun = "ideas"
+    typical_seconds = 0.01
+    yields = 1.0
     description = "Content ideas not yet queued for writing. Stage 3 turns each into a task."
     limit_field = "max_ideas_per_run"
     model = ContentIdea

@@ -22,6 +22,8 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
     number = 4
     name = "Tasks → Content"
     noun = "tasks"
+    typical_seconds = 10.0
+    yields = 1.0
     description = "Writing tasks waiting for their article. Stage 4 writes the articles."
     limit_field = "max_tasks_per_run"
     operation = "content_generation"

@@ -85,7 +85,7 @@ def dashboard_live(request: HttpRequest, site_id: int) -> HttpResponse:
 def run_start(request: HttpRequest, site_id: int) -> HttpResponse:
     site = site_for(request, site_id, write=True)
     run = services.run_start(site=site, by=request.user.get_username())
-    messages.success(request, f"Run {run.run_id} started.")
+    messages.success(request, f"Run {run.run_id} started.", extra_tags=_run_tags(run, "active"))
     return redirect("web:dashboard", site_id=site.pk)
 
 
@@ -98,8 +98,24 @@ def _control(request: HttpRequest, run_id: str, verb: str) -> HttpResponse:
         run = services.run_resume(run=run, by=by)
     else:
         run = services.run_cancel(run=run, by=by)
-    messages.success(request, f"Run {run.run_id} is {run.get_status_display().lower()}.")
+    state, holds_while = run.get_status_display().lower(), run.status
+    if run.settling:  # the calls in flight finish first: say so, until they have
+        state = "cancelling" if verb == "cancel" else "pausing"
+        state, holds_while = (
+            f"{state}: the AI calls in flight finish and are recorded first",
+            "settling",
+        )
+    # A banner saying a run is in a state goes once the page shows the state is over; "is
+    # cancelled" stays true.
+    tags = "" if holds_while == "cancelled" else _run_tags(run, holds_while)
+    messages.success(request, f"Run {run.run_id} is {state}.", extra_tags=tags)
     return back(request, reverse("web:dashboard", args=[run.site_id]))
+
+
+def _run_tags(run: AutomationRun, holds_while: str) -> str:
+    """The classes of a banner about `run` that holds while the run is in a state ("active",
+    "running", "paused" or "settling"), removed by the page once it is not (web/runs.js)."""
+    return f"run-msg run-{run.run_id} while-{holds_while}"
 
 
 @action
@@ -122,6 +138,20 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = _run_for(request, run_id)
     context = selectors.run_detail(run)
     return page(request, "web/run_detail.html", context, site=run.site, section="dashboard")
+
+
+@login_required
+def run_detail_live(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The live part of a run's page (state, figures, stages, timeline), polled by htmx
+    while the run is active or settling."""
+    run = _run_for(request, run_id)
+    context = {
+        **selectors.run_detail(run),
+        "site": run.site,
+        "can_edit": membership_of(request).can_edit,
+    }
+    with timezone.override(run.site.timezone):
+        return HttpResponse(render_to_string("web/partials/run_live.html", context, request))
 
 
 @login_required
