@@ -1,17 +1,24 @@
 """OpenAPI post-processing: the error answers every endpoint can give, declared once; and
-the few field shapes drf-spectacular cannot infer (HH:MM times, blank URLs).
+the field shapes drf-spectacular cannot infer (HH:MM times, blank URLs, bounded instants,
+lists without repeats, decimal steps).
 
-Views declare their own success bodies and domain conflicts (409, 413); the answers the
-framework gives everywhere (400 bad input, 401 no credentials, 403 role refused, 404 unknown
-or foreign object, or a page past the end) are added here, so no endpoint's schema can
-forget them.
+Views declare their own success bodies and domain conflicts (409); the answers the framework
+gives everywhere (400 bad input, 401 no credentials, 403 role refused, 404 unknown or foreign
+object, or a page past the end, 413 a body over its limit, 414 a URL over 4000 characters,
+415 a body that is not JSON) are added here, so no endpoint's schema can forget them.
 """
 
 from __future__ import annotations
 
+import zoneinfo
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+
+from inkline.core.inputs import INSTANT_PATTERN, decimal_pattern
+from inkline.core.middleware import MAX_URL_LENGTH
 
 ERROR = {
     "type": "object",
@@ -27,6 +34,12 @@ VALIDATION_ERROR = {
     "additionalProperties": {},
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
+TOO_LARGE = (
+    f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+    "(the keyword import: INKLINE_IMPORT_MAX_BYTES)"
+)
+TOO_LONG = f"The URL (path and query string) is longer than {MAX_URL_LENGTH} characters"
+UNSUPPORTED = "The body is not one of the content types listed (JSON, unless stated)"
 HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -43,6 +56,64 @@ class HourMinuteField(OpenApiSerializerFieldExtension):
             schema.pop("format", None)
             schema.update(pattern=HOUR_MINUTE, example="09:00")
         return dict(schema)
+
+
+class InstantFieldSchema(OpenApiSerializerFieldExtension):
+    """An instant from 1970 to 2199: a date-time whose year the pattern bounds."""
+
+    target_class = "inkline.core.inputs.InstantField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": INSTANT_PATTERN}
+
+
+class TimezoneFieldSchema(OpenApiSerializerFieldExtension):
+    """The IANA names this server knows (its tz database), inline: no component, no
+    description listing them again."""
+
+    target_class = "inkline.core.inputs.TimezoneField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": sorted(zoneinfo.available_timezones())}
+
+
+class UniqueListFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "inkline.core.inputs.UniqueListField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "uniqueItems": True}
+
+
+class DecimalFieldSchema(OpenApiSerializerFieldExtension):
+    """A decimal as a JSON number steps by its last decimal place (`multipleOf`) and stays
+    within its digits; as a string, its pattern has a sign only if it may be negative."""
+
+    target_class = "rest_framework.fields.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        field = self.target
+        schema = dict(auto_schema._map_serializer_field(field, direction, bypass_extensions=True))
+        places = field.decimal_places
+        if schema.get("type") == "string":
+            if direction == "request":
+                schema["pattern"] = decimal_pattern(field)
+            return schema
+        if places is not None and direction == "request":
+            schema["multipleOf"] = float(Decimal(1).scaleb(-places))
+            if field.max_digits is not None and "maximum" not in schema:
+                top = Decimal(10) ** (field.max_digits - places) - Decimal(1).scaleb(-places)
+                schema["maximum"] = float(top)
+                schema.setdefault("minimum", -float(top))
+        for bound in ("minimum", "maximum"):
+            if bound in schema:
+                schema[bound] = float(schema[bound])
+        return schema
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -92,4 +163,8 @@ def add_error_responses(
                 responses.setdefault("403", _answer("Error", "The caller's role may not do this"))
             if "{" in path or "page" in query:
                 responses.setdefault("404", _answer("Error", "Unknown or another account's"))
+            if "requestBody" in operation:
+                responses.setdefault("413", _answer("Error", TOO_LARGE))
+                responses.setdefault("415", _answer("Error", UNSUPPORTED))
+            responses.setdefault("414", _answer("Error", TOO_LONG))
     return result
