@@ -261,9 +261,10 @@ SPECTACULAR_SETTINGS = {
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
     },
-    # `<id:…>` path parameters (inkline.core.converters): primary keys, 1 to 2**63 - 1.
+    # Path parameters (inkline.core.converters): `<id:…>` primary keys, `<key:…>` run ids.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "key": {"type": "string", "pattern": r"^[^/\x00-\x1f\x7f]{1,40}$", "maxLength": 40},
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

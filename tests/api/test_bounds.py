@@ -72,6 +72,26 @@ def test_path_ids_out_of_range_are_json_404s(world: World, content_id: int) -> N
         assert answer.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("run_id", ["run%00x", "run%0Ax", "run%7Fx", "r" * 41])
+def test_run_ids_with_control_characters_are_json_404s(world: World, run_id: str) -> None:
+    """A NUL in a run id reached PostgreSQL, which refuses it (a 500)."""
+    api = client(world.owner)
+    for url in (f"/api/v1/automation/runs/{run_id}/", f"/api/v1/automation/runs/{run_id}/pause/"):
+        answer = api.post(url) if url.endswith("pause/") else api.get(url)
+        assert answer.status_code == 404, url
+        assert answer.json()["code"] == "not_found"
+    assert api.get(f"/api/v1/automation/runs/{world.run.run_id}/").status_code == 200
+
+
+def test_text_with_nul_is_400_naming_the_field(world: World) -> None:
+    api = client(world.owner)
+    answer = api.get("/api/v1/billing/transactions/?run=run%00x")
+    assert answer.status_code == 400 and list(answer.json()) == ["run"]
+    content = f"/api/v1/content/{world.content.pk}/reject/"
+    rejected = api.post(content, {"reason": "bad\x00"})
+    assert rejected.status_code == 400 and list(rejected.json()) == ["reason"]
+
+
 @pytest.mark.parametrize("site", ["site", TOO_BIG_ID, 0])
 def test_id_filters_out_of_range_are_400_naming_them(world: World, site: Any) -> None:
     answer = client(world.owner).get("/api/v1/billing/transactions/", {"site": site})

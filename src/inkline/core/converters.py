@@ -1,8 +1,10 @@
-"""The `<id:…>` path converter: a primary key in a URL, 1 to MAX_ID.
+"""Path converters for what URLs carry: `<id:…>`, a primary key, 1 to MAX_ID; `<key:…>`, a
+public key such as a run id (up to 40 characters, no `/` and no control characters).
 
 Django's `<int:…>` takes any run of digits, and a number past the database's 64-bit range
-then overflows the driver (a 500). An id out of range matches no route here, so the answer is
-the API's JSON 404, as for any unknown object. Registered when the core app is loaded (its
+then overflows the driver; its `<str:…>` takes any character, and a NUL is refused by
+PostgreSQL (both 500s). A value out of range matches no route here, so the answer is the
+API's JSON 404, as for any unknown object. Registered when the core app is loaded (its
 AppConfig module imports this one), before any URLconf is read; the schema states the bounds
 (SPECTACULAR_SETTINGS["PATH_CONVERTER_OVERRIDES"]).
 """
@@ -27,6 +29,15 @@ class IdConverter:
         return str(value)
 
 
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+class KeyConverter:
+    regex = r"[^/\x00-\x1f\x7f]{1,40}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
 
 register_converter(IdConverter, "id")
+register_converter(KeyConverter, "key")

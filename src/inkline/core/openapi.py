@@ -41,6 +41,7 @@ TOO_LARGE = (
 TOO_LONG = f"The URL (path and query string) is longer than {MAX_URL_LENGTH} characters"
 UNSUPPORTED = "The body is not one of the content types listed (JSON, unless stated)"
 HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+NO_NUL = r"^[^\x00]*$"
 
 
 class HourMinuteField(OpenApiSerializerFieldExtension):
@@ -141,11 +142,29 @@ def _blankable_urls(schemas: dict[str, Any]) -> None:
                 prop["anyOf"] = [{"format": "uri"}, {"maxLength": 0}]
 
 
+def _no_nul(node: dict[str, Any]) -> None:
+    """Text the API reads cannot contain NUL (DRF refuses it; PostgreSQL cannot store it): a
+    string without its own pattern, format or enum says so."""
+    if node.get("type") == "string" and not {"pattern", "format", "enum"} & set(node):
+        node["pattern"] = NO_NUL
+    for child in node.get("properties", {}).values():
+        _no_nul(child)
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            _no_nul(node[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        for child in node.get(key, []):
+            _no_nul(child)
+
+
 def add_error_responses(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     _blankable_urls(schemas)
+    for name, component in schemas.items():
+        if name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST: read by the API only
+            _no_nul(component)
     schemas.setdefault("Error", ERROR)
     schemas.setdefault("ValidationError", VALIDATION_ERROR)
     for path, item in result.get("paths", {}).items():
@@ -156,6 +175,8 @@ def add_error_responses(
                 continue
             responses = operation.setdefault("responses", {})
             query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            for parameter in operation.get("parameters", []):
+                _no_nul(parameter.get("schema", {}))
             if "requestBody" in operation or query:
                 responses.setdefault("400", _answer("ValidationError", "Bad input"))
             if not is_public(operation):
