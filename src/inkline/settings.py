@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "inkline.core.middleware.url_length_limit",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,6 +239,10 @@ REST_FRAMEWORK = {
     # The throttle's client address, as django-axes reads it (0: the connecting address; DRF's
     # default, None, would trust any X-Forwarded-For a client sends).
     "NUM_PROXIES": INKLINE_TRUSTED_PROXIES,
+    # JSON bodies only (the token endpoint also takes a form, the keyword import a CSV file):
+    # any other content type is 415. The parser refuses bodies over their size limit (413)
+    # and JSON nested deeper than 64 levels (400) before parsing (inkline.core.parsers).
+    "DEFAULT_PARSER_CLASSES": ["inkline.core.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Inkline API",
@@ -255,6 +260,11 @@ SPECTACULAR_SETTINGS = {
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
+    },
+    # Path parameters (inkline.core.converters): `<id:…>` primary keys, `<key:…>` run ids.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "key": {"type": "string", "pattern": r"^[^/\x00-\x1f\x7f]{1,40}$", "maxLength": 40},
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

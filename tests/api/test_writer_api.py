@@ -101,7 +101,10 @@ def test_pages_are_capped_at_1000(world: World) -> None:
         Keyword(site=world.site, phrase=f"bulk {i}", normalized=f"bulk {i}") for i in range(1001)
     )
     url = f"/api/v1/sites/{world.site.pk}/keywords/"
-    body = client(world.owner).get(url, {"page_size": 5000}).json()
+    refused = client(world.owner).get(url, {"page_size": 5000})
+    assert refused.status_code == 400
+    assert refused.json() == {"page_size": ["Must be a whole number from 1 to 1000."]}
+    body = client(world.owner).get(url, {"page_size": 1000}).json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert body["count"] == Keyword.objects.filter(site=world.site).count() > 1000
     assert len(body["results"]) == 1000

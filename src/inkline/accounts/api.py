@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import URLPattern, path
 from django.utils.connection import ConnectionProxy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -20,14 +20,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from inkline.accounts.models import SECRET_CONFIG_KEYS, Publisher, Site, validate_timezone
+from inkline.core.inputs import Input, TimezoneField
 from inkline.core.openapi import ERROR
+from inkline.core.parsers import FormParser, JSONParser
 
 MAX_CONFIG_KEYS = 50
 MAX_CONFIG_VALUE = 2000
 
 
 # --- auth -------------------------------------------------------------------------------------
-class TokenIn(serializers.Serializer[Any]):
+class TokenIn(Input):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
@@ -49,6 +51,7 @@ class TokenView(APIView):
     address out (django-axes, 429 `locked_out`: see `inkline.accounts.lockout`)."""
 
     authentication_classes: list[Any] = []
+    parser_classes = [JSONParser, FormParser]  # a form too: `curl -d username=… -d password=…`
     permission_classes = [AllowAny]
     throttle_classes = [SharedScopedRateThrottle]
     throttle_scope = "token"
@@ -125,14 +128,36 @@ def _check_publisher_config(value: dict[str, Any]) -> None:
             raise serializers.ValidationError(f"'{key}' contains characters that cannot be stored.")
 
 
-class SiteIn(serializers.Serializer[Any]):
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_CONFIG_KEYS,
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_CONFIG_VALUE},
+                {"type": "number"},
+                {"type": "boolean"},
+                {
+                    "type": "array",
+                    "maxItems": MAX_CONFIG_KEYS,
+                    "items": {"type": "string", "maxLength": MAX_CONFIG_VALUE},
+                },
+            ],
+            "nullable": True,
+        },
+    }
+)
+class PublisherConfigField(serializers.DictField):
+    """Publisher settings: at most 50 keys, each a string, number, boolean, null or list of
+    strings (`_check_publisher_config` says which key is wrong)."""
+
+
+class SiteIn(Input):
     name = serializers.CharField(max_length=200)
     url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    timezone = serializers.CharField(
-        max_length=64, required=False, validators=[_check_timezone], help_text="IANA name"
-    )
+    timezone = TimezoneField(required=False, validators=[_check_timezone], help_text="IANA name")
     publisher = serializers.ChoiceField(choices=Publisher.choices, required=False)
-    publisher_config = serializers.DictField(
+    publisher_config = PublisherConfigField(
         required=False,
         validators=[_check_publisher_config],
         help_text=(

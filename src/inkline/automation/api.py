@@ -32,7 +32,9 @@ from inkline.billing import selectors as billing_selectors
 from inkline.billing import services as billing_services
 from inkline.billing.api import AIBudgetIn, AIBudgetOut
 from inkline.billing.models import SiteAIBudgetAllocation
+from inkline.core.api import MAX_INT
 from inkline.core.errors import NotFound
+from inkline.core.inputs import Input, StrictInputMixin
 from inkline.core.openapi import ERROR
 
 
@@ -165,7 +167,7 @@ class PipelineOut(serializers.Serializer[Any]):
 
 
 # --- config -----------------------------------------------------------------------------------
-class ConfigSerializer(serializers.ModelSerializer[AutomationConfig]):
+class ConfigSerializer(StrictInputMixin, serializers.ModelSerializer[AutomationConfig]):
     scheduled_time = serializers.TimeField(
         format="%H:%M", input_formats=["%H:%M"], help_text="Local time in the site's timezone"
     )
@@ -188,7 +190,7 @@ class ConfigSerializer(serializers.ModelSerializer[AutomationConfig]):
         read_only_fields = ["next_run_at"]
         # The columns are 32-bit on PostgreSQL: a bigger number is bad input, not a crash.
         extra_kwargs = {
-            field: {"min_value": 0, "max_value": 2**31 - 1}
+            field: {"min_value": 0, "max_value": MAX_INT}
             for field in (*STAGE_LIMIT_FIELDS.values(), "max_credits_per_run")
         }
 
@@ -459,7 +461,7 @@ class AICheckOut(serializers.Serializer[Any]):
     checked_at = serializers.DateTimeField()
 
 
-class AICheckQuery(serializers.Serializer[Any]):
+class AICheckQuery(Input):
     cached = serializers.BooleanField(
         default=False,
         help_text="Answer the last stored check instead of checking now (no request to the "
@@ -509,20 +511,20 @@ class AICheckView(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("sites/", SiteListView.as_view(), name="site-list"),
-    path("sites/<int:site_id>/", SiteDetailView.as_view(), name="site-detail"),
-    path("sites/<int:site_id>/automation/config/", ConfigView.as_view()),
+    path("sites/<id:site_id>/", SiteDetailView.as_view(), name="site-detail"),
+    path("sites/<id:site_id>/automation/config/", ConfigView.as_view()),
     path(
-        "billing/sites/<int:site_id>/ai-budget/",
+        "billing/sites/<id:site_id>/ai-budget/",
         AIBudgetView.as_view(),
         name="billing-ai-budget",
     ),
-    path("sites/<int:site_id>/automation/pipeline/", PipelineView.as_view()),
-    path("sites/<int:site_id>/automation/runs/", SiteRunsView.as_view()),
-    path("sites/<int:site_id>/automation/events/", SiteEventsView.as_view()),
-    path("sites/<int:site_id>/ai/check/", AICheckView.as_view(), name="ai-check"),
-    path("automation/runs/<str:run_id>/", RunDetailView.as_view()),
-    path("automation/runs/<str:run_id>/pause/", RunPauseView.as_view()),
-    path("automation/runs/<str:run_id>/resume/", RunResumeView.as_view()),
-    path("automation/runs/<str:run_id>/cancel/", RunCancelView.as_view()),
-    path("automation/runs/<str:run_id>/events/", RunEventsView.as_view()),
+    path("sites/<id:site_id>/automation/pipeline/", PipelineView.as_view()),
+    path("sites/<id:site_id>/automation/runs/", SiteRunsView.as_view()),
+    path("sites/<id:site_id>/automation/events/", SiteEventsView.as_view()),
+    path("sites/<id:site_id>/ai/check/", AICheckView.as_view(), name="ai-check"),
+    path("automation/runs/<key:run_id>/", RunDetailView.as_view()),
+    path("automation/runs/<key:run_id>/pause/", RunPauseView.as_view()),
+    path("automation/runs/<key:run_id>/resume/", RunResumeView.as_view()),
+    path("automation/runs/<key:run_id>/cancel/", RunCancelView.as_view()),
+    path("automation/runs/<key:run_id>/events/", RunEventsView.as_view()),
 ]

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,7 +26,7 @@ from inkline.accounts.scoping import site_for
 from inkline.accounts.services import site_pipeline_changed
 from inkline.automation.events import event_record
 from inkline.automation.stages import RETRYABLE_STAGES, STAGE_CLASSES
-from inkline.core.api import MAX_ID
+from inkline.core.inputs import IdField, Input
 from inkline.writer.models import Image
 
 
@@ -59,13 +59,17 @@ def items_retry(*, site: Site, stage: int, ids: list[int] | None = None) -> int:
 
 
 # --- API --------------------------------------------------------------------------------------
-class RetryIn(serializers.Serializer[Any]):
+MAX_RETRY_IDS = 10_000
+
+
+class RetryIn(Input):
     stage = serializers.ChoiceField(choices=RETRYABLE_STAGES, help_text="Pipeline stage, 1–6")
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=IdField(),
         required=False,
         allow_empty=False,
-        max_length=10_000,
+        min_length=1,
+        max_length=MAX_RETRY_IDS,
         help_text="Only these items (ids of the stage's objects); all failed items if omitted",
     )
 
@@ -93,8 +97,8 @@ class FailedItemOut(serializers.Serializer[Any]):
         return bool(obj.attempts < settings.INKLINE_ITEM_MAX_ATTEMPTS)
 
 
-class StageQuery(serializers.Serializer[Any]):
-    stage = serializers.ChoiceField(choices=RETRYABLE_STAGES)
+class StageQuery(Input):
+    stage = serializers.ChoiceField(choices=RETRYABLE_STAGES, help_text="Pipeline stage, 1–6")
 
 
 class FailedItemsView(generics.ListAPIView):
@@ -108,7 +112,7 @@ class FailedItemsView(generics.ListAPIView):
 
     @extend_schema(
         summary="A stage's failed items (attempts and last error), oldest first",
-        parameters=[OpenApiParameter("stage", int, required=True, description="1–6")],
+        parameters=[StageQuery],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -130,6 +134,6 @@ class RetryView(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("sites/<int:site_id>/automation/failed/", FailedItemsView.as_view()),
-    path("sites/<int:site_id>/automation/retry/", RetryView.as_view()),
+    path("sites/<id:site_id>/automation/failed/", FailedItemsView.as_view()),
+    path("sites/<id:site_id>/automation/retry/", RetryView.as_view()),
 ]

@@ -54,6 +54,7 @@ def config_for(site: Site) -> AutomationConfig:
     return config
 
 
+START_ATTEMPTS = 5  # inserts of a new run, each refused because a run was active
 SCHEDULE_FIELDS = ("is_enabled", "frequency", "scheduled_time", "day_of_week", "day_of_month")
 
 
@@ -129,25 +130,36 @@ def run_start(
     by: str = "user",
     wake: bool = True,
 ) -> AutomationRun:
-    """Queue a new run; RunActive (409) when the site already has an active run."""
-    now = clock.now()
-    try:
-        with transaction.atomic():
-            run = AutomationRun.objects.create(
-                site=site,
-                account_id=site.account_id,
-                trigger_type=trigger,
-                queued_at=now,
-                last_enqueued_at=now,
-                initial_snapshot=snapshot(site.pk),
-            )
-    except IntegrityError:
-        active = selectors.active_run(site.pk)
+    """Queue a new run; RunActive (409, naming the active run) when the site already has
+    one. The active run may end between the refused insert and its lookup: the insert is then
+    tried again, so the answer is always a new run or a 409 with a real `run_id`."""
+    for _ in range(START_ATTEMPTS):
+        now = clock.now()
+        try:
+            with transaction.atomic():
+                run = AutomationRun.objects.create(
+                    site=site,
+                    account_id=site.account_id,
+                    trigger_type=trigger,
+                    queued_at=now,
+                    last_enqueued_at=now,
+                    initial_snapshot=snapshot(site.pk),
+                )
+            break
+        except IntegrityError:
+            active = selectors.active_run(site.pk)
+            if active is not None:
+                raise RunActive(
+                    f"Site '{site.name}' already has an active run ({active.run_id}, "
+                    f"{active.status}).",
+                    run_id=active.run_id,
+                ) from None
+    else:  # each lookup missed a run that each insert met: answer with the latest one
+        latest = AutomationRun.objects.filter(site=site).order_by("-queued_at", "-id").first()
         raise RunActive(
-            f"Site '{site.name}' already has an active run"
-            + (f" ({active.run_id}, {active.status})." if active else "."),
-            run_id=active.run_id if active else None,
-        ) from None
+            f"Site '{site.name}' is starting and ending runs too fast; try again.",
+            run_id=latest.run_id if latest else "",
+        )
     total = run.initial_snapshot["total_initial_items"]
     event_record(
         site_id=site.pk,

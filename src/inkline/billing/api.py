@@ -23,16 +23,16 @@ from inkline.billing import selectors, services
 from inkline.billing.models import CostUnit, CreditCostConfig, CreditTransaction
 from inkline.billing.services.adjustments import MAX_ADJUSTMENT, MAX_KEY, MAX_REASON
 from inkline.core.api import MAX_ID, RequiredBooleanField
+from inkline.core.inputs import IdField, Input, NumberDecimalField
 from inkline.core.openapi import ERROR
 
 
 def _percent(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
+    return NumberDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=Decimal(0),
         max_value=Decimal(100),
-        coerce_to_string=False,
         **kwargs,
     )
 
@@ -54,8 +54,8 @@ class BalanceView(APIView):
 
 
 # --- ledger -----------------------------------------------------------------------------------
-class TransactionFilter(serializers.Serializer[Any]):
-    site = serializers.IntegerField(required=False, min_value=1, source="site_id")
+class TransactionFilter(Input):
+    site = IdField(required=False, source="site_id")
     run = serializers.CharField(required=False, max_length=40, source="run__run_id")
 
 
@@ -120,7 +120,7 @@ class CreditCostOut(serializers.ModelSerializer[CreditCostConfig]):
         read_only_fields = fields
 
 
-class CreditCostChange(serializers.Serializer[Any]):
+class CreditCostChange(Input):
     unit = serializers.ChoiceField(choices=CostUnit.choices, required=False)
     cost_per_unit = serializers.DecimalField(
         max_digits=10, decimal_places=3, min_value=Decimal(0), required=False
@@ -129,7 +129,7 @@ class CreditCostChange(serializers.Serializer[Any]):
     is_active = serializers.BooleanField(required=False)
 
 
-class CreditCostsIn(serializers.Serializer[Any]):
+class CreditCostsIn(Input):
     """Changes keyed by operation; operations and fields left out keep their values."""
 
     clustering = CreditCostChange(required=False)
@@ -203,7 +203,7 @@ class CreditCostsView(APIView):
 
 
 # --- staff adjustments ------------------------------------------------------------------------
-class AdjustmentIn(serializers.Serializer[Any]):
+class AdjustmentIn(Input):
     account = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Account id.")
     amount = serializers.IntegerField(
         min_value=-MAX_ADJUSTMENT,
@@ -273,7 +273,7 @@ class AdjustmentView(APIView):
 
 
 # --- a site's allocation ----------------------------------------------------------------------
-class AIBudgetIn(serializers.Serializer[Any]):
+class AIBudgetIn(Input):
     use_global_defaults = RequiredBooleanField()
     clustering_percentage = _percent(required=False)
     idea_generation_percentage = _percent(required=False)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from inkline.core import converters  # noqa: F401  (registers `<id:…>` before any URLconf)
+
 
 class CoreConfig(AppConfig):
     name = "inkline.core"

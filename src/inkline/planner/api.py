@@ -9,14 +9,16 @@ from django.conf import settings
 from django.urls import URLPattern, path, reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.scoping import SiteListView, account_id_of, site_for
-from inkline.core.api import MAX_ID, PayloadTooLarge
+from inkline.core.api import MAX_INT, PayloadTooLarge
+from inkline.core.inputs import IdField, Input
 from inkline.core.openapi import ERROR
+from inkline.core.parsers import JSONParser
 from inkline.planner import selectors, services
 from inkline.planner.models import (
     Cluster,
@@ -34,22 +36,24 @@ MAX_JSON_ROWS = 50_000
 class KeywordRow(serializers.Serializer[Any]):
     """One keyword of a JSON import (documentation: rows are checked one by one)."""
 
-    keyword = serializers.CharField()
-    volume = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    keyword = serializers.CharField(max_length=255)
+    volume = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_INT
+    )
     difficulty = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100
     )
     intent = serializers.ChoiceField(choices=Intent.choices, required=False, allow_blank=True)
 
 
-class KeywordsJsonIn(serializers.Serializer[Any]):
+class KeywordsJsonIn(Input):
     keywords = serializers.ListField(
         child=serializers.JSONField(), max_length=MAX_JSON_ROWS, allow_empty=True
     )
 
 
 class KeywordsJsonDoc(serializers.Serializer[Any]):
-    keywords = KeywordRow(many=True)
+    keywords = serializers.ListField(child=KeywordRow(), max_length=MAX_JSON_ROWS)
 
 
 class KeywordsCsvIn(serializers.Serializer[Any]):
@@ -110,6 +114,10 @@ def _job_started(job: KeywordImportJob) -> Response:
 
 class KeywordImportView(APIView):
     parser_classes = [JSONParser, MultiPartParser]
+
+    @property
+    def max_body_bytes(self) -> int:  # the JSON parser's limit (413), as for a CSV file
+        return _max_bytes()
 
     @extend_schema(
         request={"multipart/form-data": KeywordsCsvIn, "application/json": KeywordsJsonDoc},
@@ -186,11 +194,9 @@ class KeywordOut(serializers.ModelSerializer[Keyword]):
         read_only_fields = fields
 
 
-class KeywordFilter(serializers.Serializer[Any]):
+class KeywordFilter(Input):
     status = serializers.ChoiceField(choices=Keyword.Status.choices, required=False)
-    cluster = serializers.IntegerField(
-        source="cluster_id", min_value=1, max_value=MAX_ID, required=False
-    )
+    cluster = IdField(source="cluster_id", required=False)
 
 
 @extend_schema(parameters=[KeywordFilter], summary="A site's keywords")
@@ -207,7 +213,7 @@ class ClusterOut(serializers.ModelSerializer[Cluster]):
         read_only_fields = fields
 
 
-class ClusterFilter(serializers.Serializer[Any]):
+class ClusterFilter(Input):
     status = serializers.ChoiceField(choices=Cluster.Status.choices, required=False)
 
 
@@ -240,11 +246,9 @@ class IdeaOut(serializers.ModelSerializer[ContentIdea]):
         read_only_fields = fields
 
 
-class IdeaFilter(serializers.Serializer[Any]):
+class IdeaFilter(Input):
     status = serializers.ChoiceField(choices=ContentIdea.Status.choices, required=False)
-    cluster = serializers.IntegerField(
-        source="cluster_id", min_value=1, max_value=MAX_ID, required=False
-    )
+    cluster = IdField(source="cluster_id", required=False)
 
 
 @extend_schema(parameters=[IdeaFilter], summary="A site's content ideas")
@@ -256,12 +260,12 @@ class IdeaListView(SiteListView):
 
 urlpatterns: list[URLPattern] = [
     path(
-        "sites/<int:site_id>/keywords/import/",
+        "sites/<id:site_id>/keywords/import/",
         KeywordImportView.as_view(),
         name="keyword-import",
     ),
     path("import-jobs/<uuid:job_id>/", ImportJobView.as_view(), name="import-job"),
-    path("sites/<int:site_id>/keywords/", KeywordListView.as_view(), name="keyword-list"),
-    path("sites/<int:site_id>/clusters/", ClusterListView.as_view(), name="cluster-list"),
-    path("sites/<int:site_id>/ideas/", IdeaListView.as_view(), name="idea-list"),
+    path("sites/<id:site_id>/keywords/", KeywordListView.as_view(), name="keyword-list"),
+    path("sites/<id:site_id>/clusters/", ClusterListView.as_view(), name="cluster-list"),
+    path("sites/<id:site_id>/ideas/", IdeaListView.as_view(), name="idea-list"),
 ]

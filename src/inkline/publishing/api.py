@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from django.urls import URLPattern, path
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -18,27 +14,45 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.scoping import account_id_of, require_editor, site_for
-from inkline.core.api import is_id
-from inkline.core.openapi import ERROR
+from inkline.core.api import MAX_INT, is_id
+from inkline.core.inputs import Input, InstantField, StrictInputMixin, UniqueListField
+from inkline.core.openapi import ERROR, HOUR_MINUTE
 from inkline.publishing import links, selectors, services
 from inkline.publishing.checking import publisher_check
 from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, SETTINGS_FIELDS, PublishingSettings
-from inkline.publishing.slots import DAY_NAMES, parse_hhmm
+from inkline.publishing.slots import DAY_NAMES
 from inkline.writer.api import ContentOut, content_answer, content_of
 from inkline.writer.models import Content
 
 
-class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSettings]):
-    publish_days = serializers.ListField(
-        child=serializers.ChoiceField(choices=DAY_NAMES), allow_empty=False
+class PublishingSettingsSerializer(
+    StrictInputMixin, serializers.ModelSerializer[PublishingSettings]
+):
+    publish_days = UniqueListField(
+        child=serializers.ChoiceField(choices=DAY_NAMES),
+        allow_empty=False,
+        min_length=1,
+        max_length=len(DAY_NAMES),
+        error_messages={"not_unique": "Each day may appear once."},
     )
-    publish_time_slots = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    publish_time_slots = UniqueListField(
+        child=serializers.RegexField(
+            HOUR_MINUTE,
+            trim_whitespace=False,
+            error_messages={"invalid": "Not a time as HH:MM (00:00 to 23:59)."},
+        ),
+        allow_empty=True,
+        max_length=24 * 60,
+        error_messages={"not_unique": "Time slots must be unique."},
+        help_text='Local times of day, "HH:MM", each once',
+    )
     stagger_start_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
     stagger_end_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
     stagger_interval_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
-    daily_publish_target = serializers.IntegerField(min_value=0)
-    weekly_publish_target = serializers.IntegerField(min_value=0)
-    monthly_publish_target = serializers.IntegerField(min_value=0)
+    # Soft targets, for estimates; the columns are 32-bit on PostgreSQL.
+    daily_publish_target = serializers.IntegerField(min_value=0, max_value=MAX_INT)
+    weekly_publish_target = serializers.IntegerField(min_value=0, max_value=MAX_INT)
+    monthly_publish_target = serializers.IntegerField(min_value=0, max_value=MAX_INT)
     queue_limit = serializers.IntegerField(min_value=1, max_value=100_000)
     internal_links_max = serializers.IntegerField(
         min_value=0,
@@ -61,21 +75,9 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
         fields = list(SETTINGS_FIELDS)
 
     def validate_publish_days(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each day may appear once.")
         return sorted(value, key=DAY_NAMES.index)
 
     def validate_publish_time_slots(self, value: list[str]) -> list[str]:
-        errors = []
-        for slot in value:
-            try:
-                parse_hhmm(slot)
-            except ValueError:
-                errors.append(f"'{slot}' is not a time as HH:MM (00:00 to 23:59).")
-        if errors:
-            raise serializers.ValidationError(errors)
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Time slots must be unique.")
         return sorted(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -96,14 +98,20 @@ class PublishingSettingsSerializer(serializers.ModelSerializer[PublishingSetting
         return attrs
 
 
-class PreviewQuerySerializer(serializers.Serializer[Any]):
-    count = serializers.IntegerField(min_value=1, max_value=1000, default=10)
-    now = serializers.DateTimeField(required=False)
+class PreviewQuerySerializer(Input):
+    count = serializers.IntegerField(
+        min_value=1, max_value=1000, default=10, help_text="How many slots (1–1000, default 10)."
+    )
+    now = InstantField(
+        required=False,
+        help_text="ISO 8601 instant to start after (1970 to 2199); default: now.",
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         # A "+" of an unencoded offset arrives as a space.
-        if hasattr(data, "get") and " " in (data.get("now") or ""):
-            data = {**data.dict(), "now": data.get("now").replace(" ", "+")}
+        if isinstance(data, QueryDict) and " " in (data.get("now") or ""):
+            data = data.copy()
+            data["now"] = data["now"].replace(" ", "+")
         return super().to_internal_value(data)
 
 
@@ -198,10 +206,7 @@ class SettingsView(APIView):
 class PreviewView(APIView):
     @extend_schema(
         operation_id="publishing_preview",
-        parameters=[
-            OpenApiParameter("count", int, description="How many slots (1–1000, default 10)."),
-            OpenApiParameter("now", str, description="ISO 8601 instant to start after."),
-        ],
+        parameters=[PreviewQuerySerializer],
         responses=PreviewSerializer,
         description="The next N free slots (UTC), writing nothing.",
     )
@@ -328,7 +333,7 @@ TRANSITION_REFUSED = OpenApiResponse(
 )
 
 
-class RejectIn(serializers.Serializer[Any]):
+class RejectIn(Input):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
@@ -437,14 +442,14 @@ class PublisherCheckView(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("sites/<int:site_id>/publishing/settings/", SettingsView.as_view()),
-    path("sites/<int:site_id>/publishing/preview/", PreviewView.as_view()),
-    path("sites/<int:site_id>/publishing/schedule/", ScheduleView.as_view()),
-    path("sites/<int:site_id>/publishing/queue/", QueueView.as_view()),
-    path("sites/<int:site_id>/publisher/check/", PublisherCheckView.as_view()),
-    path("content/<int:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
-    path("content/<int:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
-    path("content/<int:content_id>/unschedule/", UnscheduleView.as_view()),
-    path("content/<int:content_id>/publish-retry/", PublishRetryView.as_view()),
-    path("content/<int:content_id>/internal-links/", InternalLinksView.as_view()),
+    path("sites/<id:site_id>/publishing/settings/", SettingsView.as_view()),
+    path("sites/<id:site_id>/publishing/preview/", PreviewView.as_view()),
+    path("sites/<id:site_id>/publishing/schedule/", ScheduleView.as_view()),
+    path("sites/<id:site_id>/publishing/queue/", QueueView.as_view()),
+    path("sites/<id:site_id>/publisher/check/", PublisherCheckView.as_view()),
+    path("content/<id:content_id>/approve/", ContentApproveView.as_view(), name="content-approve"),
+    path("content/<id:content_id>/reject/", ContentRejectView.as_view(), name="content-reject"),
+    path("content/<id:content_id>/unschedule/", UnscheduleView.as_view()),
+    path("content/<id:content_id>/publish-retry/", PublishRetryView.as_view()),
+    path("content/<id:content_id>/internal-links/", InternalLinksView.as_view()),
 ]

@@ -9,13 +9,13 @@ from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inkline.accounts.scoping import SiteListView, account_objects, site_for
-from inkline.core.api import MAX_ID, is_id
+from inkline.core.api import is_id
+from inkline.core.inputs import IdField, Input
 from inkline.writer import quality
 from inkline.writer.models import Content, Image, SeoSettings, WritingTask
 
@@ -40,7 +40,7 @@ class TaskOut(serializers.ModelSerializer[WritingTask]):
         read_only_fields = fields
 
 
-class TaskFilter(serializers.Serializer[Any]):
+class TaskFilter(Input):
     status = serializers.ChoiceField(choices=WritingTask.Status.choices, required=False)
 
 
@@ -85,12 +85,10 @@ class ContentImageOut(ImageOut):
         read_only_fields = fields
 
 
-class ImageFilter(serializers.Serializer[Any]):
+class ImageFilter(Input):
     status = serializers.ChoiceField(choices=Image.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Image.Kind.choices, required=False)
-    content = serializers.IntegerField(
-        source="content_id", min_value=1, max_value=MAX_ID, required=False
-    )
+    content = IdField(source="content_id", required=False)
 
 
 @extend_schema(parameters=[ImageFilter], summary="A site's images")
@@ -161,7 +159,7 @@ class ContentOut(serializers.ModelSerializer[Content]):
         read_only_fields = fields
 
 
-class ContentFilter(serializers.Serializer[Any]):
+class ContentFilter(Input):
     status = serializers.ChoiceField(choices=Content.Status.choices, required=False)
     site_status = serializers.ChoiceField(choices=Content.SiteStatus.choices, required=False)
 
@@ -190,7 +188,7 @@ class ContentDetailView(APIView):
         return content_answer(request, content_of(request, content_id))
 
 
-class SeoSettingsSerializer(serializers.Serializer[Any]):
+class SeoSettingsSerializer(Input):
     approval_threshold = serializers.IntegerField(
         min_value=0,
         max_value=100,
@@ -216,10 +214,6 @@ def _seo_settings(site_id: int) -> Response:
 
 
 class SeoSettingsView(APIView):
-    # JSON only, as documented: a form-encoded or multipart body is a 415 the schema would
-    # otherwise have to declare.
-    parser_classes = [JSONParser]
-
     @extend_schema(
         operation_id="seo_settings_retrieve",
         responses=SeoSettingsSerializer,
@@ -244,9 +238,9 @@ class SeoSettingsView(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("sites/<int:site_id>/seo-settings/", SeoSettingsView.as_view(), name="seo-settings"),
-    path("sites/<int:site_id>/tasks/", TaskListView.as_view(), name="task-list"),
-    path("sites/<int:site_id>/content/", ContentListView.as_view(), name="content-list"),
-    path("sites/<int:site_id>/images/", ImageListView.as_view(), name="image-list"),
-    path("content/<int:content_id>/", ContentDetailView.as_view(), name="content-detail"),
+    path("sites/<id:site_id>/seo-settings/", SeoSettingsView.as_view(), name="seo-settings"),
+    path("sites/<id:site_id>/tasks/", TaskListView.as_view(), name="task-list"),
+    path("sites/<id:site_id>/content/", ContentListView.as_view(), name="content-list"),
+    path("sites/<id:site_id>/images/", ImageListView.as_view(), name="image-list"),
+    path("content/<id:content_id>/", ContentDetailView.as_view(), name="content-detail"),
 ]
