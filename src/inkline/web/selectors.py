@@ -210,23 +210,57 @@ def ai_check_panel(document: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def preview_slots(site: Site, settings: Any) -> list[Any]:
-    """The next free slots under `settings` (saved or not), writing nothing."""
+@dataclass(frozen=True)
+class SlotPreview:
+    """The next free slots under some settings, or why there are none."""
+
+    slots: list[dt.datetime]
+    no_slot_reason: str = ""
+
+
+def preview_slots(site: Site, settings: Any) -> SlotPreview:
+    """The next free slots under `settings` (saved or not), writing nothing; when the rules
+    allow none, the reason (`slots.NoSlots`: no day ticked, no time slot)."""
     now = clock.now()
     try:
-        return next_slots(
-            rules=SlotRules.from_settings(settings),
-            tz=site.tz,
-            now=now,
-            count=PREVIEW_COUNT,
-            occupied=publishing.occupied_instants(site.pk, since=now),
+        return SlotPreview(
+            next_slots(
+                rules=SlotRules.from_settings(settings),
+                tz=site.tz,
+                now=now,
+                count=PREVIEW_COUNT,
+                occupied=publishing.occupied_instants(site.pk, since=now),
+            )
         )
-    except NoSlots:
-        return []
+    except NoSlots as exc:
+        return SlotPreview([], exc.reason)
 
 
-def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
-    """Queue status, upcoming publications by local day, unscheduled items with reasons."""
+@dataclass(frozen=True)
+class FieldProblem:
+    name: str
+    label: str
+    errors: list[str]
+
+
+def form_problems(form: Any) -> list[FieldProblem]:
+    """A bound form's errors by field, labelled as the page labels them, in the form's
+    order (errors not tied to a field last, under no name)."""
+    errors = form.errors
+    problems = [
+        FieldProblem(name, str(form[name].label), list(errors[name]))
+        for name in form.fields
+        if name in errors
+    ]
+    if "__all__" in errors:
+        problems.append(FieldProblem("", "", list(errors["__all__"])))
+    return problems
+
+
+def publishing_page(site: Site, settings: Any, *, form: Any = None) -> dict[str, Any]:
+    """Queue status, upcoming publications by local day, unscheduled items with reasons, and
+    the preview of the next slots: under `settings`, or, when the bound `form` was refused,
+    the refused fields instead (its instance holds values that were never accepted)."""
     queue = publishing.publishing_queue(site)
     titles = dict(
         Content.objects.filter(pk__in=[u["content_id"] for u in queue["unscheduled"]]).values_list(
@@ -241,12 +275,14 @@ def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
         )
     ]
     unscheduled = [{**u, "title": titles.get(u["content_id"], "")} for u in queue["unscheduled"]]
+    refused = form is not None and form.is_bound and not form.is_valid()
     return {
         "queue": queue,
         "agenda": agenda,
         "unscheduled": unscheduled,
-        "slots": preview_slots(site, settings),
-        "form_ok": True,
+        "preview": None if refused else preview_slots(site, settings),
+        "problems": form_problems(form) if refused else [],
+        "form_ok": not refused,
     }
 
 

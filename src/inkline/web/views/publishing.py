@@ -31,7 +31,7 @@ def settings_page(request: HttpRequest, site_id: int) -> HttpResponse:
             else:
                 messages.success(request, "Publishing settings saved.")
                 return redirect("web:publishing_settings", site_id=site.pk)
-    context = {"form": form, **selectors.publishing_page(site, current)}
+    context = {"form": form, **selectors.publishing_page(site, current, form=form)}
     return page(request, "web/publishing_settings.html", context, site=site, section="publishing")
 
 
@@ -40,7 +40,10 @@ def preview(request: HttpRequest, site_id: int) -> HttpResponse:
     """The next slots under the settings as they stand in the form (nothing is saved)."""
     site = site_for(request, site_id)
     form = PublishingSettingsForm(request.GET, instance=publishing.settings_of(site))
-    context = {"site": site, "tz_name": site.timezone, "form_ok": form.is_valid()}
+    context: dict[str, object] = {"site": site, "tz_name": site.timezone, "form": form}
+    context["form_ok"] = form.is_valid()
     if context["form_ok"]:
-        context["slots"] = selectors.preview_slots(site, form.instance)
+        context["preview"] = selectors.preview_slots(site, form.instance)
+    else:
+        context["problems"] = selectors.form_problems(form)
     return render(request, "web/partials/preview.html", context)

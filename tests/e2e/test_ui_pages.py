@@ -1,0 +1,91 @@
+"""Issue 20's page bugs in a real browser, each failing on the code before its fix: the
+publishing preview names the refused fields, markup-only keywords are refused, a budget with
+decimals adds up, and the credits and automation pages read right."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD, Live, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+state: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, live: Live) -> Iterator[Any]:
+    """A logged-in tab on a site of its own (other browser modules may have made sites)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.goto(f"{live.url}/login/")
+    tab.get_by_label("Username").fill(live.username)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    tab.wait_for_url(lambda url: "/login/" not in url)
+    tab.goto(f"{live.url}/sites/new/")
+    tab.get_by_label("Name").fill("Pages Blog")
+    tab.get_by_label("Timezone").select_option("Europe/Paris")
+    tab.get_by_role("button", name="Create site").click()
+    match = re.search(r"/sites/(\d+)/$", tab.url)
+    assert match, tab.url
+    state["site_id"] = int(match.group(1))
+    yield tab
+    context.close()
+
+
+def site_url(live: Live, path: str = "") -> str:
+    return f"{live.url}/sites/{state['site_id']}/{path}"
+
+
+def test_a_refused_publishing_save_names_the_fields_it_refused(page: Any, live: Live) -> None:
+    """Bug 2: staggered 12:00–09:00 with a queue limit of 0 was refused, and the preview
+    blamed the publish days (five were ticked); the live preview said "Fix the highlighted
+    fields" with nothing highlighted."""
+    page.goto(site_url(live, "publishing/"))
+    page.get_by_label("Staggered").check()
+    page.get_by_label("Start time").fill("12:00")
+    page.get_by_label("End time").fill("09:00")
+    page.get_by_label("Queue limit").fill("0")
+    page.get_by_label("Queue limit").dispatch_event("change")
+    preview = page.locator("#preview")
+    # The live preview, before saving: the two fields by name, and highlighted.
+    expect(preview.locator("[data-problems]")).to_be_visible()
+    expect(preview).to_contain_text("End time")
+    expect(preview).to_contain_text("Queue limit")
+    expect(preview).not_to_contain_text("publish day")
+    expect(page.locator("#stagger_end_time-field")).to_have_class(re.compile("has-error"))
+    expect(page.locator("#queue_limit-field")).to_have_class(re.compile("has-error"))
+    expect(page.locator("#publish_days-field")).not_to_have_class(re.compile("has-error"))
+    page.get_by_role("button", name="Save publishing settings").click()
+    expect(page.locator("#id_stagger_end_time_error")).to_be_visible()
+    expect(page.locator("#id_queue_limit_error")).to_be_visible()
+    expect(preview).to_contain_text("End time")
+    expect(preview).to_contain_text("Queue limit")
+    expect(preview).not_to_contain_text("publish day")
+    highlighted = page.locator("#publishing-form .field.has-error")
+    expect(highlighted).to_have_count(2)
+    shot(page, "pages-01-publishing-refused")
+    # Fixing one field leaves the other named and highlighted; fixing both brings slots.
+    page.get_by_label("End time").fill("18:00")
+    page.get_by_label("End time").dispatch_event("change")
+    expect(preview).not_to_contain_text("End time")
+    expect(page.locator("#stagger_end_time-field")).not_to_have_class(re.compile("has-error"))
+    expect(page.locator("#queue_limit-field")).to_have_class(re.compile("has-error"))
+    page.get_by_label("Queue limit").fill("50")
+    page.get_by_label("Queue limit").dispatch_event("change")
+    expect(preview.locator("[data-preview] li")).to_have_count(10)
+    expect(highlighted).to_have_count(0)
+    # No day at all: the preview says so (and only then).
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri"):
+        page.get_by_label(day, exact=True).uncheck()
+    expect(preview.locator("[data-no-slot]")).to_contain_text("no publish days")
+    assert live.one(
+        "SELECT queue_limit FROM publishing_publishingsettings WHERE site_id=?", state["site_id"]
+    ) in (None, 100)
