@@ -89,3 +89,23 @@ def test_a_refused_publishing_save_names_the_fields_it_refused(page: Any, live: 
     assert live.one(
         "SELECT queue_limit FROM publishing_publishingsettings WHERE site_id=?", state["site_id"]
     ) in (None, 100)
+
+
+def test_a_keyword_of_markup_alone_is_refused_at_import(page: Any, live: Live) -> None:
+    """Bug 5: such a keyword became an idea with an empty keyword and an article titled
+    ": The Basics". It is refused on its line; no markup runs on the page."""
+    page.goto(site_url(live, "keywords/"))
+    page.on("dialog", lambda dialog: pytest.fail(f"markup ran: {dialog.message}"))
+    data = "keyword\ncold brew ratio\n<img src=x onerror=alert(1)>\nmoka pot\n"
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "bad.csv", "mimeType": "text/csv", "buffer": data.encode()}
+    )
+    page.get_by_role("button", name="Import").click()
+    report = page.locator("#import-report")
+    expect(report).to_contain_text("Nothing imported: 1 line with errors")
+    row = report.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("3")
+    expect(row).to_contain_text("no letters or digits")
+    assert live.one("SELECT COUNT(*) FROM planner_keyword WHERE site_id=?", state["site_id"]) == 0
+    shot(page, "pages-02-keywords-markup-refused")

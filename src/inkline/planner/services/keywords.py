@@ -25,6 +25,7 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import ValidationFailed
+from inkline.core.text import has_words
 from inkline.planner.models import Intent, Keyword, normalize_phrase
 
 MAX_PHRASE = 255
@@ -144,6 +145,8 @@ def check_row(row: Any) -> ImportRow:
         )
     if _UNPRINTABLE.search(phrase):
         raise ValueError("keyword contains control characters")
+    if not has_words(phrase):
+        raise ValueError("keyword has no letters or digits once markup is removed")
     normalized = normalize_phrase(phrase)
     if len(normalized) > MAX_PHRASE:
         raise ValueError(f"keyword is longer than {MAX_PHRASE} characters once normalized")
