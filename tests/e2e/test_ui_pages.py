@@ -109,3 +109,51 @@ def test_a_keyword_of_markup_alone_is_refused_at_import(page: Any, live: Live) -
     expect(row).to_contain_text("no letters or digits")
     assert live.one("SELECT COUNT(*) FROM planner_keyword WHERE site_id=?", state["site_id"]) == 0
     shot(page, "pages-02-keywords-markup-refused")
+
+
+def test_a_budget_split_with_decimals_adds_up_and_saves(page: Any, live: Live) -> None:
+    """Bug 3: 33.33/33.33/33.34/0/0 (accepted by the API) showed "Total: 99%" with Save
+    disabled; the sliders moved in whole steps only."""
+    page.goto(site_url(live, "ai-budget/"))
+    page.get_by_label("Custom allocation").check()
+    shares = {
+        "Clustering": "33.33",
+        "Idea generation": "33.33",
+        "Content generation": "33.34",
+        "Image prompt extraction": "0",
+        "Image generation": "0",
+    }
+    for label, value in shares.items():
+        page.get_by_label(label, exact=True).fill(value)
+    total = page.locator("#budget-total strong")
+    expect(total).to_have_text("100%")
+    save = page.get_by_role("button", name="Save budget")
+    expect(save).to_be_enabled()
+    # The slider follows the box, and the preview pie has a slice for each non-zero share.
+    slider = page.get_by_label("Clustering slider")
+    assert slider.input_value() == "33.33"
+    preview = page.locator("#budget-pie-preview path[d^='M']")
+    expect(preview).to_have_count(3)
+    # Moving a slider moves its box, to the hundredth, and the total with it.
+    slider.evaluate(
+        "el => { el.value = '10.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    expect(page.get_by_label("Clustering", exact=True)).to_have_value("10.5")
+    expect(total).to_have_text("77.17%")
+    expect(save).to_be_disabled()
+    page.get_by_label("Clustering", exact=True).fill("33.33")
+    expect(total).to_have_text("100%")
+    shot(page, "pages-03-budget-decimals")
+    save.click()
+    expect(page.get_by_text("AI budget saved.")).to_be_visible()
+    row = live.one(
+        "SELECT use_global_defaults, clustering_percentage, content_generation_percentage"
+        " FROM billing_siteaibudgetallocation WHERE site_id=?",
+        state["site_id"],
+    )
+    assert row["use_global_defaults"] == 0
+    assert (str(row["clustering_percentage"]), str(row["content_generation_percentage"])) == (
+        "33.33",
+        "33.34",
+    )
+    expect(page.locator('.legend [data-op="content_generation"]')).to_have_text("33.34%")
