@@ -77,6 +77,12 @@ def stage_cards(
     ]
 
 
+def stage_help() -> list[tuple[int, str, str]]:
+    """Each stage's number, name and what it does: the help the stage cards show on hover,
+    listed where a phone (no hover) reaches it too."""
+    return [(n, stage.name, stage.description) for n, stage in STAGE_CLASSES.items()]
+
+
 def run_view(run: AutomationRun) -> RunView:
     stage = min(run.current_stage, 7)
     result = run.stage_results.get(str(stage), {})
