@@ -265,3 +265,45 @@ def test_every_page_fits_a_phone_without_horizontal_scroll(
         expect(helper).to_contain_text("Stage 1 groups them")
     finally:
         context.close()
+
+
+def test_limit_labels_credits_separators_and_the_ledger_by_run(page: Any, live: Live) -> None:
+    """Bug 7 (smaller): the stage 5 and stage 7 limit inputs shared the label "Articles per
+    run"; the credits page had no thousands separators and one flat ledger."""
+    populate(live)
+    page.goto(site_url(live, "automation/"))
+    expect(page.get_by_label("Stage 5 limit: articles per run")).to_have_count(1)
+    expect(page.get_by_label("Stage 7 limit: articles per run")).to_have_count(1)
+    expect(page.get_by_label("Articles per run", exact=True)).to_have_count(0)
+    page.get_by_label("Stage 7 limit: articles per run").fill("4")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Automation settings saved.")).to_be_visible()
+    assert (
+        live.one(
+            "SELECT max_approvals_per_run FROM automation_automationconfig WHERE site_id=?",
+            state["site_id"],
+        )
+        == 4
+    )
+    page.goto(f"{live.url}/credits/")
+    balance = live.one("SELECT credits FROM accounts_account WHERE id=?", live.account_id)
+    assert balance >= 1000
+    expect(page.locator("#balance")).to_have_text(f"{balance:,}")
+    run_id = state["run_id"]
+    group = page.locator(f'#ledger tr.run-group[data-run="{run_id}"]')
+    expect(group).to_have_count(1)
+    expect(group).to_contain_text("Pages Blog")
+    page.get_by_label("Run", exact=True).fill(run_id)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#ledger tr.run-group")).to_have_count(1)
+    charged = live.one(
+        "SELECT COUNT(*) FROM billing_credittransaction c JOIN automation_automationrun r"
+        " ON r.id = c.run_id WHERE r.run_id=? AND c.amount != 0",
+        run_id,
+    )
+    expect(page.locator("#ledger tbody tr:not(.run-group)")).to_have_count(min(charged, 50))
+    page.get_by_label("Site", exact=True).select_option(label="Pages Blog")
+    page.get_by_label("Run", exact=True).fill("")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#ledger")).not_to_contain_text("Opening balance")
+    shot(page, "pages-04-credits-by-run")

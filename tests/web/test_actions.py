@@ -305,7 +305,7 @@ def test_credits_page_balance_chart_and_ledger(
     run = run_now(site, provider)
     account.refresh_from_db()
     html = owner.get("/credits/").content.decode()
-    assert f'<strong id="balance">{account.credits}</strong>' in html
+    assert f'<strong id="balance">{account.credits:,}</strong>' in html
     assert "<rect" in html and "Content generation <strong>" in html
     assert f"/runs/{run.run_id}/" in html and "Opening balance" in html
 

@@ -38,3 +38,41 @@ def test_a_refused_save_previews_the_refused_fields_not_the_days(owner: Client, 
     assert "publish day" not in live and 'data-field="queue_limit"' in live
     no_days = owner.get(f"{url}preview/", PUBLISHING | {"publish_days": []}).content.decode()
     assert "no publish days are selected" in no_days
+
+
+def test_an_empty_chart_has_no_scale_and_a_round_top_otherwise() -> None:
+    import datetime as dt
+
+    from inkline.web.charts import nice_ceiling, stacked_bars
+
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=n) for n in range(3)]
+    empty = stacked_bars(days, {}, {})
+    assert empty.empty and empty.gridlines == [] and empty.bars == []
+    chart = stacked_bars(days, {days[0]: {"clustering": 3}}, {})
+    assert [value for _, value in chart.gridlines] == [5]
+    chart = stacked_bars(days, {days[1]: {"clustering": 1234}}, {})
+    assert [value for _, value in chart.gridlines] == [1000, 2000]
+    assert [nice_ceiling(n) for n in (0, 1, 3, 7, 11, 60, 2001)] == [0, 1, 5, 10, 20, 100, 5000]
+
+
+def test_credits_ledger_filters_by_site_and_run_and_groups_by_run(
+    owner: Client, site: Site, account: Account, provider: object
+) -> None:
+    from inkline.accounts.models import Account as AccountModel
+    from tests.factories import add_tasks, only_stages, run_now
+
+    add_tasks(site, 1)
+    only_stages(site, 4)
+    run = run_now(site, provider)
+    html = owner.get("/credits/", {"run": run.run_id}).content.decode()
+    assert f'class="run-group" data-run="{run.run_id}"' in html
+    assert "Opening balance" not in html  # not in that run
+    everything = owner.get("/credits/").content.decode()
+    assert "Opening balance" in everything and "Not in a run" in everything
+    other = AccountModel.objects.create(name="Other")
+    foreign = Site.objects.create(account=other, name="theirs")
+    refused = owner.get("/credits/", {"site": foreign.pk, "run": "run_nope"}).content.decode()
+    assert "No run run_nope in this account." in refused
+    by_site = owner.get("/credits/", {"site": site.pk}).content.decode()
+    assert f'value="{site.pk}" selected' in by_site
+    assert "Opening balance" not in by_site  # the opening balance belongs to no site

@@ -352,6 +352,43 @@ def budget_page(site: Site) -> dict[str, Any]:
 USAGE_DAYS = 14
 
 
+@dataclass(frozen=True)
+class LedgerFilters:
+    """The credits page's ledger filters, checked: a site of the account, a run of it."""
+
+    site_id: int | None = None
+    run_pk: int | None = None
+    run_id: str = ""
+    error: str = ""
+
+
+def ledger_filters(account_id: int, params: Any) -> LedgerFilters:
+    """`?site=ID&run=run_…` read against the account (another account's site or run, or
+    an unknown one, filters nothing and says so, as the API's filters do)."""
+    site_text = str(params.get("site") or "").strip()
+    run_text = str(params.get("run") or "").strip()[:64]
+    site_id = None
+    error = ""
+    if site_text:
+        if (
+            site_text.isdecimal()
+            and Site.objects.filter(pk=int(site_text), account_id=account_id).exists()
+        ):
+            site_id = int(site_text)
+        else:
+            error = "No such site in this account."
+    run_pk = None
+    if run_text:
+        run_pk = (
+            AutomationRun.objects.filter(run_id=run_text, account_id=account_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if run_pk is None:
+            error = f"No run {run_text} in this account."
+    return LedgerFilters(site_id, run_pk, run_text if run_pk else "", error)
+
+
 def credits_page(account_id: int) -> dict[str, Any]:
     """Balance, and credits captured per operation per day over the last two weeks."""
     today = clock.now().astimezone(dt.UTC).date()
