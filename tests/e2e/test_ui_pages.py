@@ -5,8 +5,12 @@ decimals adds up, and the credits and automation pages read right."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import re
 import subprocess
+import sys
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,3 +311,102 @@ def test_limit_labels_credits_separators_and_the_ledger_by_run(page: Any, live: 
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#ledger")).not_to_contain_text("Opening balance")
     shot(page, "pages-04-credits-by-run")
+
+
+PUBLISH_AT = """
+import datetime as dt, sys
+import time_machine
+from inkline.cli import main
+with time_machine.travel(dt.datetime.fromisoformat(sys.argv[1]), tick=False):
+    sys.exit(main(["publish", sys.argv[2], "--json"]))
+"""
+
+
+def scheduled_rows(live: Live) -> list[dict[str, Any]]:
+    with contextlib.closing(live.db()) as conn:
+        rows = conn.execute(
+            "SELECT id, title, scheduled_publish_at FROM writer_content WHERE site_id=?"
+            " AND site_status='scheduled' ORDER BY scheduled_publish_at, id",
+            (state["site_id"],),
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def test_new_publishing_settings_move_the_queue_previewed_then_published_on_time(
+    page: Any, live: Live
+) -> None:
+    """Bug 6: changing the publishing settings left scheduled articles at their old slots.
+    Settings change → the preview lists the moves → save → new slots, shown in the week
+    view, where an article can be unscheduled → published at the new time."""
+    populate(live)
+    page.goto(site_url(live, "review/"))
+    while len(scheduled_rows(live)) < 2 and page.locator("article.review-item").count():
+        before = len(scheduled_rows(live))
+        page.locator("article.review-item").first.get_by_role("button", name="Approve").click()
+        live.wait_for(
+            "SELECT COUNT(*) FROM writer_content WHERE site_id=? AND site_status='scheduled'",
+            state["site_id"],
+            expect=before + 1,
+        )
+    before = scheduled_rows(live)
+    assert len(before) >= 2, before
+    page.goto(site_url(live, "publishing/"))
+    page.get_by_label("Staggered").check()
+    page.get_by_label("Start time").fill("07:00")
+    page.get_by_label("End time").fill("08:00")
+    page.get_by_label("Interval (minutes between publications)").fill("30")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri"):
+        page.get_by_label(day, exact=True).uncheck()
+    page.get_by_label("Sun", exact=True).check()
+    moves = page.locator("#preview [data-moves]")
+    expect(moves).to_contain_text(f"{len(before)} scheduled articles move")
+    for row in before:
+        expect(moves).to_contain_text(row["title"])
+    assert scheduled_rows(live) == before  # a preview writes nothing
+    shot(page, "pages-05-publishing-moves-preview")
+    page.get_by_role("button", name="Save publishing settings").click()
+    expect(page.get_by_text(f"{len(before)} scheduled articles moved")).to_be_visible()
+    after = scheduled_rows(live)
+    assert [r["id"] for r in after] == [r["id"] for r in before]  # the same order
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    local = [
+        dt.datetime.fromisoformat(r["scheduled_publish_at"])
+        .replace(tzinfo=dt.UTC)
+        .astimezone(paris)
+        for r in after
+    ]
+    assert all(
+        t.strftime("%a") == "Sun" and t.strftime("%H:%M") in ("07:00", "07:30", "08:00")
+        for t in local
+    ), local
+    # The week view of the first new slot: titles link to the articles.
+    page.get_by_role("link", name="Week view").click()
+    page.goto(f"{site_url(live, 'publishing/week/')}?week={local[0]:%Y-%m-%d}")
+    sunday = page.locator(f'.week-day[data-date="{local[0]:%Y-%m-%d}"]')
+    first = sunday.locator(f'[data-content="{after[0]["id"]}"]')
+    expect(first).to_contain_text(local[0].strftime("%H:%M"))
+    shot(page, "pages-06-queue-week")
+    # Unschedule the last one from the week view; it goes back to review.
+    last = page.locator(f'[data-content="{after[-1]["id"]}"]')
+    last.get_by_role("button", name="Unschedule").click()
+    expect(page.get_by_text("is out of the schedule")).to_be_visible()
+    assert live.one("SELECT status FROM writer_content WHERE id=?", after[-1]["id"]) == "review"
+    first.get_by_role("link").click()
+    expect(page.locator("#article-title")).to_have_text(after[0]["title"])
+    # Published at the new time: the real `inkline publish`, its clock at the new slot.
+    due = local[0].astimezone(dt.UTC) + dt.timedelta(seconds=1)
+    out = subprocess.run(
+        [sys.executable, "-c", PUBLISH_AT, due.isoformat(), str(state["site_id"])],
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    published = {row["id"]: row["outcome"] for row in json.loads(out)["items"]}
+    assert published == {after[0]["id"]: "published"}, out
+    row = live.one(
+        "SELECT site_status, published_at FROM writer_content WHERE id=?", after[0]["id"]
+    )
+    assert row["site_status"] == "published"
+    assert dt.datetime.fromisoformat(row["published_at"]).replace(tzinfo=dt.UTC) == due

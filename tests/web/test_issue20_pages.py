@@ -76,3 +76,43 @@ def test_credits_ledger_filters_by_site_and_run_and_groups_by_run(
     by_site = owner.get("/credits/", {"site": site.pk}).content.decode()
     assert f'value="{site.pk}" selected' in by_site
     assert "Opening balance" not in by_site  # the opening balance belongs to no site
+
+
+def test_the_preview_lists_the_moves_and_the_week_view_steers_the_queue(
+    owner: Client, site: Site
+) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    from inkline.publishing.services import content_schedule
+    from inkline.writer.models import Content
+    from tests.publishing.builders import approved, publishing
+
+    publishing(site, publish_time_slots=["09:00"], publish_days=["mon", "tue", "wed"])
+    ids = approved(site, 2)
+    url = f"/sites/{site.pk}/publishing/"
+    with time_machine.travel(dt.datetime(2026, 6, 1, 6, tzinfo=dt.UTC), tick=False):
+        content_schedule(site=site)
+        moved = PUBLISHING | {"publish_days": ["fri"], "publish_time_slots": ["10:00", "11:00"]}
+        preview = owner.get(f"{url}preview/", moved).content.decode()
+        assert "2 scheduled articles move" in preview
+        assert (
+            "Article a0</span>: <time>Mon 1 Jun, 09:00</time> → <time>Fri 5 Jun, 10:00" in preview
+        )
+        week = owner.get(f"{url}week/", {"week": "2026-06-03"}).content.decode()
+        assert "Mon 1 Jun – Sun 7 Jun 2026" in week
+        assert f'href="/content/{ids[0]}/"' in week and "Unschedule" in week
+        assert owner.get(f"{url}week/", {"week": "June"}).status_code == 400
+        article = owner.get(f"/content/{ids[0]}/").content.decode()
+        assert "Article a0" in article and "Mon 1 Jun 2026, 09:00" in article
+        response = owner.post(f"/content/{ids[0]}/unschedule/", {"next": f"{url}week/"})
+        assert response.status_code == 302
+        assert Content.objects.get(pk=ids[0]).status == "review"
+        saved = owner.post(url, moved)
+        assert saved.status_code == 302
+        follow = owner.get(url).content.decode()
+        assert "1 scheduled article moved to the new slots." in follow
+    assert Content.objects.get(pk=ids[1]).scheduled_publish_at == dt.datetime(
+        2026, 6, 5, 10, tzinfo=dt.UTC
+    )

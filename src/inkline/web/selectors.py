@@ -22,6 +22,7 @@ from inkline.automation.stages import STAGE_CLASSES, stage_of_operation
 from inkline.billing import budget, estimates
 from inkline.billing import selectors as billing
 from inkline.billing.models import CreditTransaction, Operation
+from inkline.core.localtime import local_instant
 from inkline.publishing import selectors as publishing
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
@@ -417,4 +418,45 @@ def credits_page(account_id: int) -> dict[str, Any]:
             (labels[op], colour, totals.get(op, 0)) for op, colour in OPERATION_COLOURS.items()
         ],
         "usage_days": USAGE_DAYS,
+    }
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    date: dt.date
+    items: list[Content]
+
+
+def queue_week(site: Site, day: dt.date) -> dict[str, Any]:
+    """The publishing queue's week holding `day` (Monday to Sunday, in the site's time
+    zone): each day's scheduled and published articles by their local time."""
+    tz = site.tz
+    monday = day - dt.timedelta(days=day.weekday())
+    start = local_instant(monday, dt.time(), tz)
+    end = local_instant(monday + dt.timedelta(days=7), dt.time(), tz)
+    rows = list(
+        Content.objects.filter(
+            site=site, scheduled_publish_at__gte=start, scheduled_publish_at__lt=end
+        )
+        .exclude(status=Content.Status.REJECTED)
+        .order_by("scheduled_publish_at", "id")
+        .only("id", "title", "status", "site_status", "scheduled_publish_at", "published_url")
+    )
+    days = {
+        monday + dt.timedelta(days=n): WeekDay(monday + dt.timedelta(days=n), []) for n in range(7)
+    }
+    for content in rows:
+        assert content.scheduled_publish_at is not None
+        local = content.scheduled_publish_at.astimezone(tz).date()
+        if local in days:
+            days[local].items.append(content)
+    today = clock.now().astimezone(tz).date()
+    return {
+        "week_days": list(days.values()),
+        "week_start": monday,
+        "week_end": monday + dt.timedelta(days=6),
+        "previous_week": monday - dt.timedelta(days=7),
+        "next_week": monday + dt.timedelta(days=7),
+        "today": today,
+        "week_count": len(rows),
     }

@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("sites/<int:site_id>/publishing/", publishing.settings_page, name="publishing_settings"),
     path("sites/<int:site_id>/publishing/preview/", publishing.preview, name="publishing_preview"),
+    path("sites/<int:site_id>/publishing/week/", publishing.queue_week, name="queue_week"),
     path("sites/<int:site_id>/ai-budget/", billing.ai_budget, name="ai_budget"),
     path("sites/<int:site_id>/keywords/", planner.keywords, name="keywords"),
     path(
@@ -29,6 +30,12 @@ urlpatterns = [
     path("sites/<int:site_id>/ideas/", planner.ideas, name="ideas"),
     path("sites/<int:site_id>/tasks/", planner.tasks, name="tasks"),
     path("sites/<int:site_id>/review/", review.review, name="review"),
+    path("content/<int:content_id>/", publishing.article, name="article"),
+    path(
+        "content/<int:content_id>/unschedule/",
+        publishing.content_unschedule,
+        name="content_unschedule",
+    ),
     path("content/<int:content_id>/approve/", review.content_approve, name="content_approve"),
     path("content/<int:content_id>/reject/", review.content_reject, name="content_reject"),
     path("runs/<str:run_id>/", automation.run_detail, name="run_detail"),
