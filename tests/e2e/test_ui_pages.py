@@ -194,6 +194,9 @@ def populate(live: Live) -> None:
         "SELECT run_id FROM automation_automationrun WHERE site_id=? ORDER BY id DESC LIMIT 1",
         state["site_id"],
     )
+    state["article_id"] = live.one(
+        "SELECT id FROM writer_content WHERE site_id=? ORDER BY id LIMIT 1", state["site_id"]
+    )
     state["populated"] = True
 
 
@@ -212,6 +215,8 @@ def every_page(live: Live) -> dict[str, str]:
         "ai-budget": f"/sites/{site}/ai-budget/",
         "site-settings": f"/sites/{site}/settings/",
         "run-detail": f"/runs/{state['run_id']}/",
+        "queue-week": f"/sites/{site}/publishing/week/",
+        "article": f"/content/{state['article_id']}/",
         "credits": "/credits/",
         "new-site": "/sites/new/",
     }
@@ -410,3 +415,37 @@ def test_new_publishing_settings_move_the_queue_previewed_then_published_on_time
     )
     assert row["site_status"] == "published"
     assert dt.datetime.fromisoformat(row["published_at"]).replace(tzinfo=dt.UTC) == due
+
+
+def test_keywords_search_sort_and_an_import_report_that_shows_the_lines(
+    page: Any, live: Live
+) -> None:
+    """Keywords: search, sort by volume, newest import first; the report shows each bad
+    line's content; "1 duplicate", not "1 duplicates"."""
+    populate(live)
+    page.goto(site_url(live, "keywords/"))
+    data = "keyword,volume\ncold brew ratio,5\nflat white recipe,70000\n"
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "more.csv", "mimeType": "text/csv", "buffer": data.encode()}
+    )
+    page.get_by_role("button", name="Import").click()
+    report = page.locator("#import-report")
+    expect(report).to_contain_text("1 keyword imported")
+    expect(report).to_contain_text("1 duplicate skipped")
+    rows = page.locator("#keyword-list tbody tr")
+    expect(rows.first).to_contain_text("flat white recipe")  # the newest import first
+    page.get_by_label("Sort by").select_option("volume")
+    page.get_by_label("Search").fill("FRENCH press")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(3)
+    volumes = [
+        int(v.replace(",", "")) for v in rows.locator("td.num:nth-child(2)").all_inner_texts()
+    ]
+    assert volumes == sorted(volumes, reverse=True), volumes
+    bad = "keyword,volume\nlatte art,lots\n"
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(report.locator("tbody tr")).to_contain_text("latte art,lots")
+    shot(page, "pages-07-keywords")

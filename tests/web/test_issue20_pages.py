@@ -116,3 +116,43 @@ def test_the_preview_lists_the_moves_and_the_week_view_steers_the_queue(
     assert Content.objects.get(pk=ids[1]).scheduled_publish_at == dt.datetime(
         2026, 6, 5, 10, tzinfo=dt.UTC
     )
+
+
+def test_keywords_search_sort_newest_first_and_the_report_shows_bad_lines(
+    owner: Client, site: Site
+) -> None:
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import add_keywords
+
+    add_keywords(site, ["cold brew ratio", "moka pot guide", "cold brew maker"])
+    from inkline.planner.models import Keyword
+
+    Keyword.objects.filter(site=site, phrase="moka pot guide").update(volume=900, difficulty=5)
+    Keyword.objects.filter(site=site, phrase="cold brew maker").update(volume=100, difficulty=50)
+    url = f"/sites/{site.pk}/keywords/"
+
+    def shown(**params: str) -> list[str]:
+        html = owner.get(url, params).content.decode()
+        body = html.split('id="keyword-list"', 1)[1]
+        return re.findall(r"<tr><td>([^<]+)</td>", body)
+
+    assert shown() == ["cold brew maker", "moka pot guide", "cold brew ratio"]  # newest first
+    assert shown(sort="volume") == ["moka pot guide", "cold brew maker", "cold brew ratio"]
+    assert shown(sort="difficulty") == ["moka pot guide", "cold brew maker", "cold brew ratio"]
+    assert shown(q="COLD  Brew") == ["cold brew maker", "cold brew ratio"]
+    assert owner.get(url, {"sort": "price"}).status_code == 200  # an unknown sort: ignored
+    bad = b"keyword,volume\nespresso,10\n=cmd,5\nlatte,lots\n"
+    html = owner.post(
+        url, {"file": SimpleUploadedFile("k.csv", bad, content_type="text/csv")}
+    ).content.decode()
+    assert '<code class="line-content">=cmd,5</code>' in html
+    assert '<code class="line-content">latte,lots</code>' in html
+    one = b"keyword\ncold brew ratio\nflat white\n"
+    html = owner.post(
+        url, {"file": SimpleUploadedFile("k.csv", one, content_type="text/csv")}, follow=True
+    ).content.decode()
+    assert "1 duplicate skipped" in html and "1 duplicates" not in html
+    assert "Imported 1 keyword; 1 duplicate skipped." in html

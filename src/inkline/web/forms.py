@@ -201,6 +201,18 @@ class KeywordImportForm(forms.Form):
 
 
 class KeywordFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=255)
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[
+            ("newest", "Newest import first"),
+            ("volume", "Volume (highest first)"),
+            ("difficulty", "Difficulty (easiest first)"),
+            ("status", "Status"),
+            ("keyword", "Keyword (A–Z)"),
+        ],
+    )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Keyword.Status.choices], required=False
     )

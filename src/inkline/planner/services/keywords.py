@@ -285,6 +285,23 @@ def _published_primary_keywords(site: Site) -> dict[str, str]:
     }
 
 
+ROW_TEXT_MAX = 120  # characters of a bad line shown in its report
+
+
+def _row_text(row: Any) -> str:
+    """A bad line's content as the report shows it: its values joined by commas (the CSV
+    line, give or take its quoting), shortened; unreadable bytes become U+FFFD."""
+    if isinstance(row, Mapping):
+        values = row.values()
+        text = ",".join("" if v is None else str(v) for v in values)
+    elif isinstance(row, Unreadable):
+        return ""
+    else:
+        text = str(row)
+    text = _SURROGATE.sub("\ufffd", text)
+    return text if len(text) <= ROW_TEXT_MAX else text[: ROW_TEXT_MAX - 1] + "…"
+
+
 def keywords_validate(
     *,
     site: Site,
@@ -307,7 +324,7 @@ def keywords_validate(
         except ValueError as exc:
             result.error_count += 1
             if max_errors is None or len(result.errors) < max_errors:
-                result.errors.append({"line": line, "error": str(exc)})
+                result.errors.append({"line": line, "error": str(exc), "content": _row_text(row)})
             continue
         result.rows += 1
         title = published.get(checked.normalized)
