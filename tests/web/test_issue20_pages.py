@@ -156,3 +156,22 @@ def test_keywords_search_sort_newest_first_and_the_report_shows_bad_lines(
     ).content.decode()
     assert "1 duplicate skipped" in html and "1 duplicates" not in html
     assert "Imported 1 keyword; 1 duplicate skipped." in html
+
+
+def test_the_free_slots_preview_counts_the_moves_as_made(owner: Client, site: Site) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    from inkline.publishing.services import content_schedule
+    from tests.publishing.builders import approved, publishing
+
+    publishing(site, publish_time_slots=["09:00"], publish_days=["mon"])
+    approved(site, 1)
+    with time_machine.travel(dt.datetime(2026, 6, 1, 6, tzinfo=dt.UTC), tick=False):
+        content_schedule(site=site)
+        moved = PUBLISHING | {"publish_days": ["fri"], "publish_time_slots": ["10:00"]}
+        preview = owner.get(f"/sites/{site.pk}/publishing/preview/", moved).content.decode()
+    slots = preview.split("data-preview>", 1)[1].split("</ol>", 1)[0]
+    assert "Fri 5 Jun, 10:00" not in slots  # taken by the article that moves there
+    assert "Fri 12 Jun, 10:00" in slots

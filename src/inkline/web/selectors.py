@@ -225,10 +225,14 @@ class SlotPreview:
     no_slot_reason: str = ""
 
 
-def preview_slots(site: Site, settings: Any) -> SlotPreview:
+def preview_slots(site: Site, settings: Any, *, moves: Any = ()) -> SlotPreview:
     """The next free slots under `settings` (saved or not), writing nothing; when the rules
-    allow none, the reason (`slots.NoSlots`: no day ticked, no time slot)."""
+    allow none, the reason (`slots.NoSlots`: no day ticked, no time slot). `moves` (of
+    `publishing.services.replacement_plan`) are counted as made: their new slots are taken,
+    their old ones free."""
     now = clock.now()
+    occupied = publishing.occupied_instants(site.pk, since=now)
+    occupied = (occupied - {m.old for m in moves}) | {m.new for m in moves}
     try:
         return SlotPreview(
             next_slots(
@@ -236,7 +240,7 @@ def preview_slots(site: Site, settings: Any) -> SlotPreview:
                 tz=site.tz,
                 now=now,
                 count=PREVIEW_COUNT,
-                occupied=publishing.occupied_instants(site.pk, since=now),
+                occupied=occupied,
             )
         )
     except NoSlots as exc:

@@ -65,8 +65,9 @@ def preview(request: HttpRequest, site_id: int) -> HttpResponse:
     context: dict[str, object] = {"site": site, "tz_name": site.timezone, "form": form}
     context["form_ok"] = form.is_valid()
     if context["form_ok"]:
-        context["preview"] = selectors.preview_slots(site, form.instance)
-        context["replacement"] = replacement_plan(site=site, settings=form.instance)
+        plan = replacement_plan(site=site, settings=form.instance)
+        context["replacement"] = plan
+        context["preview"] = selectors.preview_slots(site, form.instance, moves=plan.moves)
     else:
         context["problems"] = selectors.form_problems(form)
     return render(request, "web/partials/preview.html", context)
