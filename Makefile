@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 PORT ?= 8000
 export INKLINE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: lint
 	  INKLINE_DATA_DIR=$$(mktemp -d) DATABASE_URL=$${INKLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/inkline} \
 	    $(PYTEST) -m "not browser" tests; \
 	fi
+
+# Every page at 1280 and 390 px, for a person to review (needs Chromium; not part of `make
+# test`): test-artifacts/screens/review/<width>/<page>.png
+screenshots: install
+	INKLINE_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -q -p no:cacheprovider -s tests/e2e/screens_all.py
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

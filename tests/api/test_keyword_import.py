@@ -189,3 +189,24 @@ def test_keyword_list_filters_by_status_and_cluster(world: World) -> None:
     assert bad.status_code == 400
     assert list(bad.json()) == ["status"]
     assert api.get(url, {"page_size": 1}).json()["next"] is not None
+
+
+def test_keywords_of_markup_alone_are_refused_line_by_line(world: World) -> None:
+    """Issue 20, bug 5: `<img src=x onerror=…>` has no letters or digits once its markup is
+    removed; it became an idea with an empty keyword and an article titled ": The Basics"."""
+    data = (
+        b"keyword\n"
+        b"<img src=x onerror=alert(1)>\n"
+        b"<b>bold coffee</b>\n"
+        b"<script></script>&nbsp;\n"
+        b"!!! ???\n"
+        b"cold brew\n"
+    )
+    before = phrases(world)
+    response = upload(world, data)
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 0
+    errors = {e["line"]: e["error"] for e in response.json()["errors"]}
+    assert set(errors) == {2, 4, 5}
+    assert all("no letters or digits" in e for e in errors.values())
+    assert phrases(world) == before

@@ -151,9 +151,18 @@ def test_xss_through_the_api_and_the_provider_never_reaches_html(world: World) -
     assert created.status_code == 201
     site = Site.objects.get(pk=created.json()["id"])
     assert created.json()["name"] == CORPUS[0]  # stored as the text it is, escaped on output
-    imported = api.post(
+    refused = api.post(
         f"/api/v1/sites/{site.pk}/keywords/import/",
         {"keywords": [{"keyword": p} for p in CORPUS[:6]]},
+        format="json",
+    )
+    # Markup with no letter or digit left once stripped is no keyword (issue 20): the <img>
+    # and the <iframe> lines; nothing is imported.
+    assert [e["line"] for e in refused.json()["errors"]] == [2, 5], refused.content
+    phrases = [CORPUS[n] for n in (0, 2, 3, 5, 7, 8)]
+    imported = api.post(
+        f"/api/v1/sites/{site.pk}/keywords/import/",
+        {"keywords": [{"keyword": p} for p in phrases]},
         format="json",
     )
     assert imported.json()["created"] == 6, imported.content

@@ -166,3 +166,23 @@ def test_idea_queue_of_an_idea_no_longer_new_is_gone(site: Site) -> None:
 
     queued.refresh_from_db()
     assert queued.last_error == ""
+
+
+def test_an_idea_whose_keyword_is_markup_alone_is_skipped(site: Site) -> None:
+    cluster = Cluster.objects.create(site=site, name="Odd")
+
+    created = ideas_create(
+        site_id=site.pk,
+        cluster_id=cluster.pk,
+        ideas=[draft("Broken", "<img src=x onerror=alert(1)>"), draft("Fine", "pour over")],
+        provenance=PROVENANCE,
+    )
+
+    assert created.created == 1
+    assert created.skipped == (
+        "Idea 'Broken' skipped: its primary keyword has no letters or digits once markup is "
+        "removed.",
+    )
+    assert list(
+        ContentIdea.objects.filter(site=site).values_list("primary_keyword", flat=True)
+    ) == ["pour over"]

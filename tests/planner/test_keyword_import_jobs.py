@@ -51,7 +51,11 @@ def test_a_bad_line_near_the_end_of_190000_writes_nothing_and_is_reported(site: 
     report = keywords_import_csv(site=site, data=data)
     assert (report.created, report.duplicates) == (0, 0)
     assert report.errors == [
-        {"line": LINES - 10, "error": "volume must be a whole number, got 'lots'"}
+        {
+            "line": LINES - 10,
+            "error": "volume must be a whole number, got 'lots'",
+            "content": f"long tail keyword number {LINES - 10},lots,9,informational",
+        }
     ]
     assert count(site) == 0
 

@@ -302,3 +302,25 @@ def test_a_worker_is_woken_to_hand_it_over_right_away(
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         content_approve(content=Content.objects.get(pk=content_id))
     assert [(p["status"], p["date_gmt"]) for p in wp.posts] == [("future", gmt(NINE))]
+
+
+def test_new_publishing_settings_move_the_posts_wordpress_holds(
+    account: Account, wp: WordPress
+) -> None:
+    # Issue 20's re-placement meets issue 18's hand-over: the same posts, new dates.
+    site = wp_site(account, wp)
+    first_id, second_id = approved(site, 2)
+    content_schedule(site=site, now=NOW)
+    tick(NOW)
+    first, second = Content.objects.get(pk=first_id), Content.objects.get(pk=second_id)
+    assert {post_of(wp, c)["date_gmt"] for c in (first, second)} == {gmt(NINE), gmt(TWO)}
+
+    with time_machine.travel(NOW, tick=False):
+        publishing_settings_update(site=site, data={"publish_time_slots": ["10:00", "16:00"]})
+    ten, four = NINE + dt.timedelta(hours=1), TWO + dt.timedelta(hours=2)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert {first.scheduled_publish_at, second.scheduled_publish_at} == {ten, four}
+    assert tick(NOW) == 0  # nothing due yet: the tick only syncs
+    assert {post_of(wp, c)["date_gmt"] for c in (first, second)} == {gmt(ten), gmt(four)}
+    assert [p["status"] for p in wp.posts] == ["future", "future"]  # moved, not re-created

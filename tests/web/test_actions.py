@@ -164,13 +164,17 @@ def test_csv_import_is_all_or_nothing_and_lists_bad_lines(owner: Client, site: S
     html = owner.post(f"/sites/{site.pk}/keywords/", {"file": upload}).content.decode()
     assert not Keyword.objects.filter(site=site).exists()
     assert "Nothing imported: 3 lines have errors." in html
-    lines = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]+)</td></tr>', html)
+    lines = re.findall(
+        r'<tr><td class="num">(\d+)</td><td><code class="line-content">[^<]*</code></td>'
+        r"<td>([^<]+)</td></tr>",
+        html,
+    )
     assert [int(n) for n, _ in lines] == [3, 4, 5]
     assert "keyword is empty" in lines[0][1] and "volume must be a whole number" in lines[1][1]
     good = "".join(line + "\n" for n, line in enumerate(CSV.splitlines(), 1) if n not in (3, 4, 5))
     upload = SimpleUploadedFile("kw.csv", good.encode(), content_type="text/csv")
     html = owner.post(f"/sites/{site.pk}/keywords/", {"file": upload}).content.decode()
-    assert "Imported 2 keywords; 1 duplicates skipped." in html
+    assert "Imported 2 keywords; 1 duplicate skipped." in html
     assert sorted(Keyword.objects.filter(site=site).values_list("phrase", flat=True)) == [
         "cold brew ratio",
         "moka pot",
@@ -316,7 +320,7 @@ def test_credits_page_balance_chart_and_ledger(
     run = run_now(site, provider)
     account.refresh_from_db()
     html = owner.get("/credits/").content.decode()
-    assert f'<strong id="balance">{account.credits}</strong>' in html
+    assert f'<strong id="balance">{account.credits:,}</strong>' in html
     assert "<rect" in html and "Content generation <strong>" in html
     assert f"/runs/{run.run_id}/" in html and "Opening balance" in html
 

@@ -46,7 +46,7 @@ def test_a_large_upload_shows_the_job_polling_until_it_is_done(owner: Client, si
     done = owner.get(f"/sites/{site.pk}/keywords/imports/{job.pk}/").content.decode()
     assert "hx-trigger" not in done  # ended: the polling stops
     assert "<strong>4</strong> keywords imported" in done
-    assert "<strong>1</strong> duplicates skipped" in done
+    assert "<strong>1</strong> duplicate skipped" in done
     assert 'aria-valuenow="100"' in done
     assert Keyword.objects.filter(site=site).count() == 4
     # Once ended, the page no longer shows it unless asked for.
@@ -59,8 +59,10 @@ def test_a_job_with_bad_lines_shows_them_and_imports_nothing(owner: Client, site
     import_job_execute(job_id=job.pk)
     panel = owner.get(f"/sites/{site.pk}/keywords/imports/{job.pk}/").content.decode()
     assert "nothing was imported" in panel
-    assert '<td class="num">3</td><td>volume must be a whole number' in panel
-    assert '<td class="num">5</td><td>keyword starts with' in panel
+    assert '<td class="num">3</td><td><code class="line-content">' in panel
+    assert "</code></td><td>volume must be a whole number" in panel
+    assert '<td class="num">5</td><td><code class="line-content">' in panel
+    assert "</code></td><td>keyword starts with" in panel
     assert not Keyword.objects.filter(site=site).exists()
 
 

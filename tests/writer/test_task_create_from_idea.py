@@ -70,3 +70,16 @@ def test_an_idea_no_longer_new_is_gone_and_nothing_is_kept(site: Site, duplicate
     assert WritingTask.objects.count() == tasks
     idea.refresh_from_db()
     assert idea.last_error == ""
+
+
+@pytest.mark.parametrize("keyword", ["", "<img src=x onerror=alert(1)>", "&nbsp; —"])
+def test_an_idea_without_a_keyword_gets_no_task(site: Site, keyword: str) -> None:
+    idea = new_idea(site, keyword, "Nothing")
+
+    queued = task_create_from_idea(site_id=site.pk, idea=idea)
+
+    assert queued.task is None and queued.code == "task_empty_keyword_skipped"
+    assert "no letters or digits" in queued.skipped
+    idea.refresh_from_db()
+    assert idea.status == ContentIdea.Status.QUEUED and idea.last_error == queued.skipped
+    assert not WritingTask.objects.filter(site=site).exists()

@@ -83,6 +83,25 @@ def schedule_changed(*, content: Content, now: dt.datetime) -> None:
         transaction.on_commit(lambda: schedules_wake(content.site_id), robust=True)
 
 
+def schedules_moved(
+    *,
+    site: Site,
+    settings: PublishingSettings,
+    content_ids: Iterable[int],
+    now: dt.datetime,
+) -> None:
+    """Scheduled articles moved to other slots (`services.replace_scheduled`): with hand-over
+    on, each is (re)handed over at its new date; with it off, the posts WordPress already
+    holds for them are still moved (inside the caller's transaction)."""
+    ids = list(content_ids)
+    if hands_off(site, settings):
+        schedules_mark(site_id=site.pk, content_ids=ids, now=now)
+        return
+    held = RemoteSchedule.objects.filter(pk__in=ids).values_list("pk", flat=True)
+    if held:
+        schedules_mark(site_id=site.pk, content_ids=list(held), now=now)
+
+
 def schedules_hand_over(*, site: Site, now: dt.datetime) -> None:
     """The setting was turned on: hand over what is scheduled already."""
     scheduled = Content.objects.filter(

@@ -396,7 +396,134 @@ def content_publish_due(
     return report
 
 
+# --- re-placing the queue under new settings ----------------------------------------------
+@dataclass(frozen=True)
+class Move:
+    """A scheduled article's slot under the settings in force (`old`) and under new ones."""
+
+    content_id: int
+    title: str
+    old: dt.datetime
+    new: dt.datetime
+
+
+@dataclass(frozen=True)
+class Replacement:
+    moves: list[Move]
+    kept: int  # scheduled articles that keep their slot (or cannot move: see `reason`)
+    reason: str = ""  # why nothing moves when the new settings allow no slot
+
+    def summary(self) -> str:
+        if self.reason:
+            return self.reason
+        n = len(self.moves)
+        return f"{n} scheduled article{'' if n == 1 else 's'} move{'s' if n == 1 else ''}."
+
+
+def _movable(site_id: int, now: dt.datetime) -> list[tuple[int, str, dt.datetime]]:
+    """Scheduled articles not yet due and never tried, soonest slot first: what new settings
+    may move (an article due, being published or waiting for a retry keeps its slot)."""
+    rows = (
+        Content.objects.filter(
+            site_id=site_id,
+            status=Content.Status.APPROVED,
+            site_status=Content.SiteStatus.SCHEDULED,
+            scheduled_publish_at__gt=now,
+            publish_attempts=0,
+            next_publish_attempt_at__isnull=True,
+        )
+        .order_by("scheduled_publish_at", "id")
+        .values_list("id", "title", "scheduled_publish_at")
+    )
+    return [(pk, title, at) for pk, title, at in rows if at is not None]
+
+
+def replacement_plan(
+    *, site: Site, settings: PublishingSettings, now: dt.datetime | None = None
+) -> Replacement:
+    """Where the site's scheduled articles would go under `settings` (saved or not): in
+    their order, each into the next free slot of the new rules, around the slots of articles
+    that cannot move. Writes nothing; `replace_scheduled` applies it."""
+    now = now or clock.now()
+    movable = _movable(site.pk, now)
+    if not movable:
+        return Replacement(moves=[], kept=0)
+    mine = {at for _, _, at in movable}
+    fixed = selectors.occupied_instants(site.pk, since=now) - mine
+    rules = SlotRules.from_settings(settings)
+    try:
+        slots = next_slots(rules=rules, tz=site.tz, now=now, count=len(movable), occupied=fixed)
+    except NoSlots as exc:
+        return Replacement(
+            moves=[],
+            kept=len(movable),
+            reason=f"Scheduled articles keep their times: the new settings allow no slot "
+            f"({exc.reason}).",
+        )
+    moves = [
+        Move(pk, title, old, new)
+        for (pk, title, old), new in zip(movable, slots, strict=True)
+        if new != old
+    ]
+    return Replacement(moves=moves, kept=len(movable) - len(moves))
+
+
+def content_reschedule(*, content_id: int, at: dt.datetime) -> bool:
+    """Move one scheduled, unpublished article to the instant `at` (a free slot: the
+    database refuses a taken one). False when it is no longer scheduled. The one path every
+    move of a scheduled article takes (`replace_scheduled` included); the caller tells a
+    publisher that keeps a copy of the schedule (`schedule_sync.schedules_moved`)."""
+    return bool(
+        Content.objects.filter(
+            pk=content_id,
+            status=Content.Status.APPROVED,
+            site_status=Content.SiteStatus.SCHEDULED,
+        ).update(scheduled_publish_at=at)
+    )
+
+
+def replace_scheduled(*, site: Site, now: dt.datetime | None = None) -> Replacement:
+    """Re-place the site's scheduled articles under its publishing settings as stored (after
+    a change of mode, days, slots or stagger): the moves of `replacement_plan`, applied in
+    one transaction under the settings lock, each through `content_reschedule`. The moving
+    articles leave their slots first, so two that swap slots never collide. Then approved
+    articles still waiting get the slots left (`content_schedule`)."""
+    now = now or clock.now()
+    with transaction.atomic():
+        settings, _ = PublishingSettings.objects.select_for_update().get_or_create(site=site)
+        plan = replacement_plan(site=site, settings=settings, now=now)
+        if plan.moves:
+            Content.objects.filter(
+                pk__in=[m.content_id for m in plan.moves],
+                site_status=Content.SiteStatus.SCHEDULED,
+            ).update(scheduled_publish_at=None)
+            for move in plan.moves:
+                content_reschedule(content_id=move.content_id, at=move.new)
+            # Posts WordPress holds for the moved articles get their new dates (issue 18).
+            schedule_sync.schedules_moved(
+                site=site,
+                settings=settings,
+                content_ids=[m.content_id for m in plan.moves],
+                now=now,
+            )
+            site_pipeline_changed(site_id=site.pk)
+    content_schedule(site=site, now=now)
+    return plan
+
+
 # --- settings ------------------------------------------------------------------------------
+SLOT_FIELDS = frozenset(
+    {
+        "scheduling_mode",
+        "publish_days",
+        "publish_time_slots",
+        "stagger_start_time",
+        "stagger_end_time",
+        "stagger_interval_minutes",
+    }
+)
+
+
 def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> PublishingSettings:
     """Apply validated changes (from the API serializer or the settings form) to the site's
     publishing settings. The row is read again under a lock, the rules that tie fields
@@ -426,6 +553,10 @@ def publishing_settings_update(*, site: Site, data: dict[str, Any]) -> Publishin
             # Turned on: what is scheduled already is handed over too. (Turned off, the posts
             # WordPress holds stay there; each is confirmed or published at its slot.)
             schedule_sync.schedules_hand_over(site=site, now=clock.now())
+    if SLOT_FIELDS.intersection(data):
+        # Articles already scheduled follow the new rules (issue 20): nothing keeps a slot
+        # the settings no longer have.
+        replace_scheduled(site=site)
     return settings
 
 

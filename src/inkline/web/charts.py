@@ -77,6 +77,20 @@ class BarChart:
     labels: list[tuple[float, str]]  # x position, day label
     max_value: int
     gridlines: list[tuple[float, int]]  # y position, value
+    empty: bool = False  # nothing to draw: no axis values either
+
+
+def nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … at least `value` (0 for 0): a round top for an
+    axis, so that its gridlines fall on whole numbers."""
+    if value <= 0:
+        return 0
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= value:
+                return step * factor
+        step *= 10
 
 
 def stacked_bars(
@@ -92,7 +106,7 @@ def stacked_bars(
     """One stacked bar per day (operations stacked in pipeline order)."""
     plot_h = height - bottom - 8
     totals = [sum(usage.get(day, {}).values()) for day in days]
-    top = max([*totals, 1])
+    top = max(1, nice_ceiling(max([*totals, 0])))
     step = (width - left) / max(1, len(days))
     bar_w = max(2.0, step * 0.7)
     bars: list[Bar] = []
@@ -111,5 +125,8 @@ def stacked_bars(
             )
         if len(days) <= 16 or i % max(1, len(days) // 8) == 0:
             axis.append((x + bar_w / 2, f"{day:%d %b}"))
-    grid = [(height - bottom - plot_h * f, round(top * f)) for f in (0.5, 1.0)]
+    if not bars:  # an empty chart has no scale: no "1" at the top, "0" in the middle
+        return BarChart(width, height, bars, axis, 0, [], empty=True)
+    marks = (0.5, 1.0) if top % 2 == 0 else (1.0,)
+    grid = [(height - bottom - plot_h * f, int(top * f)) for f in marks]
     return BarChart(width, height, bars, axis, top, grid)

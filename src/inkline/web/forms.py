@@ -201,6 +201,18 @@ class KeywordImportForm(forms.Form):
 
 
 class KeywordFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=255)
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[
+            ("newest", "Newest import first"),
+            ("volume", "Volume (highest first)"),
+            ("difficulty", "Difficulty (easiest first)"),
+            ("status", "Status"),
+            ("keyword", "Keyword (A–Z)"),
+        ],
+    )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Keyword.Status.choices], required=False
     )
@@ -352,12 +364,16 @@ class PublishingSettingsForm(forms.ModelForm):
 
 
 def _slider(label: str) -> forms.DecimalField:
+    """A share in percent with two decimals: the number box the form sends (a range slider
+    beside it, drawn by the page, moves it too)."""
     return forms.DecimalField(
         label=label,
         min_value=0,
         max_value=100,
         decimal_places=2,
-        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 1}),
+        widget=forms.NumberInput(
+            attrs={"min": 0, "max": 100, "step": "0.01", "class": "num", "inputmode": "decimal"}
+        ),
     )
 
 

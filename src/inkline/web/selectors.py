@@ -22,6 +22,7 @@ from inkline.automation.stages import STAGE_CLASSES, stage_of_operation
 from inkline.billing import budget, estimates
 from inkline.billing import selectors as billing
 from inkline.billing.models import CreditTransaction, Operation
+from inkline.core.localtime import local_instant
 from inkline.publishing import selectors as publishing
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
@@ -89,6 +90,12 @@ def stage_cards(
         )
         for s in automation.pipeline_stages(site_id, config=config, reuse_key=reuse_key)
     ]
+
+
+def stage_help() -> list[tuple[int, str, str]]:
+    """Each stage's number, name and what it does: the help the stage cards show on hover,
+    listed where a phone (no hover) reaches it too."""
+    return [(n, stage.name, stage.description) for n, stage in STAGE_CLASSES.items()]
 
 
 def run_view(run: AutomationRun) -> RunView:
@@ -227,23 +234,61 @@ def ai_check_panel(document: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def preview_slots(site: Site, settings: Any) -> list[Any]:
-    """The next free slots under `settings` (saved or not), writing nothing."""
+@dataclass(frozen=True)
+class SlotPreview:
+    """The next free slots under some settings, or why there are none."""
+
+    slots: list[dt.datetime]
+    no_slot_reason: str = ""
+
+
+def preview_slots(site: Site, settings: Any, *, moves: Any = ()) -> SlotPreview:
+    """The next free slots under `settings` (saved or not), writing nothing; when the rules
+    allow none, the reason (`slots.NoSlots`: no day ticked, no time slot). `moves` (of
+    `publishing.services.replacement_plan`) are counted as made: their new slots are taken,
+    their old ones free."""
     now = clock.now()
+    occupied = publishing.occupied_instants(site.pk, since=now)
+    occupied = (occupied - {m.old for m in moves}) | {m.new for m in moves}
     try:
-        return next_slots(
-            rules=SlotRules.from_settings(settings),
-            tz=site.tz,
-            now=now,
-            count=PREVIEW_COUNT,
-            occupied=publishing.occupied_instants(site.pk, since=now),
+        return SlotPreview(
+            next_slots(
+                rules=SlotRules.from_settings(settings),
+                tz=site.tz,
+                now=now,
+                count=PREVIEW_COUNT,
+                occupied=occupied,
+            )
         )
-    except NoSlots:
-        return []
+    except NoSlots as exc:
+        return SlotPreview([], exc.reason)
 
 
-def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
-    """Queue status, upcoming publications by local day, unscheduled items with reasons."""
+@dataclass(frozen=True)
+class FieldProblem:
+    name: str
+    label: str
+    errors: list[str]
+
+
+def form_problems(form: Any) -> list[FieldProblem]:
+    """A bound form's errors by field, labelled as the page labels them, in the form's
+    order (errors not tied to a field last, under no name)."""
+    errors = form.errors
+    problems = [
+        FieldProblem(name, str(form[name].label), list(errors[name]))
+        for name in form.fields
+        if name in errors
+    ]
+    if "__all__" in errors:
+        problems.append(FieldProblem("", "", list(errors["__all__"])))
+    return problems
+
+
+def publishing_page(site: Site, settings: Any, *, form: Any = None) -> dict[str, Any]:
+    """Queue status, upcoming publications by local day, unscheduled items with reasons, and
+    the preview of the next slots: under `settings`, or, when the bound `form` was refused,
+    the refused fields instead (its instance holds values that were never accepted)."""
     queue = publishing.publishing_queue(site)
     titles = dict(
         Content.objects.filter(pk__in=[u["content_id"] for u in queue["unscheduled"]]).values_list(
@@ -258,12 +303,14 @@ def publishing_page(site: Site, settings: Any) -> dict[str, Any]:
         )
     ]
     unscheduled = [{**u, "title": titles.get(u["content_id"], "")} for u in queue["unscheduled"]]
+    refused = form is not None and form.is_bound and not form.is_valid()
     return {
         "queue": queue,
         "agenda": agenda,
         "unscheduled": unscheduled,
-        "slots": preview_slots(site, settings),
-        "form_ok": True,
+        "preview": None if refused else preview_slots(site, settings),
+        "problems": form_problems(form) if refused else [],
+        "form_ok": not refused,
     }
 
 
@@ -327,6 +374,43 @@ def budget_page(site: Site) -> dict[str, Any]:
 USAGE_DAYS = 14
 
 
+@dataclass(frozen=True)
+class LedgerFilters:
+    """The credits page's ledger filters, checked: a site of the account, a run of it."""
+
+    site_id: int | None = None
+    run_pk: int | None = None
+    run_id: str = ""
+    error: str = ""
+
+
+def ledger_filters(account_id: int, params: Any) -> LedgerFilters:
+    """`?site=ID&run=run_…` read against the account (another account's site or run, or
+    an unknown one, filters nothing and says so, as the API's filters do)."""
+    site_text = str(params.get("site") or "").strip()
+    run_text = str(params.get("run") or "").strip()[:64]
+    site_id = None
+    error = ""
+    if site_text:
+        if (
+            site_text.isdecimal()
+            and Site.objects.filter(pk=int(site_text), account_id=account_id).exists()
+        ):
+            site_id = int(site_text)
+        else:
+            error = "No such site in this account."
+    run_pk = None
+    if run_text:
+        run_pk = (
+            AutomationRun.objects.filter(run_id=run_text, account_id=account_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if run_pk is None:
+            error = f"No run {run_text} in this account."
+    return LedgerFilters(site_id, run_pk, run_text if run_pk else "", error)
+
+
 def credits_page(account_id: int) -> dict[str, Any]:
     """Balance, and credits captured per operation per day over the last two weeks."""
     today = clock.now().astimezone(dt.UTC).date()
@@ -355,4 +439,45 @@ def credits_page(account_id: int) -> dict[str, Any]:
             (labels[op], colour, totals.get(op, 0)) for op, colour in OPERATION_COLOURS.items()
         ],
         "usage_days": USAGE_DAYS,
+    }
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    date: dt.date
+    items: list[Content]
+
+
+def queue_week(site: Site, day: dt.date) -> dict[str, Any]:
+    """The publishing queue's week holding `day` (Monday to Sunday, in the site's time
+    zone): each day's scheduled and published articles by their local time."""
+    tz = site.tz
+    monday = day - dt.timedelta(days=day.weekday())
+    start = local_instant(monday, dt.time(), tz)
+    end = local_instant(monday + dt.timedelta(days=7), dt.time(), tz)
+    rows = list(
+        Content.objects.filter(
+            site=site, scheduled_publish_at__gte=start, scheduled_publish_at__lt=end
+        )
+        .exclude(status=Content.Status.REJECTED)
+        .order_by("scheduled_publish_at", "id")
+        .only("id", "title", "status", "site_status", "scheduled_publish_at", "published_url")
+    )
+    days = {
+        monday + dt.timedelta(days=n): WeekDay(monday + dt.timedelta(days=n), []) for n in range(7)
+    }
+    for content in rows:
+        assert content.scheduled_publish_at is not None
+        local = content.scheduled_publish_at.astimezone(tz).date()
+        if local in days:
+            days[local].items.append(content)
+    today = clock.now().astimezone(tz).date()
+    return {
+        "week_days": list(days.values()),
+        "week_start": monday,
+        "week_end": monday + dt.timedelta(days=6),
+        "previous_week": monday - dt.timedelta(days=7),
+        "next_week": monday + dt.timedelta(days=7),
+        "today": today,
+        "week_count": len(rows),
     }

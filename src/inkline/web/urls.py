@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("sites/<id:site_id>/publishing/", publishing.settings_page, name="publishing_settings"),
     path("sites/<id:site_id>/publishing/preview/", publishing.preview, name="publishing_preview"),
+    path("sites/<id:site_id>/publishing/week/", publishing.queue_week, name="queue_week"),
     path("sites/<id:site_id>/ai-budget/", billing.ai_budget, name="ai_budget"),
     path("sites/<id:site_id>/keywords/", planner.keywords, name="keywords"),
     path(
@@ -34,6 +35,12 @@ urlpatterns = [
     path("sites/<id:site_id>/ideas/", planner.ideas, name="ideas"),
     path("sites/<id:site_id>/tasks/", planner.tasks, name="tasks"),
     path("sites/<id:site_id>/review/", review.review, name="review"),
+    path("content/<id:content_id>/", publishing.article, name="article"),
+    path(
+        "content/<id:content_id>/unschedule/",
+        publishing.content_unschedule,
+        name="content_unschedule",
+    ),
     path("content/<id:content_id>/approve/", review.content_approve, name="content_approve"),
     path("content/<id:content_id>/reject/", review.content_reject, name="content_reject"),
     path("runs/<key:run_id>/", automation.run_detail, name="run_detail"),

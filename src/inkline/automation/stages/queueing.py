@@ -30,5 +30,5 @@ class TaskStage(LocalStage[ContentIdea, ContentIdea]):
     def commit(self, site_id: int, item: WorkItem[ContentIdea], result: None) -> Committed:
         queued = task_create_from_idea(site_id=site_id, idea=item.payload)
         if queued.task is None:
-            return Committed(created=0, events=(("task_duplicate_skipped", queued.skipped),))
+            return Committed(created=0, events=((queued.code, queued.skipped),))
         return Committed(created=1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from inkline.core.errors import ItemGone
-from inkline.core.text import sanitize_text
+from inkline.core.text import has_words, sanitize_text
 from inkline.planner.models import Cluster, ContentIdea, normalize_phrase
 from inkline.planner.selectors import CLUSTERS_OPEN, IDEAS_OPEN
 
@@ -55,6 +55,13 @@ def ideas_create(
         rows = []
         skipped: list[str] = []
         for idea in ideas:
+            keyword = sanitize_text(idea.primary_keyword)
+            if not has_words(keyword):
+                skipped.append(
+                    f"Idea '{sanitize_text(idea.title)}' skipped: its primary keyword has no "
+                    "letters or digits once markup is removed."
+                )
+                continue
             key = normalize_phrase(idea.primary_keyword)
             if key in taken:
                 skipped.append(
@@ -69,7 +76,7 @@ def ideas_create(
                     site_id=site_id,
                     cluster_id=cluster_id,
                     title=sanitize_text(idea.title)[:255],
-                    primary_keyword=sanitize_text(idea.primary_keyword)[:255],
+                    primary_keyword=keyword[:255],
                     target_keywords=[sanitize_text(k) for k in idea.target_keywords],
                     content_type=idea.content_type[:30],
                     content_structure=idea.content_structure[:30],

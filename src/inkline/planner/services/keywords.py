@@ -25,6 +25,7 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import ValidationFailed
+from inkline.core.text import has_words
 from inkline.planner.models import Intent, Keyword, normalize_phrase
 
 MAX_PHRASE = 255
@@ -144,6 +145,8 @@ def check_row(row: Any) -> ImportRow:
         )
     if _UNPRINTABLE.search(phrase):
         raise ValueError("keyword contains control characters")
+    if not has_words(phrase):
+        raise ValueError("keyword has no letters or digits once markup is removed")
     normalized = normalize_phrase(phrase)
     if len(normalized) > MAX_PHRASE:
         raise ValueError(f"keyword is longer than {MAX_PHRASE} characters once normalized")
@@ -282,6 +285,23 @@ def _published_primary_keywords(site: Site) -> dict[str, str]:
     }
 
 
+ROW_TEXT_MAX = 120  # characters of a bad line shown in its report
+
+
+def _row_text(row: Any) -> str:
+    """A bad line's content as the report shows it: its values joined by commas (the CSV
+    line, give or take its quoting), shortened; unreadable bytes become U+FFFD."""
+    if isinstance(row, Mapping):
+        values = row.values()
+        text = ",".join("" if v is None else str(v) for v in values)
+    elif isinstance(row, Unreadable):
+        return ""
+    else:
+        text = str(row)
+    text = _SURROGATE.sub("\ufffd", text)
+    return text if len(text) <= ROW_TEXT_MAX else text[: ROW_TEXT_MAX - 1] + "…"
+
+
 def keywords_validate(
     *,
     site: Site,
@@ -304,7 +324,7 @@ def keywords_validate(
         except ValueError as exc:
             result.error_count += 1
             if max_errors is None or len(result.errors) < max_errors:
-                result.errors.append({"line": line, "error": str(exc)})
+                result.errors.append({"line": line, "error": str(exc), "content": _row_text(row)})
             continue
         result.rows += 1
         title = published.get(checked.normalized)

@@ -70,7 +70,11 @@ def _live(request: HttpRequest, site: Site, config: AutomationConfig | None) -> 
 def dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
     site = site_for(request, site_id)
     config = site_config(site.pk)
-    context = {"config": config, "live": mark_safe(_live(request, site, config))}  # noqa: S308
+    context = {
+        "config": config,
+        "live": mark_safe(_live(request, site, config)),  # noqa: S308
+        "stage_help": selectors.stage_help(),
+    }
     return page(request, "web/dashboard.html", context, site=site, section="dashboard")
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import urlencode
 
 from inkline.billing import selectors as billing
 from inkline.billing.budget import PERCENTAGE_FIELDS
@@ -54,15 +55,32 @@ def ai_budget(request: HttpRequest, site_id: int) -> HttpResponse:
 @login_required
 def credits(request: HttpRequest) -> HttpResponse:
     account_id = membership_of(request).account_id
-    rows = billing.transactions_of(account_id=account_id).select_related("site")
+    filters = selectors.ledger_filters(account_id, request.GET)
+    rows = billing.transactions_of(
+        account_id=account_id, site_id=filters.site_id, run_pk=filters.run_pk
+    ).select_related("site")
     holds = request.GET.get("holds") == "1"
     if not holds:  # holds and releases move no credits: shown on request
         rows = rows.exclude(amount=0)
     ledger = Paginator(rows, LEDGER_PAGE).get_page(request.GET.get("page"))
+    query = urlencode(
+        {
+            key: value
+            for key, value in (
+                ("holds", "1" if holds else ""),
+                ("site", filters.site_id or ""),
+                ("run", filters.run_id),
+            )
+            if value
+        }
+    )
     context = {
         "page_obj": ledger,
         "holds": holds,
-        "query": "holds=1&" if holds else "",
+        "query": f"{query}&" if query else "",
+        "ledger_site": filters.site_id,
+        "ledger_run": filters.run_id,
+        "ledger_error": filters.error,
         **selectors.credits_page(account_id),
     }
     return page(request, "web/credits.html", context, section="credits")

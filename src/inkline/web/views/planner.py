@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from inkline.core.errors import ValidationFailed
-from inkline.planner.models import Cluster, ContentIdea, Keyword
+from inkline.planner.models import Cluster, ContentIdea, Keyword, normalize_phrase
 from inkline.planner.selectors import import_job_shown
 from inkline.planner.services import (
     csv_inspect,
@@ -30,6 +30,14 @@ from inkline.web.forms import KeywordFilterForm, KeywordImportForm
 from inkline.writer.models import WritingTask
 
 PAGE_SIZE = 50
+# The keyword list's orders (`KeywordFilterForm.sort`): newest import first by default.
+KEYWORD_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest": ("-id",),
+    "volume": (F("volume").desc(nulls_last=True), "-id"),
+    "difficulty": (F("difficulty").asc(nulls_last=True), "-id"),
+    "status": ("status", "-id"),
+    "keyword": ("normalized", "id"),
+}
 
 
 def _paged(request: HttpRequest, qs: QuerySet[Any]) -> Any:
@@ -64,29 +72,38 @@ def keywords(request: HttpRequest, site_id: int) -> HttpResponse:
                 form_errors_from(upload, exc)
             else:
                 if report.errors:
+                    bad = len(report.errors)
                     messages.error(
                         request,
-                        f"Nothing imported: {len(report.errors)} lines have errors. Fix them "
-                        "and import the file again.",
+                        f"Nothing imported: {bad} line{'' if bad == 1 else 's'} "
+                        f"{'has' if bad == 1 else 'have'} errors. Fix "
+                        f"{'it' if bad == 1 else 'them'} and import the file again.",
                     )
                 else:
+                    created, dupes = report.created, report.duplicates
                     messages.success(
                         request,
-                        f"Imported {report.created} keywords; "
-                        f"{report.duplicates} duplicates skipped.",
+                        f"Imported {created} keyword{'' if created == 1 else 's'}; "
+                        f"{dupes} duplicate{'' if dupes == 1 else 's'} skipped.",
                     )
                 upload = KeywordImportForm()
 
     clusters = list(Cluster.objects.filter(site=site).order_by("name").values_list("id", "name"))
     filters = KeywordFilterForm(request.GET or None, clusters=clusters)
-    qs = Keyword.objects.filter(site=site).select_related("cluster").order_by("id")
+    qs = Keyword.objects.filter(site=site).select_related("cluster")
     query = ""
+    order = KEYWORD_ORDERS["newest"]
     if filters.is_valid():
-        if filters.cleaned_data["status"]:
-            qs = qs.filter(status=filters.cleaned_data["status"])
-        if filters.cleaned_data["cluster"] is not None:
-            qs = qs.filter(cluster_id=filters.cleaned_data["cluster"])
-        query = urlencode({k: v for k, v in filters.cleaned_data.items() if v not in ("", None)})
+        data = filters.cleaned_data
+        if data["status"]:
+            qs = qs.filter(status=data["status"])
+        if data["cluster"] is not None:
+            qs = qs.filter(cluster_id=data["cluster"])
+        if data["q"]:
+            qs = qs.filter(normalized__contains=normalize_phrase(data["q"]))
+        order = KEYWORD_ORDERS[data["sort"] or "newest"]
+        query = urlencode({k: v for k, v in data.items() if v not in ("", None)})
+    qs = qs.order_by(*order)
     context = {
         "upload": upload,
         "report": report,
