@@ -1,12 +1,13 @@
 """A real local HTTP server speaking the OpenAI endpoints Inkline uses.
 
-`POST /v1/chat/completions`, `POST /v1/images/generations` (base64 answers),
-`POST /v1/embeddings` (deterministic vectors: `fake_embedding`; `embeddings=False` answers
-404, like a server without that API) and `GET /v1/models`. It checks the bearer key and the model, records every request, counts the
-requests in flight (and the most at once), and has knobs for latency and faults: 429 with
-Retry-After, 429 `insufficient_quota` (the account has no credit left), 403 (a key refused for
-a region or model), 500, slow answers (client timeouts), malformed JSON, truncated output
-(`finish_reason: "length"`), an unparsable body, 401 for a wrong key and 404 for unknown models.
+`POST /v1/chat/completions`, `POST /v1/images/generations` (base64 answers), `POST
+/v1/embeddings` (deterministic vectors: `fake_embedding`; `embeddings=False` answers 404, like a
+server without that API) and `GET /v1/models`. It checks the bearer key and the model, records
+every request, counts the requests in flight (and the most at once), and has knobs for latency
+and faults: 429 with Retry-After, 429 `insufficient_quota` (the account has no credit left), 403
+(a key refused for a region or model), 500, slow answers (client timeouts), malformed JSON,
+truncated output (`finish_reason: "length"`), an unparsable body, 401 for a wrong key and 404
+for unknown models.
 
 Knobs for the servers that are not OpenAI: `modes` (the response_format types accepted:
 `("json_object",)` answers json_schema like llama-cpp-python's server, 500 "Input should be
@@ -503,7 +504,12 @@ class FakeOpenAI:
             {"object": "embedding", "index": i, "embedding": fake_embedding(t)}
             for i, t in enumerate(texts)
         ]
-        body = {"object": "list", "data": data, "model": record.body.get("model"), "usage": record.usage}
+        body = {
+            "object": "list",
+            "data": data,
+            "model": record.body.get("model"),
+            "usage": record.usage,
+        }
         return 200, {"content-type": "application/json"}, json.dumps(body).encode()
 
     def _image(self, record: Recorded) -> tuple[int, dict[str, str], bytes]:

