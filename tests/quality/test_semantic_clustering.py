@@ -185,3 +185,19 @@ def test_a_group_with_an_existing_clusters_keywords_joins_it_and_they_stay(
     result = LocalProvider(clusterer="semantic").cluster_keywords(new, existing)
     placed = {a.existing_cluster_id: a.keyword_ids for a in result.assignments}
     assert placed == {7: (1,), 8: (2,)}
+
+
+def test_keywords_on_a_topic_the_site_lacks_make_a_new_cluster(installed: None) -> None:
+    """Ward charges little for merging one point into a cluster, so a lone off-topic keyword
+    grouped with the existing clusters' keywords lands in one of them: it joins only if its
+    centroid is close enough to that cluster's (`grouping.VOTE_FLOOR`)."""
+    existing = [
+        ExistingCluster(
+            id=7,
+            name="Brewing",
+            keywords=("v60 recipe", "chemex ratio", "pour over bloom time", "kalita wave grind"),
+        )
+    ]
+    new = [KeywordIn(id=i, phrase=f"mortgage refinance rates {i}") for i in range(1, 5)]
+    result = LocalProvider().cluster_keywords(new, existing)
+    assert [a.existing_cluster_id for a in result.assignments] == [None]
