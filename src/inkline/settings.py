@@ -307,10 +307,16 @@ INKLINE_AI_CHECK_TIMEOUT = max(0.1, env_float("INKLINE_AI_CHECK_TIMEOUT", 10.0))
 INKLINE_AI_BREAKER_FAILURES = max(1, env_int("INKLINE_AI_BREAKER_FAILURES", 3))
 INKLINE_LOCAL_AI_LATENCY_MS = env_int("INKLINE_LOCAL_AI_LATENCY_MS", 0)
 INKLINE_LOCAL_AI_FAILURE_RATE = env_float("INKLINE_LOCAL_AI_FAILURE_RATE", 0.0)
-# "lexical" (default) or "semantic" (needs `pip install inkline[semantic]`; else lexical).
-INKLINE_LOCAL_AI_CLUSTERER = os.environ.get("INKLINE_LOCAL_AI_CLUSTERER", "lexical").lower()
+# "semantic" (default: all-MiniLM-L6-v2 embeddings; lexical when the model cannot load) or
+# "lexical" (TF-IDF).
+INKLINE_LOCAL_AI_CLUSTERER = os.environ.get("INKLINE_LOCAL_AI_CLUSTERER", "semantic").lower()
 INKLINE_OPENAI_MODEL = os.environ.get("INKLINE_OPENAI_MODEL", "gpt-4o-mini")
 INKLINE_OPENAI_IMAGE_MODEL = os.environ.get("INKLINE_OPENAI_IMAGE_MODEL", "gpt-image-1")
+# The endpoint's model for `/v1/embeddings`, which stage 1 clusters on; "" (or an endpoint
+# without embeddings) clusters on the local all-MiniLM-L6-v2 model instead.
+INKLINE_OPENAI_EMBEDDINGS_MODEL = os.environ.get(
+    "INKLINE_OPENAI_EMBEDDINGS_MODEL", "text-embedding-3-small"
+).strip()
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 # Retries live in one place, the SDK (429 honours Retry-After); the engine never adds more.

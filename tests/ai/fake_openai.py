@@ -1,11 +1,13 @@
 """A real local HTTP server speaking the OpenAI endpoints Inkline uses.
 
-`POST /v1/chat/completions`, `POST /v1/images/generations` (base64 answers) and
-`GET /v1/models`. It checks the bearer key and the model, records every request, counts the
-requests in flight (and the most at once), and has knobs for latency and faults: 429 with
-Retry-After, 429 `insufficient_quota` (the account has no credit left), 403 (a key refused for
-a region or model), 500, slow answers (client timeouts), malformed JSON, truncated output
-(`finish_reason: "length"`), an unparsable body, 401 for a wrong key and 404 for unknown models.
+`POST /v1/chat/completions`, `POST /v1/images/generations` (base64 answers), `POST
+/v1/embeddings` (deterministic vectors: `fake_embedding`; `embeddings=False` answers 404, like a
+server without that API) and `GET /v1/models`. It checks the bearer key and the model, records
+every request, counts the requests in flight (and the most at once), and has knobs for latency
+and faults: 429 with Retry-After, 429 `insufficient_quota` (the account has no credit left), 403
+(a key refused for a region or model), 500, slow answers (client timeouts), malformed JSON,
+truncated output (`finish_reason: "length"`), an unparsable body, 401 for a wrong key and 404
+for unknown models.
 
 Knobs for the servers that are not OpenAI: `modes` (the response_format types accepted:
 `("json_object",)` answers json_schema like llama-cpp-python's server, 500 "Input should be
@@ -31,6 +33,7 @@ models write it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import math
@@ -48,6 +51,8 @@ from PIL import Image
 API_KEY = "sk-test-inkline"
 CHAT_MODEL = "fake-chat"
 IMAGE_MODEL = "fake-image"
+EMBEDDINGS_MODEL = "fake-embed"
+EMBEDDING_DIMENSIONS = 64
 
 Responder = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -145,6 +150,7 @@ class TokenBucket:
 # What the system prompt of each function says (prompt-mode requests name no schema).
 FUNCTIONS = (
     ("keyword_clusters", "topical clusters"),
+    ("cluster_name", "You name a topical cluster"),
     ("content_ideas", "You plan articles"),
     ("article", "You write helpful"),
     ("image_prompts", "art-direct"),
@@ -168,6 +174,7 @@ class FakeOpenAI:
         refuse_max_tokens: bool = False,
         alternate_roles: bool = False,
         strict_subset: bool = False,
+        embeddings: bool = True,
     ) -> None:
         self.latency = latency
         self.bucket = TokenBucket(rate_limit, burst) if rate_limit else None
@@ -179,11 +186,13 @@ class FakeOpenAI:
         self.refuse_max_tokens = refuse_max_tokens
         self.alternate_roles = alternate_roles
         self.strict_subset = strict_subset
-        self.models = {CHAT_MODEL, IMAGE_MODEL}
+        self.embeddings = embeddings
+        self.models = {CHAT_MODEL, IMAGE_MODEL, EMBEDDINGS_MODEL}
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.responders: dict[str, Responder] = {
             "keyword_clusters": answer_clusters,
+            "cluster_name": answer_cluster_name,
             "content_ideas": answer_ideas,
             "article": answer_article,
             "image_prompts": answer_image_prompts,
@@ -252,6 +261,9 @@ class FakeOpenAI:
             and not r.probe
             and (not schema or r.function == schema)
         ]
+
+    def embedding_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/embeddings")]
 
     def image_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/images/generations") and not r.probe]
@@ -348,6 +360,8 @@ class FakeOpenAI:
             return self._chat(record, fault)
         if path.endswith("/images/generations") and self.images:
             return self._image(record)
+        if path.endswith("/embeddings") and self.embeddings:
+            return self._embeddings(record)
         return _error(404, f"Unknown path {path}.", "unknown_url")
 
     def listing(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -360,7 +374,11 @@ class FakeOpenAI:
         if record.authorization != f"Bearer {self.api_key}":
             record.status = 401
             return _error(401, "Incorrect API key provided.", "invalid_api_key")
-        names = {self.served_model} if self.served_model else self.models - {IMAGE_MODEL}
+        names = (
+            {self.served_model}
+            if self.served_model
+            else self.models - {IMAGE_MODEL, EMBEDDINGS_MODEL}
+        )
         if self.images:
             names |= {IMAGE_MODEL}
         data = [
@@ -474,6 +492,26 @@ class FakeOpenAI:
         }
         return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
 
+    def _embeddings(self, record: Recorded) -> tuple[int, dict[str, str], bytes]:
+        texts = record.body.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return _error(400, "input must be a string or a list of strings", "invalid")
+        tokens = sum(len(t.split()) + 1 for t in texts)
+        record.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_embedding(t)}
+            for i, t in enumerate(texts)
+        ]
+        body = {
+            "object": "list",
+            "data": data,
+            "model": record.body.get("model"),
+            "usage": record.usage,
+        }
+        return 200, {"content-type": "application/json"}, json.dumps(body).encode()
+
     def _image(self, record: Recorded) -> tuple[int, dict[str, str], bytes]:
         body = record.body
         if not body.get("prompt"):
@@ -579,6 +617,26 @@ def answer_clusters(payload: dict[str, Any]) -> dict[str, Any]:
             for topic, ids in groups.items()
         ]
     }
+
+
+def answer_cluster_name(payload: dict[str, Any]) -> dict[str, Any]:
+    """The suggested name, marked as the model's, and the intent of its first keyword."""
+    name = f"{payload['suggested_name']} Hub"
+    first = payload["keywords"][0] if payload["keywords"] else ""
+    intent = "commercial" if first.split()[:1] == ["best"] else "informational"
+    return {"name": name, "description": f"Everything about {name.lower()}.", "intent": intent}
+
+
+def fake_embedding(text: str) -> list[float]:
+    """A deterministic unit vector: the sum of one pseudo-random vector per word (its first
+    five letters, so "descale" and "descaling" meet), so phrases sharing words are close."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in text.lower().split():
+        digest = hashlib.sha512(word[:5].encode()).digest()  # 64 bytes, one per dimension
+        for i in range(EMBEDDING_DIMENSIONS):
+            vector[i] += digest[i] / 255.0 - 0.5
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 def answer_ideas(payload: dict[str, Any]) -> dict[str, Any]:

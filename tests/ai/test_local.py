@@ -224,7 +224,7 @@ def test_clustering_small_and_odd_batches(phrases: list[str]) -> None:
 
 
 def test_new_keywords_join_matching_existing_clusters() -> None:
-    provider = LocalProvider()
+    provider = LocalProvider(clusterer="lexical")
     keywords = [KeywordIn(id=i, phrase=p) for i, (p, _) in enumerate(LABELLED_PAIRS)]
     first = provider.cluster_keywords(keywords, [])
     phrase_of = {k.id: k.phrase for k in keywords}
@@ -267,9 +267,10 @@ def test_clustering_1000_keywords_is_fast() -> None:
     modifiers = ["", " at home", " for beginners", " tips"]
     phrases = [f"{k.phrase}{m}" for m in modifiers for k in base][:1000]
     keywords = [KeywordIn(id=i, phrase=p, volume=100) for i, p in enumerate(phrases)]
-    LocalProvider().cluster_keywords(keywords[:50], [])  # warm-up: imports, caches
+    lexical = LocalProvider(clusterer="lexical")
+    lexical.cluster_keywords(keywords[:50], [])  # warm-up: imports, caches
     started = time.perf_counter()
-    result = LocalProvider().cluster_keywords(keywords, [])
+    result = lexical.cluster_keywords(keywords, [])
     elapsed = time.perf_counter() - started
     print(f"1000 keywords clustered in {elapsed * 1000:.0f} ms")
     assert_partition(result.assignments, [k.id for k in keywords])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI
+from tests.ai.fake_openai import API_KEY, CHAT_MODEL, EMBEDDINGS_MODEL, IMAGE_MODEL, FakeOpenAI
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # on the embedded default database
 
@@ -33,6 +33,7 @@ def test_run_demo_wait_completes_with_the_openai_provider(tmp_path: Path) -> Non
             "OPENAI_BASE_URL": server.base_url,
             "INKLINE_OPENAI_MODEL": CHAT_MODEL,
             "INKLINE_OPENAI_IMAGE_MODEL": IMAGE_MODEL,
+            "INKLINE_OPENAI_EMBEDDINGS_MODEL": EMBEDDINGS_MODEL,
             "INKLINE_AI_CONCURRENCY": "3",
         }
         env.pop("DATABASE_URL", None)  # the embedded default
@@ -63,10 +64,11 @@ def test_run_demo_wait_completes_with_the_openai_provider(tmp_path: Path) -> Non
     assert results["7"]["processed"] == 1
     assert run["total_credits_used"] > 0
     assert {r.schema for r in server.chat_requests()} == {
-        "keyword_clusters",
+        "cluster_name",
         "content_ideas",
         "article",
         "image_prompts",
     }
+    assert server.embedding_requests()  # stage 1 grouped on the endpoint's embeddings
     assert all(r.authorization == f"Bearer {API_KEY}" for r in server.requests)
     assert server.max_in_flight <= 3

@@ -18,7 +18,12 @@ import pytest
 import time_machine
 
 from inkline.ai import prompts
-from inkline.ai.openai_provider import DEFAULT_MAX_TOKENS, OpenAIProvider, refuses_format
+from inkline.ai.openai_provider import (
+    DEFAULT_MAX_TOKENS,
+    NAME_TOKENS,
+    OpenAIProvider,
+    refuses_format,
+)
 from inkline.ai.types import AIError, ArticleIn
 from tests.ai.fake_openai import (
     API_KEY,
@@ -167,7 +172,9 @@ def test_provenance_names_the_model_that_answered() -> None:
         found = provider.extract_image_prompts(BRIEF.title, article.article.html)
 
     assert all(r.body["model"] == CHAT_MODEL for r in fake.chat_requests())  # as configured
-    for result in (clusters, ideas, article, found):
+    # clustering names the embeddings too (the local model's grouping, here)
+    assert clusters.provenance.model == f"{SERVED}+semantic"
+    for result in (ideas, article, found):
         assert result.provenance.model == SERVED
         assert result.provenance.as_dict(result.usage)["model"] == SERVED
 
@@ -186,8 +193,8 @@ def test_every_chat_request_carries_its_operation_s_max_tokens(server: FakeOpenA
         "content_ideas": 900,
         "article": 3000,
         "image_prompts": 300,
-        # the configured cap (default 8192), or less for a small batch
-        "keyword_clusters": min(DEFAULT_MAX_TOKENS["clustering"], 1024 + 64 * len(KEYWORDS)),
+        # naming a cluster: NAME_TOKENS, under the configured cap (default 8192)
+        "cluster_name": min(DEFAULT_MAX_TOKENS["clustering"], NAME_TOKENS),
     }
     with pytest.raises(ValueError, match="unknown operations: writing"):
         make(server, max_tokens={"writing": 10})

@@ -21,7 +21,7 @@ from inkline.automation.selectors import pipeline_pending
 from inkline.billing.models import CreditCostConfig, CreditTransaction
 from inkline.planner.models import Cluster, ContentIdea, Keyword
 from inkline.writer.models import Content, Image, WritingTask
-from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI
+from tests.ai.fake_openai import API_KEY, CHAT_MODEL, EMBEDDINGS_MODEL, IMAGE_MODEL, FakeOpenAI
 from tests.factories import COFFEE, add_keywords, add_tasks, only_stages, run_now
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     )
     add_keywords(site, COFFEE[:7])
     with override_settings(INKLINE_CLUSTER_BATCH=3):
-        run = run_now(site, provider_for(server))
+        run = run_now(site, provider_for(server, embeddings_model=EMBEDDINGS_MODEL))
 
     assert run.status == "completed", run.error_message
     assert Keyword.objects.filter(site=site, status="new").count() == 0
@@ -70,14 +70,20 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     assert Content.objects.filter(site=site, status="approved").count() == len(articles)
     assert Image.objects.filter(site=site, status="done").count() == len(server.image_requests())
 
-    # stage 1 sent batches of 3, and later batches were offered the clusters made before
-    batches = server.chat_requests("keyword_clusters")
-    assert [len(r.payload["keywords"]) for r in batches] == [3, 3, 1]
-    assert batches[0].payload["existing_clusters"] == []
-    assert {c["id"] for c in batches[-1].payload["existing_clusters"]} <= set(
-        Cluster.objects.filter(site=site).values_list("id", flat=True)
+    # stage 1 grouped on the endpoint's embeddings and asked the model only to name each new
+    # cluster: no chat request sorted keywords
+    assert server.embedding_requests()
+    assert not server.chat_requests("keyword_clusters")
+    clusters = Cluster.objects.filter(site=site)
+    assert len(server.chat_requests("cluster_name")) == clusters.count() >= 1
+    for provenance in clusters.values_list("provenance", flat=True):
+        assert provenance["model"] == f"{CHAT_MODEL}+{EMBEDDINGS_MODEL}"
+        assert provenance["intent"] in ("informational", "commercial")
+    assert all(c.name.endswith(" Hub") for c in clusters)
+    stage1 = run.stage_results["1"]
+    assert stage1["credits_per_1000_keywords"] == round(
+        stage1["credits_used"] * 1000 / stage1["processed"], 2
     )
-    assert len(batches[-1].payload["existing_clusters"]) >= 1
 
     # provenance on every stored kind of item, with the tokens of its own call
     content = Content.objects.filter(site=site).order_by("id").first()
@@ -213,7 +219,10 @@ def test_clustering_is_sequential_whatever_the_concurrency(site: Site) -> None:
     ):
         run = run_now(site, provider_for(server))
     assert run.status == "completed"
-    assert len(server.chat_requests("keyword_clusters")) == 5  # 24 keywords in batches of 5
+    assert run.stage_results["1"]["processed"] == 24  # in batches of 5
+    # grouping asks nothing; one naming call per new cluster, one at a time
+    assert not server.chat_requests("keyword_clusters")
+    assert len(server.chat_requests("cluster_name")) == Cluster.objects.filter(site=site).count()
     assert server.max_in_flight == 1
 
 

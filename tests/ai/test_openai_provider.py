@@ -14,7 +14,13 @@ from PIL import Image
 from inkline.ai import prompts
 from inkline.ai.openai_provider import OpenAIProvider, api_image_size, place_keywords
 from inkline.ai.types import AIError, ArticleIn, ExistingCluster, ImageRequest, KeywordIn
-from tests.ai.fake_openai import API_KEY, CHAT_MODEL, IMAGE_MODEL, FakeOpenAI, answer_clusters
+from tests.ai.fake_openai import (
+    API_KEY,
+    CHAT_MODEL,
+    EMBEDDINGS_MODEL,
+    IMAGE_MODEL,
+    FakeOpenAI,
+)
 
 KEYWORDS = [
     KeywordIn(id=11, phrase="cold brew ratio", volume=900, intent="informational"),
@@ -54,58 +60,106 @@ def ideas_call(provider: OpenAIProvider) -> Any:
 
 
 # --- requests and structured answers ----------------------------------------------------------
-def test_clustering_sends_a_versioned_prompt_with_a_strict_schema_and_places_every_keyword(
+def test_clustering_groups_on_the_endpoint_s_embeddings_and_only_names_new_clusters(
     server: FakeOpenAI,
 ) -> None:
-    existing = [ExistingCluster(id=7, name="grinder", keywords=("best burr grinder",))]
-    result = make(server).cluster_keywords(KEYWORDS, existing)
+    result = make(server, embeddings_model=EMBEDDINGS_MODEL).cluster_keywords(KEYWORDS, [])
 
-    (request,) = server.requests
-    assert request.path == "/v1/chat/completions"
-    assert request.authorization == f"Bearer {API_KEY}"
-    body = request.body
-    assert body["model"] == CHAT_MODEL
-    assert body["messages"][0] == {"role": "system", "content": prompts.CLUSTERING.system}
-    assert body["response_format"] == {
-        "type": "json_schema",
-        "json_schema": {
-            "name": "keyword_clusters",
-            # bounded by the batch: never more clusters, nor ids in one, than keywords sent
-            "schema": prompts.clustering([11, 12, 13, 14], [7]).wire,
-            "strict": True,
-        },
-    }
-    clusters = body["response_format"]["json_schema"]["schema"]["properties"]["clusters"]
-    cluster = clusters["items"]["properties"]
-    assert clusters["maxItems"] == 4 and cluster["keyword_ids"]["maxItems"] == 4
-    # the ids the model may use, as enums: constrained decoding cannot invent one
-    assert cluster["keyword_ids"]["items"]["enum"] == [11, 12, 13, 14]
-    assert cluster["existing_cluster_id"]["enum"] == [7, None]
-    # validated without them: a stray id is repaired, not re-asked
-    assert "enum" not in json.dumps(prompts.clustering([11], [7]).schema)
-    assert prompts.clustering(list(range(600))).sent is None  # too many ids to list
-    assert body["max_tokens"] == 1024 + 64 * 4  # bounded by the batch too
-    assert request.payload == {
-        "keywords": [
-            {"id": k.id, "phrase": k.phrase, "volume": k.volume, "intent": k.intent}
-            for k in KEYWORDS
-        ],
-        "existing_clusters": [{"id": 7, "name": "grinder", "keywords": ["best burr grinder"]}],
-    }
     placed = sorted(i for a in result.assignments for i in a.keyword_ids)
     assert placed == [11, 12, 13, 14]
-    joined = [a for a in result.assignments if a.existing_cluster_id == 7]
-    assert [a.keyword_ids for a in joined] == [(14,)]
-    assert result.usage.prompt_tokens == request.usage["prompt_tokens"] > 0
-    assert result.usage.completion_tokens == request.usage["completion_tokens"] > 0
-    assert result.usage.items == 4
+    (embeddings,) = server.embedding_requests()
+    assert embeddings.body["model"] == EMBEDDINGS_MODEL
+    assert embeddings.authorization == f"Bearer {API_KEY}"
+    # no chat request sorts keywords: one naming request per new cluster
+    assert not server.chat_requests("keyword_clusters")
+    naming = server.chat_requests("cluster_name")
+    new = [a for a in result.assignments if a.existing_cluster_id is None]
+    assert len(naming) == len(new) == len(server.chat_requests()) >= 1
+    request = naming[0]
+    assert request.body["model"] == CHAT_MODEL
+    assert request.body["messages"][0] == {"role": "system", "content": prompts.CLUSTER_NAME.system}
+    assert request.body["response_format"]["json_schema"]["name"] == "cluster_name"
+    assert request.body["max_tokens"] == 512
+    assert request.payload["keywords"][0] == "cold brew ratio"  # highest volume first
+    for assignment in new:
+        assert assignment.name.endswith(" Hub")  # the model's name, not the local one
+        assert assignment.intent == "informational" and assignment.description
+    assert result.usage.calls == 1 and result.usage.items == 4
+    assert result.usage.prompt_tokens == embeddings.usage["prompt_tokens"] + sum(
+        r.usage["prompt_tokens"] for r in naming
+    )
+    assert result.usage.completion_tokens == sum(r.usage["completion_tokens"] for r in naming)
     assert result.provenance.as_dict(result.usage) == {
         "provider": "openai",
-        "model": CHAT_MODEL,
-        "prompt_version": "clustering-v2",
-        "prompt_tokens": request.usage["prompt_tokens"],
-        "completion_tokens": request.usage["completion_tokens"],
+        "model": f"{CHAT_MODEL}+{EMBEDDINGS_MODEL}",
+        "prompt_version": "cluster-name-v1",
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
     }
+    assert result.singleton_share is not None
+
+
+def test_without_an_embeddings_api_the_local_model_groups_and_the_endpoint_is_not_asked_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with FakeOpenAI(embeddings=False) as fake:
+        provider = make(fake, embeddings_model=EMBEDDINGS_MODEL)
+        first = provider.cluster_keywords(KEYWORDS, [])
+        second = provider.cluster_keywords([KeywordIn(id=20, phrase="moka pot gasket")], [])
+    assert len(fake.embedding_requests()) == 1  # refused once (404), remembered
+    assert provider.embeddings_available is False
+    assert "has no embeddings" in caplog.text
+    for result in (first, second):
+        assert result.provenance.model == f"{CHAT_MODEL}+semantic"
+    new = len(first.assignments) + len(second.assignments)
+    assert len(fake.chat_requests("cluster_name")) == len(fake.chat_requests()) == new
+
+
+def test_no_embeddings_model_configured_means_the_local_model(server: FakeOpenAI) -> None:
+    result = make(server).cluster_keywords(KEYWORDS, [])
+    assert not server.embedding_requests()
+    assert result.provenance.model == f"{CHAT_MODEL}+semantic"
+
+
+def test_an_unusable_name_keeps_the_local_one_and_the_batch_still_clusters(
+    server: FakeOpenAI,
+) -> None:
+    server.responders["cluster_name"] = lambda payload: {"nom": "?"}
+    result = make(server).cluster_keywords(KEYWORDS, [])
+    assert sorted(i for a in result.assignments for i in a.keyword_ids) == [11, 12, 13, 14]
+    assert all(not a.name.endswith(" Hub") for a in result.assignments)
+    # asked, re-asked once, for each new cluster; the tokens of every answer are billed
+    assert len(server.chat_requests("cluster_name")) == 2 * len(result.assignments)
+    assert result.usage.completion_tokens == sum(
+        r.usage["completion_tokens"] for r in server.chat_requests()
+    )
+
+
+def test_an_endpoint_failure_while_naming_fails_the_call_with_its_usage(
+    server: FakeOpenAI,
+) -> None:
+    server.inject("quota", times=None, schema="cluster_name")
+    with pytest.raises(AIError, match="no quota") as caught:
+        make(server, embeddings_model=EMBEDDINGS_MODEL).cluster_keywords(KEYWORDS, [])
+    assert caught.value.fatal and caught.value.usage is not None
+    assert caught.value.usage.prompt_tokens == server.embedding_requests()[0].usage["prompt_tokens"]
+
+
+def test_new_keywords_join_the_clusters_an_earlier_call_made_without_naming_calls(
+    server: FakeOpenAI,
+) -> None:
+    provider = make(server, embeddings_model=EMBEDDINGS_MODEL)
+    first = provider.cluster_keywords(KEYWORDS, [])
+    phrase = {k.id: k.phrase for k in KEYWORDS}
+    existing = [
+        ExistingCluster(id=100 + n, name=a.name, keywords=tuple(phrase[i] for i in a.keyword_ids))
+        for n, a in enumerate(first.assignments)
+    ]
+    server.reset()
+    again = [KeywordIn(id=21, phrase="cold brew ratio uk"), KeywordIn(id=22, phrase="cold brew")]
+    result = provider.cluster_keywords(again, existing)
+    assert all(a.existing_cluster_id is not None for a in result.assignments)
+    assert not server.chat_requests()
 
 
 def test_every_strict_schema_requires_all_properties_and_forbids_others() -> None:
@@ -289,19 +343,6 @@ def test_an_invalid_answer_is_asked_again_once(server: FakeOpenAI, kind: str, re
     assert caught.value.usage.completion_tokens == (
         first.usage["completion_tokens"] + second.usage["completion_tokens"]
     )
-
-
-def test_a_keyword_left_out_is_asked_again_then_the_batch_fails(server: FakeOpenAI) -> None:
-    def forgetful(payload: dict[str, Any]) -> dict[str, Any]:
-        answer = answer_clusters(payload)
-        answer["clusters"][0]["keyword_ids"] = answer["clusters"][0]["keyword_ids"][1:]
-        return answer
-
-    server.responders["keyword_clusters"] = forgetful
-    with pytest.raises(AIError, match="1 keyword ids were not placed in any cluster: 11"):
-        make(server).cluster_keywords(KEYWORDS, [])
-    assert len(server.chat_requests("keyword_clusters")) == 2
-    assert "were not placed" in server.requests[1].body["messages"][-1]["content"]
 
 
 def test_place_keywords_repairs_what_it_can() -> None:

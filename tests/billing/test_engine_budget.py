@@ -23,7 +23,7 @@ from inkline.automation.stages import STAGE_CLASSES
 from inkline.billing.models import CreditHold, CreditTransaction, RunBudget
 from inkline.writer.models import Content, WritingTask
 from tests.billing.helpers import assert_books_balance, capped_run, set_cost
-from tests.factories import add_tasks, leased_context, only_stages
+from tests.factories import COFFEE, add_keywords, add_tasks, leased_context, only_stages
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +296,14 @@ def test_a_capture_records_the_tokens_the_provider_reported(
     ]
     assert len(reported) == 2 and all(p > 0 and c > 0 for p, c in reported)
     assert sorted(captured.values_list("prompt_tokens", "completion_tokens")) == sorted(reported)
+
+
+def test_estimates_price_1000_items_so_clustering_costs_compare(site: Site) -> None:
+    add_keywords(site, COFFEE[:3])
+    stages = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}  # type: ignore[attr-defined]
+    # the default 0.1 credit a keyword, rounded up per call: two batches of 500
+    assert stages[1]["credits_per_1000_items"] == 2 * 50
+    set_cost("clustering", unit="item", cost="0.25")
+    stages = {s["stage"]: s for s in pipeline_summary(site.pk)["stages"]}  # type: ignore[attr-defined]
+    assert stages[1]["credits_per_1000_items"] == 250
+    assert stages[3]["credits_per_1000_items"] == 0  # queueing ideas calls no AI

@@ -318,9 +318,9 @@ def waiting_for_review(n: int) -> str:
 
 def test_review_queue_previews_articles_with_images_and_decides(page: Any, live: Live) -> None:
     page.get_by_role("link", name="Keywords", exact=True).first.click()
-    extra = "keyword\n" + "\n".join(f"milk frothing guide {i}" for i in range(6)) + "\n"
+    extra = "keyword\n" + "\n".join(f"mortgage refinance rates {i}" for i in range(6)) + "\n"
     page.get_by_label("CSV file").set_input_files(
-        {"name": "milk.csv", "mimeType": "text/csv", "buffer": extra.encode()}
+        {"name": "mortgage.csv", "mimeType": "text/csv", "buffer": extra.encode()}
     )
     page.get_by_role("button", name="Import").click()
     page.get_by_role("link", name="Dashboard").click()
@@ -416,9 +416,9 @@ def test_a_budget_stopped_run_says_so(page: Any, live: Live) -> None:
     )
     shot(page, "19-budget-affordability")
     page.get_by_role("link", name="Keywords", exact=True).first.click()
-    extra = "keyword\n" + "\n".join(f"latte art pattern {i}" for i in range(8)) + "\n"
+    extra = "keyword\n" + "\n".join(f"marathon training plan {i}" for i in range(8)) + "\n"
     page.get_by_label("CSV file").set_input_files(
-        {"name": "latte.csv", "mimeType": "text/csv", "buffer": extra.encode()}
+        {"name": "marathon.csv", "mimeType": "text/csv", "buffer": extra.encode()}
     )
     page.get_by_role("button", name="Import").click()
     page.get_by_role("link", name="Dashboard").click()

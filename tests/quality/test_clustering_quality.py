@@ -44,7 +44,7 @@ def test_expanded_keeps_topics_and_grows_to_the_size_asked() -> None:
 
 def test_local_clusterer_recovers_the_labelled_topics_above_its_measured_floor() -> None:
     rows = labelled()
-    result = LocalProvider().cluster_keywords(keywords_of(rows), [])
+    result = LocalProvider(clusterer="lexical").cluster_keywords(keywords_of(rows), [])
     score = ari(rows, result.assignments)
     print(f"lexical ARI {score:.3f}, {len(result.assignments)} clusters")
     assert score >= LEXICAL_ARI_FLOOR
@@ -61,9 +61,9 @@ def test_a_large_call_grouped_chunk_by_chunk_keeps_its_quality(
     """Above DIRECT_LIMIT keywords a call is grouped a chunk at a time, later chunks' groups
     joining earlier ones by centroid similarity: about as good as one pass over all of them."""
     rows = expanded(1000)
-    whole = LocalProvider().cluster_keywords(keywords_of(rows), [])
+    whole = LocalProvider(clusterer="lexical").cluster_keywords(keywords_of(rows), [])
     monkeypatch.setattr(grouping, "DIRECT_LIMIT", 250)
-    chunked = LocalProvider().cluster_keywords(keywords_of(rows), [])
+    chunked = LocalProvider(clusterer="lexical").cluster_keywords(keywords_of(rows), [])
     placed = sorted(k for a in chunked.assignments for k in a.keyword_ids)
     assert placed == list(range(1, len(rows) + 1))
     score, reference = ari(rows, chunked.assignments), ari(rows, whole.assignments)

@@ -27,11 +27,12 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion
@@ -63,6 +64,16 @@ from inkline.ai.types import (
     StructuredMode,
     Usage,
 )
+from inkline.planner.clustering import (
+    DEFAULT_CLUSTERER,
+    Grouping,
+    KnownCluster,
+    NewKeyword,
+    clusterer_grouping,
+    group_keywords,
+    semantic,
+)
+from inkline.planner.clustering.naming import numbered
 from inkline.writer.html import html_text, word_count
 
 if TYPE_CHECKING:
@@ -88,6 +99,10 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {
 }
 CLUSTER_TOKENS_BASE = 1024
 CLUSTER_TOKENS_PER_KEYWORD = 64
+# A cluster's name, description and intent: the most tokens the naming answer may take.
+NAME_TOKENS = 512
+# Texts sent in one `/v1/embeddings` request.
+EMBEDDINGS_BATCH = 512
 CHECK_MAX_TOKENS = 256
 CHECK_CONNECT_TIMEOUT = 10.0
 DEFAULT_CHECK_TTL = 300.0
@@ -163,6 +178,7 @@ class OpenAIProvider:
         max_retries: int = 2,
         max_tokens: Mapping[str, int] | None = None,
         check_ttl: float = DEFAULT_CHECK_TTL,
+        embeddings_model: str = "",
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -173,6 +189,8 @@ class OpenAIProvider:
             raise ValueError(f"max_tokens for unknown operations: {', '.join(sorted(unknown))}")
         self.model = model
         self.image_model = image_model
+        # The endpoint's model for `/v1/embeddings`; "": cluster on the local model.
+        self.embeddings_model = embeddings_model
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_tokens = {**DEFAULT_MAX_TOKENS, **(max_tokens or {})}
@@ -203,6 +221,8 @@ class OpenAIProvider:
         # every other server reads `max_tokens`. Switched once, on that refusal.
         self._token_param = "max_tokens"
         self._check_lock = threading.Lock()
+        # Whether the endpoint serves embeddings: None until asked, False once it refused.
+        self._embeddings: bool | None = None
         self._checked: tuple[datetime, AICheck] | None = None
 
     @classmethod
@@ -221,6 +241,7 @@ class OpenAIProvider:
                 "image_prompt_extraction": settings.INKLINE_OPENAI_MAX_TOKENS_IMAGE_PROMPTS,
             },
             check_ttl=settings.INKLINE_OPENAI_CHECK_SECONDS,
+            embeddings_model=settings.INKLINE_OPENAI_EMBEDDINGS_MODEL,
         )
 
     @property
@@ -243,37 +264,149 @@ class OpenAIProvider:
     def cluster_keywords(
         self, keywords: list[KeywordIn], existing: list[ExistingCluster]
     ) -> ClusterResult:
+        """Group the keywords ourselves, deterministically, on embeddings (the endpoint's
+        `/v1/embeddings` when it has one, else the local model, else lexically), then ask the
+        model once per new cluster for its name, description and intent: no chat call sorts
+        keywords."""
         if not keywords:
             return ClusterResult(
-                (), Usage(calls=0), self._provenance(prompts.CLUSTERING, self.model)
+                (), Usage(calls=0), self._provenance(prompts.CLUSTER_NAME, self.model)
             )
-        payload = {
-            "keywords": [
-                {"id": k.id, "phrase": k.phrase, "volume": k.volume, "intent": k.intent}
-                for k in keywords
-            ],
-            "existing_clusters": [
-                {"id": c.id, "name": c.name, "keywords": list(c.keywords[:EXISTING_SAMPLE])}
-                for c in existing
-            ],
-        }
-        ids = [k.id for k in keywords]
-        phrases = {k.id: k.phrase for k in keywords}
-        spec = prompts.clustering(ids, [c.id for c in existing])
-        budget = min(
-            self.max_tokens["clustering"],
-            CLUSTER_TOKENS_BASE + CLUSTER_TOKENS_PER_KEYWORD * len(keywords),
-        )
-        data, usage, served = self._structured(
-            spec,
-            payload,
-            max_tokens=budget,
-            check=lambda d: place_keywords(d["clusters"], ids, existing, phrases),
-        )
+        embedding_tokens: list[int] = []
+        new = [NewKeyword(id=k.id, phrase=k.phrase, volume=k.volume) for k in keywords]
+        known = [KnownCluster(id=c.id, name=c.name, keywords=c.keywords) for c in existing]
+        grouping, source = self._clustering_grouping(embedding_tokens)
+        try:
+            grouped = group_keywords(new, known, grouping)
+        except _NoEmbeddings as exc:
+            self._no_embeddings(str(exc))
+            grouping, source = self._clustering_grouping(embedding_tokens)
+            grouped = group_keywords(new, known, grouping)
+        spent = Usage(calls=1, prompt_tokens=sum(embedding_tokens))
+        served = self.model
+        taken = {c.name.strip().casefold() for c in existing}
+        volume = {k.id: k.volume or 0 for k in keywords}
+        phrase = {k.id: k.phrase for k in keywords}
+        assignments = []
+        for group in grouped.groups:
+            if group.existing_cluster_id is not None:
+                assignments.append(
+                    ClusterAssignment(
+                        keyword_ids=group.keyword_ids,
+                        name=group.name,
+                        description=group.description,
+                        existing_cluster_id=group.existing_cluster_id,
+                    )
+                )
+                continue
+            ranked = sorted(group.keyword_ids, key=lambda k: (-volume[k], k))
+            payload = {
+                "keywords": [phrase[k] for k in ranked[: prompts.NAME_SAMPLE]],
+                "suggested_name": group.name,
+            }
+            try:
+                named, usage, served = self._structured(
+                    prompts.CLUSTER_NAME,
+                    payload,
+                    max_tokens=min(self.max_tokens["clustering"], NAME_TOKENS),
+                    check=_cluster_name,
+                )
+            except AIError as exc:
+                spent = _plus(spent, exc.usage)
+                if exc.endpoint:
+                    exc.usage = spent
+                    raise
+                # An unusable answer, also after the re-ask: the cluster keeps the name its
+                # keywords' shared words give it.
+                log.warning("cluster naming failed, keeping %r: %s", group.name, exc)
+                named, usage = (group.name, group.description, ""), None
+            spent = _plus(spent, usage)
+            name = named[0]
+            if name.casefold() in taken:
+                name = numbered(name, taken)
+            taken.add(name.casefold())
+            assignments.append(
+                ClusterAssignment(
+                    keyword_ids=group.keyword_ids,
+                    name=name,
+                    description=named[1] or group.description,
+                    intent=named[2],
+                )
+            )
         return ClusterResult(
-            assignments=data,
-            usage=_with(usage, items=len(keywords)),
-            provenance=self._provenance(spec, served),
+            assignments=tuple(assignments),
+            usage=_with(spent, items=len(keywords)),
+            provenance=Provenance(
+                provider=self.name,
+                model=f"{served}+{source}",
+                prompt_version=prompts.CLUSTER_NAME.version,
+            ),
+            silhouette=grouped.silhouette,
+            singleton_share=grouped.singleton_share,
+        )
+
+    @property
+    def embeddings_available(self) -> bool | None:
+        """Whether the endpoint serves `/v1/embeddings` for the configured model (None: not
+        asked yet, or no embeddings model is configured)."""
+        with self._lock:
+            return self._embeddings
+
+    def _clustering_grouping(self, tokens: list[int]) -> tuple[Grouping, str]:
+        """How this call groups keywords, and its name for the provenance: the endpoint's
+        embeddings, unless it has none (or none is configured); else the local model, else
+        lexically."""
+        if self.embeddings_model and self.embeddings_available is not False:
+            model = self.embeddings_model
+
+            def embedder(texts: Sequence[str]) -> np.ndarray:
+                vectors, used = self._embed(texts)
+                tokens.append(used)
+                return vectors
+
+            return semantic.embed_with(embedder, f"{self.base_url} {model}"), model
+        grouping = clusterer_grouping(DEFAULT_CLUSTERER)
+        return grouping, grouping.name
+
+    def _embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Unit embeddings of `texts` from the endpoint and the tokens billed;
+        _NoEmbeddings when it has no embeddings API or model."""
+        rows: list[np.ndarray] = []
+        used = 0
+        for start in range(0, len(texts), EMBEDDINGS_BATCH):
+            chunk = list(texts[start : start + EMBEDDINGS_BATCH])
+            try:
+                response = self.client.embeddings.create(model=self.embeddings_model, input=chunk)
+            except openai.APIStatusError as exc:
+                if exc.status_code in (404, 405, 501) or (
+                    exc.status_code in (400, 422) and "embedding" in _text(exc).lower()
+                ):
+                    raise _NoEmbeddings(_brief(exc)) from None
+                raise self.error_for(exc) from None
+            except (openai.OpenAIError, ValueError) as exc:
+                raise self.error_for(exc) from None
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(chunk):
+                raise AIError(
+                    f"{self.base_url} answered {len(data)} embeddings for {len(chunk)} texts",
+                    endpoint=True,
+                )
+            rows.append(np.asarray([d.embedding for d in data], dtype=np.float32))
+            used += response.usage.prompt_tokens if response.usage else 0
+        vectors = np.vstack(rows)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        with self._lock:
+            self._embeddings = True
+        return vectors / np.maximum(norms, 1e-12), used
+
+    def _no_embeddings(self, reason: str) -> None:
+        with self._lock:
+            self._embeddings = False
+        log.warning(
+            "%s has no embeddings for model %s (%s): clustering on the local model from now on",
+            self.base_url,
+            self.embeddings_model,
+            reason,
         )
 
     def generate_ideas(self, cluster_name: str, keywords: list[KeywordIn]) -> IdeasResult:
@@ -854,6 +987,29 @@ class OpenAIProvider:
 
 
 # --- pure helpers (errors, validated answers → typed results) ---------------------------------
+class _NoEmbeddings(Exception):
+    """The endpoint has no embeddings API, or not for the configured model."""
+
+
+def _plus(usage: Usage, more: Usage | None) -> Usage:
+    """`usage` with the tokens of `more` added (still one AI function call)."""
+    if more is None:
+        return usage
+    return Usage(
+        calls=usage.calls,
+        prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+        completion_tokens=usage.completion_tokens + more.completion_tokens,
+    )
+
+
+def _cluster_name(data: dict[str, Any]) -> tuple[str, str, str]:
+    """(name, description, intent) of a naming answer, whitespace collapsed."""
+    name = " ".join(str(data["name"]).split()).strip("\"'")
+    if not name:
+        raise ValueError("the cluster name is empty")
+    return name, " ".join(str(data["description"]).split()), data["intent"]
+
+
 def no_retry_when_out_of_quota(response: httpx2.Response) -> None:
     """Mark the answers a retry cannot help with the header the SDK obeys (`x-should-retry:
     false`), so they are asked once instead of `max_retries + 1` times:

@@ -248,6 +248,31 @@ CLUSTERING = PromptSpec(
 )
 
 
+# Search intents a cluster may be given (the keywords' own `intent` choices).
+INTENTS = ("informational", "commercial", "transactional", "navigational")
+# Keywords of a new cluster sent to name it: the first ones, by volume.
+NAME_SAMPLE = 20
+
+CLUSTER_NAME = PromptSpec(
+    name="cluster_name",
+    version="cluster-name-v1",
+    system=(
+        "You name a topical cluster of search keywords, one future article hub. The user "
+        "message is JSON with the cluster's `keywords` (highest search volume first) and a "
+        "`suggested_name` taken from the words they share. Give the cluster a short, specific "
+        "`name` (2-5 words, no quotes), a one-sentence `description`, and the `intent` most of "
+        "its searchers have."
+    ),
+    schema=_object(
+        {
+            "name": _string(80, 1),
+            "description": _string(300),
+            "intent": {"type": "string", "enum": list(INTENTS)},
+        }
+    ),
+)
+
+
 def clustering(keyword_ids: Sequence[int], existing_ids: Sequence[int] = ()) -> PromptSpec:
     """CLUSTERING for one batch: its arrays bounded by the batch (never more clusters, nor ids
     in one, than keywords sent) and, in the request, its ids as enums (the batch's keyword ids;
@@ -359,7 +384,7 @@ IMAGE_PROMPT_VERSION = "image-v1"
 IMAGE_STYLE = "High-quality editorial image, natural light, no text, no watermark. Subject: "
 
 SPECS: dict[str, PromptSpec] = {
-    "clustering": CLUSTERING,
+    "clustering": CLUSTER_NAME,
     "idea_generation": IDEAS,
     "content_generation": ARTICLE,
     "image_prompt_extraction": IMAGE_PROMPTS,

@@ -114,6 +114,7 @@ class ClusterAssignment:
     name: str
     description: str = ""
     existing_cluster_id: int | None = None
+    intent: str = ""  # a new cluster's search intent, when the provider picked one
 
 
 @dataclass(frozen=True)

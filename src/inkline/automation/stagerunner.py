@@ -402,6 +402,11 @@ class StageRunner:
             result["held"] = result.get("held", 0) + committed.held
         merge_quality(result, committed.quality, weight=item.size)
         result["credits_used"] += charged
+        if self.stage.operation == "clustering":
+            # What clustering costs, comparable across runs and providers.
+            result["credits_per_1000_keywords"] = round(
+                result["credits_used"] * 1000 / result["processed"], 2
+            )
         ctx.run.total_credits_used += charged
         ctx.write(
             stage_results=ctx.run.stage_results,

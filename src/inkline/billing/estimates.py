@@ -80,7 +80,8 @@ def pipeline_estimates(
     allocation: Any = None,
 ) -> dict[int, dict[str, Any]]:
     """Per stage of `pending`: `estimated_credits` (the next run), `estimated_credits_all`
-    (everything pending), `operation`, `budget` (its share of the run cap, null when
+    (everything pending), `credits_per_1000_items` (1,000 keywords, for clustering),
+    `operation`, `budget` (its share of the run cap, null when
     uncapped), `affordable_items` (what that share pays for, null when unlimited) and
     `runs_needed` (null: never under the current settings, e.g. a 0% share). `pricing` gives
     each stage's (None: it calls no AI), `limits` its per-run item limit (0: none), `cap` the
@@ -104,6 +105,8 @@ def pipeline_estimates(
             "operation": op,
             "estimated_credits": items_cost(priced, cost, next_run) if priced and cost else 0,
             "estimated_credits_all": items_cost(priced, cost, n) if priced and cost else 0,
+            # The price of 1,000 items (keywords for clustering), whatever is pending.
+            "credits_per_1000_items": items_cost(priced, cost, 1000) if priced and cost else 0,
             "budget": share,
             "affordable_items": can,
             "runs_needed": budget.runs_needed(n, limit=limit, affordable=can),

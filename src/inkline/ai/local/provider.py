@@ -32,6 +32,7 @@ from inkline.ai.types import (
 )
 from inkline.planner.clustering import (
     CLUSTERERS,
+    DEFAULT_CLUSTERER,
     EXISTING_SAMPLE,
     LEXICAL,
     KnownCluster,
@@ -55,7 +56,7 @@ class LocalProvider:
         latency_ms: int = 0,
         failure_rate: float = 0.0,
         seed: int = 0,
-        clusterer: str = "lexical",
+        clusterer: str = DEFAULT_CLUSTERER,
     ) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")

@@ -98,6 +98,7 @@ class ClusterStage(Stage[Keyword, ClusterBatch, ClusterResult]):
                     name=a.name,
                     description=a.description,
                     existing_cluster_id=a.existing_cluster_id,
+                    intent=a.intent,
                 )
                 for a in result.assignments
             ],

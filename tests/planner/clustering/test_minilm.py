@@ -1,0 +1,54 @@
+"""The numpy all-MiniLM-L6-v2 encoder against sentence-transformers' own embeddings (stored in
+data/, written by make_minilm_reference.py while PyTorch was installed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import erf as scipy_erf
+
+from inkline.planner.clustering import minilm, semantic
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple[list[str], np.ndarray]:
+    texts = json.loads((DATA / "minilm_reference.json").read_text(encoding="utf-8"))
+    return texts, np.load(DATA / "minilm_reference.npy")
+
+
+def test_embeddings_equal_sentence_transformers_to_1e_4(
+    reference: tuple[list[str], np.ndarray],
+) -> None:
+    texts, expected = reference
+    assert len(texts) >= 400 and expected.shape == (len(texts), minilm.DIMENSIONS)
+    got = semantic.load().encode(texts)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    difference = float(np.abs(got - expected).max())
+    print(f"max abs difference {difference:.2e}")
+    assert difference < 1e-4
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_one_thread_and_several_give_the_same_vectors(
+    reference: tuple[list[str], np.ndarray],
+) -> None:
+    texts = reference[0][:120]
+    encoder = semantic.load()
+    assert np.array_equal(encoder.encode(texts, threads=1), encoder.encode(texts, threads=2))
+
+
+def test_a_text_longer_than_the_model_takes_is_cut_to_256_tokens() -> None:
+    encoder = semantic.load()
+    long = " ".join(["espresso grinder"] * 400)
+    assert len(encoder.tokens([long])[0]) == minilm.MAX_TOKENS
+    assert encoder.encode([]).shape == (0, minilm.DIMENSIONS)
+
+
+def test_erf_matches_scipy_to_float32_precision() -> None:
+    x = np.linspace(-6, 6, 100_001, dtype=np.float32)
+    assert float(np.abs(minilm.erf(x) - scipy_erf(x.astype(np.float64))).max()) < 1e-6
