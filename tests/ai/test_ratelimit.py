@@ -536,6 +536,9 @@ def test_429_with_retry_after_only_brings_the_provider_near_the_limit_without_a_
     steady = sum(1 for t in done if 2.0 <= t < 5.0) / 3.0
     # A bucket of 20 may hand out its saved-up burst inside the window on top of its rate.
     assert 0.8 * 20 <= steady <= 20 + 20 / 3.0, (steady, provider.limiter.snapshot())
-    # the first contact (one burst of the pool) and the one that measures the limit
-    assert statuses.count(429) <= 12, statuses.count(429)
+    # The first contact (one burst of the pool) and the one that measures the limit: about
+    # 8-12 on an idle machine, up to 16 seen under CI's load (late threads land in a window
+    # the server already counts as spent). Unpaced, 8 threads at 50 ms would meet ~140 a
+    # second, hundreds in all: 30 still tells pacing from a storm.
+    assert statuses.count(429) <= 30, statuses.count(429)
     assert 15 < provider.limiter.rate < 25  # paced near the measured limit
