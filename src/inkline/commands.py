@@ -262,25 +262,31 @@ def cmd_check_ai(args: argparse.Namespace) -> int:
     return EXIT_OK if answer["ok"] else EXIT_REFUSED
 
 
-def _print_ai_check(answer: dict[str, Any], site: Any) -> None:
-    def yes(value: object) -> str:
-        return "[green]yes[/]" if value else "[red]no[/]"
+def _yes(value: object) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"
 
+
+def _print_problems(console: Console, problems: list[dict[str, Any]]) -> None:
+    """A check's problems (`ai/check`, `publisher/check`), each with its fix."""
+    for problem in problems:
+        code, message, fix = (escape(problem[k]) for k in ("code", "message", "fix"))
+        console.print(f"[bold]{code}[/]: {message}", highlight=False)
+        console.print(f"  fix: {fix}", highlight=False)
+
+
+def _print_ai_check(answer: dict[str, Any], site: Any) -> None:
     console = Console()
     table = Table("", "", show_header=False, box=None, pad_edge=False)
     table.add_row("provider", escape(answer["provider"]))
     built_in = "— (built in)" if answer["provider"] == "local" else "—"
     table.add_row("endpoint", escape(answer["base_url"]) or built_in)
-    table.add_row("reachable", yes(answer["reachable"]))
-    table.add_row("key accepted", yes(answer["auth"]))
+    table.add_row("reachable", _yes(answer["reachable"]))
+    table.add_row("key accepted", _yes(answer["auth"]))
     table.add_row("model served", escape(answer["model"] or "") or "[red]none[/]")
     table.add_row("structured output", STRUCTURED_OUTPUT_LABELS[answer["structured_output"]])
-    table.add_row("images", yes(answer["images"]))
+    table.add_row("images", _yes(answer["images"]))
     console.print(table)
-    for problem in answer["problems"]:
-        code, message, fix = (escape(problem[k]) for k in ("code", "message", "fix"))
-        console.print(f"[bold]{code}[/]: {message}", highlight=False)
-        console.print(f"  fix: {fix}", highlight=False)
+    _print_problems(console, answer["problems"])
     verdict = (
         "[green]OK[/]: runs can use this endpoint."
         if answer["ok"]
@@ -307,12 +313,9 @@ def cmd_check_publisher(args: argparse.Namespace) -> int:
         table.add_row("logged in as", escape(answer["user"] or "") or "[red]no[/]")
         table.add_row("roles", escape(", ".join(answer["roles"])) or "—")
         for right, allowed in (answer["can"] or {}).items():
-            table.add_row(right.replace("_", " "), "[green]yes[/]" if allowed else "[red]no[/]")
+            table.add_row(right.replace("_", " "), _yes(allowed))
     console.print(table)
-    for problem in answer["problems"]:
-        code, message, fix = (escape(problem[k]) for k in ("code", "message", "fix"))
-        console.print(f"[bold]{code}[/]: {message}", highlight=False)
-        console.print(f"  fix: {fix}", highlight=False)
+    _print_problems(console, answer["problems"])
     verdict = (
         "[green]OK[/]: articles can be published."
         if answer["ok"]
