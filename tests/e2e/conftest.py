@@ -178,20 +178,37 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@contextlib.contextmanager
+def logged_in(
+    browser: Any, live: Live, *, width: int = 1280, height: int = 900, on_login: Any = None
+) -> Iterator[Any]:
+    """A tab of a new browser context, logged in as the live account. After login `/` opens
+    the first site's dashboard when the account already has sites (other browser modules make
+    some), so this waits for leaving the login page rather than for `/`. `on_login(tab)` runs
+    on the login page first (to photograph it, say)."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=width < 600
+    )
+    context.set_default_timeout(15_000)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{live.url}/login/")
+        if on_login is not None:
+            on_login(tab)
+        tab.get_by_label("Username").fill(live.username)
+        tab.get_by_label("Password").fill(PASSWORD)
+        tab.get_by_role("button", name="Log in").click()
+        tab.wait_for_url(lambda url: "/login/" not in url)
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def page(browser: Any, live: Live) -> Iterator[Any]:
     """One logged-in tab for a module's tests, which run in order and build on each other."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    tab.goto(f"{live.url}/login/")
-    shot(tab, "00-login")
-    tab.get_by_label("Username").fill(live.username)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    tab.wait_for_url(f"{live.url}/")
-    yield tab
-    context.close()
+    with logged_in(browser, live, on_login=lambda tab: shot(tab, "00-login")) as tab:
+        yield tab
 
 
 def shot(page: Any, name: str) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, Live
+from tests.e2e.conftest import ARTIFACTS, Live, logged_in
 from tests.e2e.test_ui_pages import every_page, page, populate  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,18 +21,13 @@ def test_screenshots_of_every_page(browser: Any, page: Any, live: Live, width: i
     populate(live)
     folder = ARTIFACTS / "review" / str(width)
     folder.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(
-        viewport={"width": width, "height": WIDTHS[width]}, is_mobile=width < 600
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    try:
-        tab.goto(f"{live.url}/login/")
-        tab.screenshot(path=str(folder / "login.png"), full_page=True)
-        tab.get_by_label("Username").fill(live.username)
-        tab.get_by_label("Password").fill(PASSWORD)
-        tab.get_by_role("button", name="Log in").click()
-        tab.wait_for_url(lambda url: "/login/" not in url)
+    with logged_in(
+        browser,
+        live,
+        width=width,
+        height=WIDTHS[width],
+        on_login=lambda tab: tab.screenshot(path=str(folder / "login.png"), full_page=True),
+    ) as tab:
         shots = []
         for name, path in every_page(live).items():
             tab.goto(f"{live.url}{path}")
@@ -42,5 +37,3 @@ def test_screenshots_of_every_page(browser: Any, page: Any, live: Live, width: i
             shots.append(target)
         assert all(p.stat().st_size > 0 for p in shots)
         print(f"\n{len(shots) + 1} screenshots in {folder}")
-    finally:
-        context.close()

@@ -6,31 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Live, shot
+from tests.e2e.conftest import Live, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, live: Live) -> Iterator[Any]:
-    """A logged-in tab (after login `/` may open another module's site: wait for leaving
-    the login page rather than for `/`)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    tab.goto(f"{live.url}/login/")
-    tab.get_by_label("Username").fill(live.username)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    tab.wait_for_url(lambda url: "/login/" not in url)
-    yield tab
-    context.close()
 
 
 def test_test_connection_shows_what_the_endpoint_can_do(page: Any, live: Live) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Live, shot
+from tests.e2e.conftest import Live, logged_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,23 +27,15 @@ state: dict[str, Any] = {}
 @pytest.fixture(scope="module")
 def page(browser: Any, live: Live) -> Iterator[Any]:
     """A logged-in tab on a site of its own (other browser modules may have made sites)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    tab.goto(f"{live.url}/login/")
-    tab.get_by_label("Username").fill(live.username)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    tab.wait_for_url(lambda url: "/login/" not in url)
-    tab.goto(f"{live.url}/sites/new/")
-    tab.get_by_label("Name").fill("Pages Blog")
-    tab.get_by_label("Timezone").select_option("Europe/Paris")
-    tab.get_by_role("button", name="Create site").click()
-    match = re.search(r"/sites/(\d+)/$", tab.url)
-    assert match, tab.url
-    state["site_id"] = int(match.group(1))
-    yield tab
-    context.close()
+    with logged_in(browser, live) as tab:
+        tab.goto(f"{live.url}/sites/new/")
+        tab.get_by_label("Name").fill("Pages Blog")
+        tab.get_by_label("Timezone").select_option("Europe/Paris")
+        tab.get_by_role("button", name="Create site").click()
+        match = re.search(r"/sites/(\d+)/$", tab.url)
+        assert match, tab.url
+        state["site_id"] = int(match.group(1))
+        yield tab
 
 
 def site_url(live: Live, path: str = "") -> str:
@@ -241,19 +233,14 @@ def test_every_page_fits_a_phone_without_horizontal_scroll(
     out" left the bar, limit rows and tables spilled out of their cards. Wide tables scroll
     inside their own box; the page itself never scrolls sideways."""
     populate(live)
-    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=True)
-    context.set_default_timeout(15_000)
-    phone = context.new_page()
-    try:
-        phone.goto(f"{live.url}/login/")
-        problems = {}
-        measured = phone.evaluate(OVERFLOW)
+    problems = {}
+
+    def measure_login(tab: Any) -> None:
+        measured = tab.evaluate(OVERFLOW)
         if measured["scroll"] > measured["client"]:
             problems["login"] = measured
-        phone.get_by_label("Username").fill(live.username)
-        phone.get_by_label("Password").fill(PASSWORD)
-        phone.get_by_role("button", name="Log in").click()
-        phone.wait_for_url(lambda url: "/login/" not in url)
+
+    with logged_in(browser, live, width=width, height=844, on_login=measure_login) as phone:
         for name, path in every_page(live).items():
             phone.goto(f"{live.url}{path}")
             measured = phone.evaluate(OVERFLOW)
@@ -272,8 +259,6 @@ def test_every_page_fits_a_phone_without_horizontal_scroll(
         helper = phone.locator("#stage-help")
         helper.locator("summary").click()
         expect(helper).to_contain_text("Stage 1 groups them")
-    finally:
-        context.close()
 
 
 def test_limit_labels_credits_separators_and_the_ledger_by_run(page: Any, live: Live) -> None:

@@ -15,33 +15,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Live, shot
+from tests.e2e.conftest import Live, shot
 from tests.factories import COFFEE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 state: dict[str, Any] = {}
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, live: Live) -> Iterator[Any]:
-    """A logged-in tab (after login `/` may open another module's site)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    tab.goto(f"{live.url}/login/")
-    tab.get_by_label("Username").fill(live.username)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    tab.wait_for_url(lambda url: "/login/" not in url)
-    yield tab
-    context.close()
 
 
 def run_row(live: Live) -> dict[str, Any]:

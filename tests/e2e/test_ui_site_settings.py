@@ -6,35 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Live, shot
+from tests.e2e.conftest import Live, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SECRET = "abcd EFGH 1234 ijkl MNOP 5678"
 SITE_SQL = "SELECT publisher, publisher_config, publisher_secrets FROM accounts_site WHERE id=?"
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, live: Live) -> Iterator[Any]:
-    """A logged-in tab. After login `/` opens the first site's dashboard when the account
-    already has sites (the other browser modules made some), so wait for leaving the login
-    page rather than for `/`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    tab.goto(f"{live.url}/login/")
-    tab.get_by_label("Username").fill(live.username)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    tab.wait_for_url(lambda url: "/login/" not in url)
-    yield tab
-    context.close()
 
 
 def test_change_the_wordpress_url_of_an_existing_site(page: Any, live: Live) -> None:
