@@ -222,6 +222,10 @@ class CheckProblem:
     fix: str  # what the user can do about it
 
 
+# Problems of a connection check that may pass by themselves: they do not stop a run.
+PASSING_PROBLEMS = frozenset({"rate_limited", "server_error"})
+
+
 @dataclass(frozen=True)
 class AICheck:
     """What an endpoint can do, found by asking it (`AIProvider.check`).
@@ -243,6 +247,16 @@ class AICheck:
     def ok(self) -> bool:
         return bool(
             self.reachable and self.auth and self.model and self.structured_output is not None
+        )
+
+    @property
+    def only_passing(self) -> bool:
+        """It failed only for problems that may pass by themselves (a rate limit, a server
+        error): they say nothing lasting about the endpoint."""
+        return (
+            not self.ok
+            and bool(self.problems)
+            and all(p.code in PASSING_PROBLEMS for p in self.problems)
         )
 
     def as_dict(self) -> dict[str, object]:

@@ -219,11 +219,7 @@ class Slice:
             )
             return True
         where = check.base_url or endpoint_of(ctx.provider)
-        if (
-            not check.ok
-            and check.problems
-            and all(p.code in PASSING_PROBLEMS for p in check.problems)
-        ):
+        if check.only_passing:
             # A rate limit or a server error met by the check says nothing lasting about the
             # endpoint: the run goes on (the breaker stops it if the failures go on) and what
             # the endpoint can do stays unknown, so nothing is skipped for it.
@@ -339,8 +335,6 @@ class Slice:
 # The event code of a stage left by a pause or a cancel (a cancelled stage has ended).
 LEFT_BY: dict[str, str] = {RunStatus.CANCELLED: "stage_end", RunStatus.PAUSED: "stage_paused"}
 NO_IMAGES = "the AI endpoint cannot generate images (connection check)."
-# Problems of a connection check that may pass by themselves: they do not stop a run.
-PASSING_PROBLEMS = frozenset({"rate_limited", "server_error"})
 
 
 def describe_check(check: AICheck) -> str:
