@@ -73,7 +73,6 @@ def split_loose(vectors: sparse.csr_matrix, labels: np.ndarray, cohesion: float)
     "ynab", "thundershirt", "baratza encore") sit far from every topic and from each other, and
     Ward, which charges little for small groups, gathers them into one catch-all group; that
     group holds together loosely, a topic's group does not."""
-    rows = dense_if_full(vectors)
     labels = labels.copy()
     count = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=count)
@@ -85,7 +84,7 @@ def split_loose(vectors: sparse.csr_matrix, labels: np.ndarray, cohesion: float)
         if (squared[label] - n) / (n * (n - 1)) >= cohesion:
             continue
         members = np.flatnonzero(labels == label)
-        parts = _average_linkage(sparse.csr_matrix(rows[members]), 1.0 - cohesion)
+        parts = _average_linkage(vectors[members], 1.0 - cohesion)
         for part in range(1, int(parts.max()) + 1):
             labels[members[parts == part]] = count
             count += 1
