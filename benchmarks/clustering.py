@@ -6,6 +6,7 @@ singleton share, and wall time up to 10,000 keywords in one call, for the semant
 Also printed, for each clusterer:
 - the threshold rule checked on held-out topics: the fixture is split by topic into two halves
   (`tests.quality.labelled.halves`); the best threshold of each half is scored on the other;
+  likewise the cohesion under which the semantic clusterer regroups a loose catch-all group;
 - the fixture (in batches of 100) and 2,000 keywords (in batches of 500) clustered the way the
   engine's stage 1 does it, shuffled, with the clusters made so far passed in with up to 20 of
   their keywords; also with those keywords only matched by centroid, and by name only;
@@ -54,23 +55,27 @@ STAGE_BATCH = 100
 MEMBERS = 20
 
 
-def held_out(grouping: Grouping, thresholds: list[float]) -> str:
+def held_out(grouping: Grouping, values: list[float], field: str = "threshold") -> str:
+    """The rule checked on held-out topics: the value of `field` best on one half of the
+    fixture's topics scored on the other half, both ways, and the shipped value on each."""
     scores = []
     for rows in halves():
         line = []
-        for threshold in thresholds:
-            variant = dataclasses.replace(grouping, threshold=threshold)
+        for value in values:
+            variant = dataclasses.replace(grouping, **{field: value})
             line.append(ari(rows, group_keywords(new_keywords_of(rows), [], variant).groups))
         scores.append(line)
     a, b = scores
-    shipped = thresholds.index(grouping.threshold)
-    best_a = max(range(len(thresholds)), key=lambda i: a[i])
-    best_b = max(range(len(thresholds)), key=lambda i: b[i])
+    shipped_value = getattr(grouping, field)
+    shipped = values.index(shipped_value)
+    # Ties go to the first value (max keeps the first): grids run from the least intervention.
+    best_a = max(range(len(values)), key=lambda i: a[i])
+    best_b = max(range(len(values)), key=lambda i: b[i])
     return (
-        f"threshold chosen on half A {thresholds[best_a]:.2f} (A {a[best_a]:.3f}) scores "
+        f"{field} chosen on half A {values[best_a]:.2f} (A {a[best_a]:.3f}) scores "
         f"{b[best_a]:.3f} on half B (B's own best {max(b):.3f}); chosen on B "
-        f"{thresholds[best_b]:.2f} (B {b[best_b]:.3f}) scores {a[best_b]:.3f} on A (A's own best "
-        f"{max(a):.3f}); shipped {grouping.threshold}: A {a[shipped]:.3f}, B {b[shipped]:.3f}"
+        f"{values[best_b]:.2f} (B {b[best_b]:.3f}) scores {a[best_b]:.3f} on A (A's own best "
+        f"{max(a):.3f}); shipped {shipped_value}: A {a[shipped]:.3f}, B {b[shipped]:.3f}"
     )
 
 
@@ -166,6 +171,12 @@ def main() -> None:
             {round(base + step * (0.04 if base > 1 else 0.02), 2) for step in range(-12, 13)}
         )
         print(f"{clusterer}, held-out topics: {held_out(grouping, grid)}", flush=True)
+        if grouping.loose_cohesion:
+            loose = [0.0, 0.15, 0.18, 0.2, 0.22, 0.25, 0.3]
+            print(
+                f"{clusterer}, held-out topics: {held_out(grouping, loose, 'loose_cohesion')}",
+                flush=True,
+            )
         by_name = dataclasses.replace(grouping, members_in_linkage=0)
         for sample, batch in ((rows, STAGE_BATCH), (expanded(2_000), 500)):
             print(

@@ -191,7 +191,6 @@ class FakeOpenAI:
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.responders: dict[str, Responder] = {
-            "keyword_clusters": answer_clusters,
             "cluster_name": answer_cluster_name,
             "content_ideas": answer_ideas,
             "article": answer_article,
@@ -592,33 +591,6 @@ def fake_openai(**options: Any) -> Iterator[FakeOpenAI]:
 
 
 # --- default answers, built from the request --------------------------------------------------
-def _topic(phrase: str) -> str:
-    words = [w for w in phrase.lower().split() if len(w) > 3 and w not in _FILLER]
-    return words[-1] if words else phrase.lower().split()[-1]
-
-
-_FILLER = {"best", "make", "with", "from", "what", "much", "does", "your", "under", "ratio"}
-
-
-def answer_clusters(payload: dict[str, Any]) -> dict[str, Any]:
-    """Group by each keyword's last significant word; join an existing cluster of that name."""
-    existing = {c["name"].lower(): c["id"] for c in payload.get("existing_clusters", [])}
-    groups: dict[str, list[int]] = {}
-    for keyword in payload["keywords"]:
-        groups.setdefault(_topic(keyword["phrase"]), []).append(keyword["id"])
-    return {
-        "clusters": [
-            {
-                "existing_cluster_id": existing.get(topic),
-                "name": topic,
-                "description": f"Everything about {topic}.",
-                "keyword_ids": ids,
-            }
-            for topic, ids in groups.items()
-        ]
-    }
-
-
 def answer_cluster_name(payload: dict[str, Any]) -> dict[str, Any]:
     """The suggested name, marked as the model's, and the intent of its first keyword."""
     name = f"{payload['suggested_name']} Hub"

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from inkline.ai import prompts
-from inkline.ai.openai_provider import OpenAIProvider, api_image_size, place_keywords
+from inkline.ai.openai_provider import OpenAIProvider, api_image_size
 from inkline.ai.types import AIError, ArticleIn, ExistingCluster, ImageRequest, KeywordIn
 from tests.ai.fake_openai import (
     API_KEY,
@@ -343,32 +343,6 @@ def test_an_invalid_answer_is_asked_again_once(server: FakeOpenAI, kind: str, re
     assert caught.value.usage.completion_tokens == (
         first.usage["completion_tokens"] + second.usage["completion_tokens"]
     )
-
-
-def test_place_keywords_repairs_what_it_can() -> None:
-    existing = [ExistingCluster(id=7, name="Grinders")]
-
-    def group(existing_id: int | None, name: str, ids: list[int]) -> dict[str, Any]:
-        return {
-            "existing_cluster_id": existing_id,
-            "name": name,
-            "description": "",
-            "keyword_ids": ids,
-        }
-
-    clusters = [
-        group(None, "Cold brew", [1, 2, 99]),
-        group(555, "grinders", [3, 1]),
-        group(None, "cold  brew", [4]),
-        group(None, "Empty", [2]),
-    ]
-    result = place_keywords(clusters, [1, 2, 3, 4], existing)
-    assert [(a.keyword_ids, a.name, a.existing_cluster_id) for a in result] == [
-        ((1, 2, 4), "Cold brew", None),  # 99 is not in the batch; "cold  brew" merges in
-        ((3,), "Grinders", 7),  # unknown id 555, but the name is an existing cluster's
-    ]
-    with pytest.raises(ValueError, match="2 keyword ids were not placed"):
-        place_keywords(clusters[:1], [1, 2, 3, 4], existing)
 
 
 # --- fatal: the provider cannot work at all ---------------------------------------------------

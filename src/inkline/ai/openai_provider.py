@@ -1090,61 +1090,6 @@ def _answer_error(completion: Any) -> str:
     return ""
 
 
-def place_keywords(
-    clusters: list[dict[str, Any]],
-    keyword_ids: list[int],
-    existing: list[ExistingCluster],
-    phrases: dict[int, str] | None = None,
-) -> tuple[ClusterAssignment, ...]:
-    """The model's clusters as assignments placing every keyword id exactly once.
-
-    Repairs what can be repaired without guessing: ids not in the batch and repeated ids (the
-    first placement wins) are dropped, groups left empty vanish, an unknown existing cluster id
-    becomes a new cluster, and a new cluster named like an existing one (or like an earlier new
-    one) joins it. Keywords the model left out cannot be placed without it: ValueError.
-    """
-    wanted = set(keyword_ids)
-    by_id = {c.id: c for c in existing}
-    by_name = {c.name.strip().casefold(): c.id for c in existing}
-    placed: set[int] = set()
-    groups: dict[tuple[str, object], list[int]] = {}
-    meta: dict[tuple[str, object], tuple[str, str, int | None]] = {}
-    for cluster in clusters:
-        ids = []
-        for kid in cluster["keyword_ids"]:
-            if kid in wanted and kid not in placed:
-                placed.add(kid)
-                ids.append(kid)
-        if not ids:
-            continue
-        name = " ".join(str(cluster["name"]).split())
-        existing_id = cluster["existing_cluster_id"]
-        if existing_id not in by_id:
-            existing_id = by_name.get(name.casefold())
-        if existing_id is not None:
-            key: tuple[str, object] = ("existing", existing_id)
-            meta.setdefault(key, (by_id[existing_id].name, "", existing_id))
-        else:
-            if not name:
-                name = (phrases or {}).get(ids[0], "") or "Untitled cluster"
-            key = ("new", name.casefold())
-            meta.setdefault(key, (name, " ".join(str(cluster["description"]).split()), None))
-        groups.setdefault(key, []).extend(ids)
-    missing = [kid for kid in keyword_ids if kid not in placed]
-    if missing:
-        shown = ", ".join(str(k) for k in missing[:20]) + (" …" if len(missing) > 20 else "")
-        raise ValueError(f"{len(missing)} keyword ids were not placed in any cluster: {shown}")
-    return tuple(
-        ClusterAssignment(
-            keyword_ids=tuple(ids),
-            name=meta[key][0],
-            description=meta[key][1],
-            existing_cluster_id=meta[key][2],
-        )
-        for key, ids in groups.items()
-    )
-
-
 def _ideas(data: dict[str, Any]) -> tuple[IdeaOut, ...]:
     """The ideas with a title and a primary keyword, the first of each primary keyword (two
     articles for one query would compete), repeated keywords and headings dropped."""

@@ -21,10 +21,9 @@ Pure data and functions: no network, no database.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -36,12 +35,8 @@ from inkline.ai.types import StructuredMode
 
 CONTENT_TYPES = ("how_to", "best_of", "comparison", "guide", "question")
 STRUCTURES = ("steps", "listicle", "comparison_table", "article", "faq")
-# The most keywords a clustering answer may place (and so the most clusters it may make);
-# each request narrows it to its own batch.
-MAX_CLUSTER_BATCH = 5000
 MAX_IDEAS = 4
 MAX_IMAGE_PROMPTS = 4  # one featured, up to three in the article
-MAX_ENUM = 500  # the most ids a clustering request lists as enums
 # Keywords a strict mode may refuse (OpenAI's Structured Outputs guide documents only `pattern`
 # and `format` for strings); a lean schema leaves them out, validation keeps them.
 STRICT_UNSUPPORTED = frozenset({"minLength", "maxLength"})
@@ -202,52 +197,6 @@ def json_candidates(content: str) -> Iterator[dict[str, Any]]:
         start = text.find("{", start + 1)
 
 
-def _clusters_schema(
-    batch: int,
-    keyword_ids: Sequence[int] | None = None,
-    existing_ids: Sequence[int] | None = None,
-) -> dict[str, Any]:
-    existing: dict[str, Any] = {"type": ["integer", "null"]}
-    keyword: dict[str, Any] = {"type": "integer"}
-    if keyword_ids is not None:
-        keyword["enum"] = list(keyword_ids)
-    if existing_ids is not None:
-        existing["enum"] = [*existing_ids, None]
-    return _object(
-        {
-            "clusters": _array(
-                _object(
-                    {
-                        "existing_cluster_id": existing,
-                        "name": _string(80),
-                        "description": _string(300),
-                        "keyword_ids": _array(keyword, max_items=batch),
-                    }
-                ),
-                max_items=batch,
-                min_items=1,
-            )
-        }
-    )
-
-
-CLUSTERING = PromptSpec(
-    name="keyword_clusters",
-    version="clustering-v2",
-    system=(
-        "You group search keywords for a website into topical clusters, one future article "
-        "hub each. The user message is JSON with `keywords` (id, phrase, volume, intent) and "
-        "`existing_clusters` (id, name, sample keywords) the site already has. Put every "
-        "keyword id into exactly one cluster. Prefer an existing cluster when a keyword fits "
-        "it (set `existing_cluster_id` to its id and repeat its name); otherwise create a new "
-        "cluster (`existing_cluster_id` null) with a short, specific name (2-5 words) and a "
-        "one-sentence description. Keywords sharing search intent and subject belong "
-        "together; do not make one cluster per keyword unless a keyword truly stands alone."
-    ),
-    schema=_clusters_schema(MAX_CLUSTER_BATCH),
-)
-
-
 # Search intents a cluster may be given (the keywords' own `intent` choices).
 INTENTS = ("informational", "commercial", "transactional", "navigational")
 # Keywords of a new cluster sent to name it: the first ones, by volume.
@@ -271,19 +220,6 @@ CLUSTER_NAME = PromptSpec(
         }
     ),
 )
-
-
-def clustering(keyword_ids: Sequence[int], existing_ids: Sequence[int] = ()) -> PromptSpec:
-    """CLUSTERING for one batch: its arrays bounded by the batch (never more clusters, nor ids
-    in one, than keywords sent) and, in the request, its ids as enums (the batch's keyword ids;
-    the existing clusters' ids or null), unless there are more than MAX_ENUM of them (OpenAI
-    takes at most 1,000 enum values in a schema). An answer is validated without the enums:
-    a stray id is repaired (`place_keywords`), not re-asked."""
-    batch = max(1, len(keyword_ids))
-    sent = None
-    if len(keyword_ids) + len(existing_ids) <= MAX_ENUM:
-        sent = _clusters_schema(batch, keyword_ids, existing_ids)
-    return dataclasses.replace(CLUSTERING, schema=_clusters_schema(batch), sent=sent)
 
 
 IDEAS = PromptSpec(

@@ -19,7 +19,7 @@ from inkline.planner.clustering import (
     group_keywords,
 )
 from inkline.planner.clustering import grouping as grouping_module
-from inkline.planner.clustering.grouping import agglomerate
+from inkline.planner.clustering.grouping import agglomerate, split_loose
 from tests.quality.labelled import labelled, new_keywords_of
 
 
@@ -136,6 +136,26 @@ def test_chunks_join_the_earlier_chunks_groups_by_centroid(
     # below `existing_similarity` (0.3) to every earlier group: a group of its own
     assert labels[4] not in {labels[0], labels[1]}
     assert sorted(set(labels)) == [0, 1, 2]
+
+
+def test_a_loose_group_is_grouped_again_and_a_tight_one_kept() -> None:
+    """Ward gathers keywords the model cannot place into one group of many topics; a group
+    whose rows hardly resemble each other (mean pairwise cosine under `cohesion`) is split by
+    average linkage into parts at least that cohesive: a close pair stays together."""
+    e = np.eye(5)
+    pair = np.array([0.6, 0.0, 0.0, 0.0, 0.8])  # cosine 0.8 to e[4]
+    tight = np.array([[1.0, 0.0, 0.0, 0.0, 0.0], [0.995, 0.0998, 0.0, 0.0, 0.0]] * 2)
+    rows = sparse.csr_matrix(np.vstack([tight, e[1], e[2], e[3], e[4], pair]))
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    split = split_loose(rows, labels, cohesion=0.2).tolist()
+    assert split[:4] == [0, 0, 0, 0]  # mean pairwise cosine 0.99: kept
+    assert split[7] == split[8]  # the close pair of the loose group stays together
+    assert len({split[4], split[5], split[6], split[7]}) == 4
+    assert set(split) == set(range(5))  # new groups numbered after the existing ones
+    # a loose pair is no catch-all: groups of fewer than 3 rows are kept
+    assert split_loose(rows[4:6], np.array([0, 0]), 0.2).tolist() == [0, 0]
+    # above `cohesion` nothing moves
+    assert split_loose(rows, labels, cohesion=0.0).tolist() == labels.tolist()
 
 
 WORDS = ("cold", "brew", "moka", "pot", "grinder", "burr", "best", "how", "to", "2024", "dog")

@@ -59,7 +59,36 @@ def agglomerate(vectors: sparse.csr_matrix, grouping: Grouping) -> np.ndarray:
         return np.zeros(n, dtype=int)
     points = neighbour_smoothed(points.toarray(), grouping.neighbours)
     ward = AgglomerativeClustering(n_clusters=None, distance_threshold=grouping.threshold)
-    return np.asarray(ward.fit_predict(points), dtype=int)[variants]
+    labels = np.asarray(ward.fit_predict(points), dtype=int)[variants]
+    if grouping.loose_cohesion:
+        labels = split_loose(vectors, labels, grouping.loose_cohesion)
+    return labels
+
+
+def split_loose(vectors: sparse.csr_matrix, labels: np.ndarray, cohesion: float) -> np.ndarray:
+    """The labels with each group of at least 3 unit rows whose mean pairwise cosine is under
+    `cohesion` grouped again by average linkage cut at cosine distance 1 - `cohesion` (parts
+    whose rows are on average at least that close): its first part keeps the label, the others
+    take new ones. Keywords the model cannot place (product and brand names it does not know:
+    "ynab", "thundershirt", "baratza encore") sit far from every topic and from each other, and
+    Ward, which charges little for small groups, gathers them into one catch-all group; that
+    group holds together loosely, a topic's group does not."""
+    labels = labels.copy()
+    count = int(labels.max()) + 1
+    sizes = np.bincount(labels, minlength=count)
+    sums = np.asarray(centroids(vectors, labels, count, unit=False).toarray())
+    # |sum|² = n + the sum of the n(n-1) pairwise cosines of unit rows.
+    squared = (sums * sums).sum(axis=1)
+    for label in np.flatnonzero(sizes >= 3):
+        n = sizes[label]
+        if (squared[label] - n) / (n * (n - 1)) >= cohesion:
+            continue
+        members = np.flatnonzero(labels == label)
+        parts = _average_linkage(vectors[members], 1.0 - cohesion)
+        for part in range(1, int(parts.max()) + 1):
+            labels[members[parts == part]] = count
+            count += 1
+    return labels
 
 
 def _average_linkage(vectors: sparse.csr_matrix, threshold: float) -> np.ndarray:

@@ -37,6 +37,11 @@ class Grouping:
     # batch, and a group holding some joins the cluster most of them belong to (0: existing
     # clusters are matched only by name and by the centroid of their name and keywords).
     members_in_linkage: int = 0
+    # Ward linkage only: a group of at least 3 keywords whose mean pairwise cosine is under
+    # `loose_cohesion` (a catch-all of keywords the model cannot place: unknown product and
+    # brand names) is grouped again by average linkage, into parts whose keywords' mean cosine
+    # to each other's is at least `loose_cohesion` (0: no such step; see `split_loose`).
+    loose_cohesion: float = 0.0
 
 
 @dataclass(frozen=True)
