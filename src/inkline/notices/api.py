@@ -67,7 +67,12 @@ class SecretOut(serializers.Serializer[Any]):
 
 class DeliveryOut(serializers.ModelSerializer[Delivery]):
     webhook = serializers.IntegerField(source="endpoint_id", read_only=True)
-    redelivery_of = serializers.IntegerField(source="redelivery_of_id", read_only=True)
+    redelivery_of = serializers.IntegerField(
+        source="redelivery_of_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The delivery this one sends again (by hand), if any",
+    )
 
     class Meta:
         model = Delivery
