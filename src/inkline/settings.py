@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
+        "WebhookEventEnum": "inkline.notices.models.EventKind",
     },
     # Path parameters (inkline.core.converters): `<id:…>` primary keys, `<key:…>` run ids.
     "PATH_CONVERTER_OVERRIDES": {
