@@ -14,6 +14,7 @@ from django.db import transaction
 
 from inkline import clock
 from inkline.accounts.models import Account
+from inkline.celery import BEAT_SCHEDULE, app
 from inkline.notices import signing
 from inkline.notices.models import Delivery, EventKind, WebhookEndpoint
 from inkline.notices.services import (
@@ -25,6 +26,7 @@ from inkline.notices.services import (
     event_emit,
     retry_delay,
 )
+from inkline.notices.tasks import deliver_due
 from tests.notices.receiver import Receiver, free_port, serving
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +213,15 @@ def test_a_private_url_is_refused_at_send_time_without_retries(
     assert delivery.status == "failed" and delivery.attempts == 1
     assert "127.0.0.1, a loopback address" in delivery.error
     assert json.loads(delivery.body)["type"] == "run.failed"
+
+
+def test_the_beat_sends_due_deliveries_every_tick(account: Account) -> None:
+    assert BEAT_SCHEDULE["notices-deliver"]["task"] == deliver_due.name
+    assert deliver_due.name in app.tasks
+    with serving(Receiver()) as receiver:
+        _, receiver.secret = hook(account, receiver.url)
+        emit(account, EventKind.ARTICLE_PUBLISHED, message="a")
+        emit(account, EventKind.ARTICLE_FAILED, message="b")
+        assert deliver_due.apply().get() == 2
+        assert deliver_due.apply().get() == 0
+    assert len(receiver.event_ids()) == 2
