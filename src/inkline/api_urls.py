@@ -6,6 +6,7 @@ from inkline.accounts import api as accounts
 from inkline.automation import api as automation
 from inkline.automation import retry
 from inkline.billing import api as billing
+from inkline.notices import api as notices
 from inkline.planner import api as planner
 from inkline.publishing import api as publishing
 from inkline.writer import api as writer
@@ -18,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *retry.urlpatterns,
     *publishing.urlpatterns,
     *billing.urlpatterns,
+    *notices.urlpatterns,
 ]

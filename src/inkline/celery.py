@@ -23,6 +23,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "publishing-publish": {"task": "inkline.publishing.publish_due"},
     "billing-sweep-holds": {"task": "inkline.billing.sweep_holds"},
     "planner-imports": {"task": "inkline.planner.imports_tick"},
+    "notices-deliver": {"task": "inkline.notices.deliver_due"},
 }
 
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "axes",
     "inkline.core",
     "inkline.accounts",
+    "inkline.notices",
     "inkline.planner",
     "inkline.writer",
     "inkline.billing",
@@ -260,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
+        "WebhookEventEnum": "inkline.notices.models.EventKind",
     },
     # Path parameters (inkline.core.converters): `<id:…>` primary keys, `<key:…>` run ids.
     "PATH_CONVERTER_OVERRIDES": {
@@ -344,6 +346,27 @@ INKLINE_IMPORT_MAX_BYTES = env_int("INKLINE_IMPORT_MAX_BYTES", 5 * 1024 * 1024) 
 # Imports of more lines (CSV, after the header) or rows (JSON) become background jobs (202).
 INKLINE_IMPORT_SYNC_ROWS = max(0, env_int("INKLINE_IMPORT_SYNC_ROWS", 5_000))
 INKLINE_ALLOW_PRIVATE_TARGETS = env_bool("INKLINE_ALLOW_PRIVATE_TARGETS", False)
+
+# Email notices (issue 21: run.failed, article.failed and budget alerts to account owners).
+# "console" (the default) prints each message in the worker's output; "smtp" sends it through
+# INKLINE_EMAIL_HOST; any other value is a dotted path to a Django email backend.
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+_email_backend = os.environ.get("INKLINE_EMAIL_BACKEND", "").strip() or "console"
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_HOST = os.environ.get("INKLINE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("INKLINE_EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("INKLINE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("INKLINE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("INKLINE_EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("INKLINE_EMAIL_USE_SSL", False)
+if EMAIL_USE_SSL:
+    EMAIL_USE_TLS = False  # Django allows one of the two
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("INKLINE_EMAIL_FROM", "") or "inkline@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long a web process may reuse a site's pending counts while no run moves (0: never).
 INKLINE_PIPELINE_CACHE_SECONDS = max(0.0, env_float("INKLINE_PIPELINE_CACHE_SECONDS", 1.0))
 

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from inkline.accounts.models import Account, Membership, Role, Site
 from inkline.automation.models import AutomationRun
 from inkline.automation.sites import account_create, site_create
+from inkline.notices.models import Delivery, EventKind, WebhookEndpoint
 from inkline.planner.models import KeywordImportJob
 from inkline.planner.services import import_job_create
 from inkline.writer.models import Content
@@ -52,6 +53,8 @@ class World:
     other_site: Site
     other: str
     import_job: KeywordImportJob
+    webhook: WebhookEndpoint
+    delivery: Delivery
     markers: list[str] = field(default_factory=list)
 
     def foreign(self, body: Any) -> list[str]:
@@ -86,7 +89,15 @@ def build_world() -> World:
         },
     )
     add_keywords(site, COFFEE[:2])
+    # A webhook of A (made directly: its host need not resolve here), which gets the run's
+    # run.completed event: a delivery in its log.
+    webhook = WebhookEndpoint(
+        account=account, url="https://hooks-alpha.example.com/in", events=list(EventKind)
+    )
+    webhook.set_secret("whsec_alpha")
+    webhook.save()
     run = run_now(site)
+    delivery = Delivery.objects.get(endpoint=webhook)
     content = Content.objects.filter(site=site).order_by("id").first()
     assert run.status == "completed" and content is not None, run.error_message
     other_account, other_token = account_create(
@@ -99,6 +110,7 @@ def build_world() -> World:
     markers = [
         "alpha-site",
         "Alpha Corp",
+        "hooks-alpha",
         run.run_id,
         *COFFEE[:2],
         *Content.objects.filter(site=site).values_list("slug", flat=True),
@@ -115,5 +127,7 @@ def build_world() -> World:
         other_site=other_site,
         other=other_token.key,
         import_job=import_job,
+        webhook=webhook,
+        delivery=delivery,
         markers=markers,
     )

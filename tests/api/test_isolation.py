@@ -50,6 +50,8 @@ def path_values(world: World) -> dict[str, Any]:
         "run_id": world.run.run_id,
         "content_id": world.content.pk,
         "job_id": world.import_job.pk,
+        "webhook_id": world.webhook.pk,
+        "delivery_id": world.delivery.pk,
     }
 
 
@@ -228,6 +230,8 @@ def test_a_viewer_changes_nothing_through_the_ui_either(world: World) -> None:
         "run_id": world.run.run_id,
         "content_id": world.content.pk,
         "job_id": world.import_job.pk,
+        "webhook_id": world.webhook.pk,
+        "delivery_id": world.delivery.pk,
     }
     before = _fingerprint()
     refused = []

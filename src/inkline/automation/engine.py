@@ -40,7 +40,7 @@ from django.db.models import F
 from inkline import clock
 from inkline.ai.registry import get_provider
 from inkline.ai.types import AICheck, AIProvider
-from inkline.automation.events import event_record
+from inkline.automation.events import event_record, run_notice
 from inkline.automation.lease import Lease, lease_acquire, lease_release, worker_id
 from inkline.automation.models import (
     STAGE_NAMES,
@@ -57,6 +57,7 @@ from inkline.automation.stages import STAGE_CLASSES, Stage
 from inkline.billing import services as billing
 from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import LeaseLost
+from inkline.notices.models import EventKind
 from inkline.publishing.services import content_schedule
 from inkline.writer.quality import seo_threshold
 
@@ -312,19 +313,22 @@ class Slice:
             reason = f"Completed with limits: {notes}"
         else:
             reason = "Completed: every enabled stage finished."
-        updated = AutomationRun.objects.filter(
-            pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status=RunStatus.RUNNING
-        ).update(
-            status=RunStatus.COMPLETED,
-            completed_at=clock.now(),
-            current_stage=8,
-            progress_percent=100,
-            stopped_reason=reason,
-            stage_results=ctx.run.stage_results,
-        )
+        with transaction.atomic():
+            updated = AutomationRun.objects.filter(
+                pk=ctx.run.pk, lease_epoch=ctx.lease.epoch, status=RunStatus.RUNNING
+            ).update(
+                status=RunStatus.COMPLETED,
+                completed_at=clock.now(),
+                current_stage=8,
+                progress_percent=100,
+                stopped_reason=reason,
+                stage_results=ctx.run.stage_results,
+            )
+            if updated:
+                ctx.run.status, ctx.run.stopped_reason = RunStatus.COMPLETED, reason
+                run_notice(ctx.run, EventKind.RUN_COMPLETED)
         if not updated:  # paused or cancelled at the last moment: that wins
             return SliceResult("stopped", ctx.status())
-        ctx.run.status = RunStatus.COMPLETED
         ctx.event(f"Run completed. {reason}", code="completed")
         return SliceResult("finished", RunStatus.COMPLETED)
 
@@ -371,18 +375,21 @@ def failure_summary(results: dict[str, Any]) -> str:
 def run_fail(run: AutomationRun, lease: Lease, *, error: str, reason: str) -> None:
     """Fail the run, if `lease` still holds it, and give back its holds."""
     now = clock.now()
-    updated = AutomationRun.objects.filter(
-        pk=run.pk, lease_epoch=lease.epoch, status__in=[RunStatus.RUNNING, RunStatus.QUEUED]
-    ).update(
-        status=RunStatus.FAILED,
-        failed_at=now,
-        completed_at=now,
-        error_message=error[:4000],
-        stopped_reason=reason,
-        stage_results=run.stage_results,
-    )
-    if updated:
-        run.status, run.stopped_reason, run.error_message = RunStatus.FAILED, reason, error[:4000]
+    with transaction.atomic():
+        updated = AutomationRun.objects.filter(
+            pk=run.pk, lease_epoch=lease.epoch, status__in=[RunStatus.RUNNING, RunStatus.QUEUED]
+        ).update(
+            status=RunStatus.FAILED,
+            failed_at=now,
+            completed_at=now,
+            error_message=error[:4000],
+            stopped_reason=reason,
+            stage_results=run.stage_results,
+        )
+        if updated:
+            run.status, run.stopped_reason = RunStatus.FAILED, reason
+            run.error_message = error[:4000]
+            run_notice(run, EventKind.RUN_FAILED)
     if updated or AutomationRun.objects.filter(pk=run.pk, lease_epoch=lease.epoch).exists():
         # Only the run's current executor gives back the run's holds: a fenced-off worker
         # must not release the holds of the worker that took the run over.

@@ -8,6 +8,15 @@ from django.conf import settings
 
 from inkline import clock
 from inkline.automation.models import AutomationRun, RunEvent
+from inkline.notices.models import EventKind
+from inkline.notices.services import event_emit
+
+# What a run's end is called in a notice.
+RUN_ENDS = {
+    EventKind.RUN_COMPLETED: "completed",
+    EventKind.RUN_FAILED: "failed",
+    EventKind.RUN_CANCELLED: "was cancelled",
+}
 
 
 def run_log_path(run_id: str) -> Path:
@@ -36,6 +45,26 @@ def event_record(
     return event
 
 
+def run_notice(run: AutomationRun, kind: EventKind) -> None:
+    """The webhook (and email) notice of a run's end: call it in the transaction that ended
+    the run, with `run` holding its final status and reason."""
+    site = run.site
+    event_emit(
+        account_id=site.account_id,
+        kind=kind,
+        payload={
+            "run_id": run.run_id,
+            "site": {"id": site.pk, "name": site.name},
+            "status": run.status,
+            "trigger_type": run.trigger_type,
+            "stopped_reason": run.stopped_reason,
+            "error_message": run.error_message,
+            "total_credits_used": run.total_credits_used,
+            "message": f"Run {run.run_id} on {site.name} {RUN_ENDS[kind]}. {run.stopped_reason}",
+        },
+    )
+
+
 class RunEventAlerts:
     """A run's budget alerts (`inkline.billing.services.alerts.RunAlerts`): each is a warning
     event on the run's timeline, and its code is kept in `AutomationRun.alerts` so it is sent
@@ -60,3 +89,14 @@ class RunEventAlerts:
             message=message,
         )
         AutomationRun.objects.filter(pk=self.run_pk).update(alerts=[*(run.alerts or []), code])
+        site = run.site
+        event_emit(
+            account_id=site.account_id,
+            kind=EventKind.BUDGET_ALERT,
+            payload={
+                "code": code,
+                "run_id": run.run_id,
+                "site": {"id": site.pk, "name": site.name},
+                "message": f"{site.name}, run {run.run_id}: {message}",
+            },
+        )

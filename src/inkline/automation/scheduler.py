@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from inkline import clock
-from inkline.automation.events import event_record
+from inkline.automation.events import event_record, run_notice
 from inkline.automation.models import (
     EXECUTABLE_STATUSES,
     AutomationConfig,
@@ -34,6 +34,8 @@ from inkline.automation.models import (
 from inkline.automation.services import config_next_run, run_start, run_wake
 from inkline.billing.services import holds_release_for_run
 from inkline.core.errors import RunActive
+from inkline.notices.models import EventKind
+from inkline.notices.services import event_emit
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +88,27 @@ def schedules_record_outcomes(*, report: TickReport | None = None) -> TickReport
             ).update(is_enabled=False, next_run_at=None)
             if disabled:
                 report.disabled.append(run.site_id)
+                message = (
+                    f"The automation schedule was turned off after "
+                    f"{MAX_SCHEDULED_FAILURES} scheduled runs failed in a row (the last: "
+                    f"{run.run_id}). Fix the cause, then enable the schedule again."
+                )
                 event_record(
                     site_id=run.site_id,
                     level=RunEvent.Level.ERROR,
                     code="schedule_disabled",
-                    message=(
-                        f"The automation schedule was turned off after "
-                        f"{MAX_SCHEDULED_FAILURES} scheduled runs failed in a row (the last: "
-                        f"{run.run_id}). Fix the cause, then enable the schedule again."
-                    ),
+                    message=message,
+                )
+                site = run.site
+                event_emit(
+                    account_id=site.account_id,
+                    kind=EventKind.SCHEDULE_DISABLED,
+                    payload={
+                        "site": {"id": site.pk, "name": site.name},
+                        "last_run_id": run.run_id,
+                        "consecutive_failures": MAX_SCHEDULED_FAILURES,
+                        "message": f"{site.name}: {message}",
+                    },
                 )
     return report
 
@@ -174,6 +188,8 @@ def _fail_lost(run: AutomationRun, *, now: dt.datetime) -> bool:
         )
         if not failed:
             return False
+        run.refresh_from_db()
+        run_notice(run, EventKind.RUN_FAILED)
         holds_release_for_run(run_pk=run.pk, reason="run failed: its worker was lost")
         event_record(
             site_id=run.site_id,

@@ -21,11 +21,12 @@ from inkline.accounts.services import site_pipeline_changed
 from inkline.ai.checking import connection_check
 from inkline.ai.types import AICheck
 from inkline.automation import schedule, selectors
-from inkline.automation.events import event_record
+from inkline.automation.events import event_record, run_notice
 from inkline.automation.models import STAGE_NAMES, AutomationConfig, AutomationRun, RunStatus
 from inkline.billing.services import holds_release_for_run
 from inkline.celery import app as celery_app
 from inkline.core.errors import InvalidTransition, NotFound, RunActive
+from inkline.notices.models import EventKind
 
 EXECUTE_RUN = "inkline.automation.execute_run"  # automation.tasks.execute_run
 
@@ -254,16 +255,18 @@ def stage_left_message(number: int, result: Mapping[str, Any], *, how: str) -> s
 
 def run_cancel(*, run: AutomationRun, by: str = "user") -> AutomationRun:
     """Cancel: keeps what was produced; the site is free for a new run at once."""
-    run = _transition(
-        run=run,
-        to=RunStatus.CANCELLED,
-        allowed_from=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED),
-        fields=lambda: {
-            "cancelled_at": clock.now(),
-            "completed_at": clock.now(),
-            "stopped_reason": f"Cancelled by {by} at stage {run.current_stage}.",
-        },
-    )
+    with transaction.atomic():
+        run = _transition(
+            run=run,
+            to=RunStatus.CANCELLED,
+            allowed_from=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED),
+            fields=lambda: {
+                "cancelled_at": clock.now(),
+                "completed_at": clock.now(),
+                "stopped_reason": f"Cancelled by {by} at stage {run.current_stage}.",
+            },
+        )
+        run_notice(run, EventKind.RUN_CANCELLED)
     event_record(
         site_id=run.site_id,
         run=run,

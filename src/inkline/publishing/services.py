@@ -23,6 +23,8 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition, ValidationFailed
+from inkline.notices.models import EventKind
+from inkline.notices.services import event_emit
 from inkline.publishing import links, schedule_sync, selectors
 from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.models import (
@@ -351,6 +353,14 @@ def content_publish(
                 )
                 if handed is not None:
                     schedule_sync.schedule_done(content_id=content_id)
+                _article_notice(
+                    content,
+                    EventKind.ARTICLE_PUBLISHED,
+                    url=published.url[:1000],
+                    published_at=finished,
+                    message=f"{content.title!r} was published on {content.site.name}: "
+                    f"{published.url}",
+                )
         return "published"
     if retryable and attempt < MAX_PUBLISH_ATTEMPTS:
         mine.update(
@@ -359,12 +369,38 @@ def content_publish(
             next_publish_attempt_at=now + backoff(attempt),
         )
         return "retry"
-    mine.update(
-        site_status=Content.SiteStatus.FAILED,
-        publish_error=f"Gave up after {attempt} attempt(s): {error}",
-        next_publish_attempt_at=None,
-    )
+    gave_up = f"Gave up after {attempt} attempt(s): {error}"
+    with transaction.atomic():
+        if mine.update(
+            site_status=Content.SiteStatus.FAILED,
+            publish_error=gave_up,
+            next_publish_attempt_at=None,
+        ):
+            _article_notice(
+                content,
+                EventKind.ARTICLE_FAILED,
+                error=gave_up,
+                attempts=attempt,
+                message=f"{content.title!r} could not be published on {content.site.name}. "
+                f"{gave_up} Retry it from the publishing queue once the cause is fixed.",
+            )
     return "failed"
+
+
+def _article_notice(content: Content, kind: EventKind, **data: Any) -> None:
+    """The webhook (and email) notice of an article published or given up on, in the
+    transaction that records it."""
+    site = content.site
+    event_emit(
+        account_id=site.account_id,
+        kind=kind,
+        payload={
+            "content_id": content.pk,
+            "title": content.title,
+            "site": {"id": site.pk, "name": site.name},
+            **data,
+        },
+    )
 
 
 @dataclass

@@ -13,6 +13,7 @@ from django import forms
 from inkline.accounts.models import Publisher, Site
 from inkline.automation.models import AutomationConfig
 from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
+from inkline.notices.models import EventKind
 from inkline.planner.models import Keyword
 from inkline.publishing.models import (
     DAY_NAMES,
@@ -412,3 +413,16 @@ class BudgetForm(forms.Form):
                         f"{total.normalize():f}."
                     )
         return data
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        max_length=500,
+        label="URL",
+        assume_scheme="https",
+        help_text="Where each event is POSTed, signed (see README: verifying signatures).",
+    )
+    events = forms.MultipleChoiceField(
+        choices=EventKind.choices, widget=forms.CheckboxSelectMultiple
+    )
+    description = forms.CharField(max_length=200, required=False)

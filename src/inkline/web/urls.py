@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inkline.web.views import automation, billing, planner, publishing, review, sites
+from inkline.web.views import automation, billing, notices, planner, publishing, review, sites
 
 app_name = "web"
 urlpatterns = [
@@ -50,4 +50,12 @@ urlpatterns = [
     path("runs/<key:run_id>/resume/", automation.run_resume, name="run_resume"),
     path("runs/<key:run_id>/cancel/", automation.run_cancel, name="run_cancel"),
     path("credits/", billing.credits, name="credits"),
+    path("webhooks/", notices.webhooks, name="webhooks"),
+    path("webhooks/<id:webhook_id>/", notices.webhook_log, name="webhook_log"),
+    path("webhooks/<id:webhook_id>/delete/", notices.webhook_delete, name="webhook_delete"),
+    path(
+        "webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/redeliver/",
+        notices.delivery_redeliver,
+        name="delivery_redeliver",
+    ),
 ]

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from inkline.accounts.models import Site
 from inkline.core.installation import install_id
-from inkline.publishing.outbound import UnsafeTarget, check_url
+from inkline.core.outbound import UnsafeTarget, check_url
 from inkline.publishing.publishers import Publisher, PublishError
 from inkline.publishing.publishers.static import StaticPublisher
 from inkline.publishing.publishers.wordpress import WordPressPublisher

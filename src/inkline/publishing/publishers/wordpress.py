@@ -46,7 +46,7 @@ from typing import Any
 
 import requests
 
-from inkline.publishing import outbound
+from inkline.core import outbound
 from inkline.publishing.blocks import html_block, html_to_blocks, join, with_related_block
 from inkline.publishing.linkset import related_block
 from inkline.publishing.publishers import (

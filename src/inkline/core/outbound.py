@@ -1,9 +1,9 @@
-"""Outbound HTTP for publishers, behind an SSRF guard.
+"""Outbound HTTP to user-given URLs (publishers, webhooks), behind an SSRF guard.
 
 Every URL (and every redirect target) is resolved and refused when any address it resolves to
 is loopback, private, link-local, multicast, reserved or otherwise not globally routable,
 unless INKLINE_ALLOW_PRIVATE_TARGETS is set (tests, intranets). Cloud metadata endpoints are
-refused always: no publisher ever lives there.
+refused always: no publisher or webhook receiver ever lives there.
 
 The check is made again where the connection is opened, and the socket connects to the very
 addresses just checked (the URL's host still names the server for TLS and the Host header):

@@ -1,4 +1,4 @@
-"""The SSRF guard on publisher URLs."""
+"""The SSRF guard on user-given URLs (publishers, webhooks)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from inkline.publishing.outbound import UnsafeTarget, check_url, request
+from inkline.core.outbound import UnsafeTarget, check_url, request
 
 
 @pytest.mark.parametrize(
