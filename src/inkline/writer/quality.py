@@ -1,5 +1,6 @@
 """Content quality writes: storing SEO reports and the per-site SEO settings (approval
-threshold, minimum words per article).
+threshold, minimum words per article). The brand voice (`accounts`) adds the words to avoid
+and the reading-ease target to the checks.
 
 The checks themselves are pure (`writer.seo`); these functions feed them the stored article and
 its images, and store the result on the content row.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from inkline.accounts.models import Site
+from inkline.accounts.selectors import site_voice
 from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import ValidationFailed
 from inkline.writer.models import Content, Image, SeoSettings
@@ -39,12 +41,15 @@ def content_seo_report(*, content: Content, images: bool = True) -> SeoReport:
     if not images:
         rows = rows.filter(status=Image.Status.DONE)
     alts = list(rows.values_list("alt_text", flat=True))
+    voice = site_voice(content.site_id)
     return seo_check(
         title=content.title,
         html=content.html,
         meta_description=content.meta_description,
         primary_keyword=content.primary_keyword,
         image_alts=alts,
+        words_to_avoid=voice.words_to_avoid,
+        reading_ease_min=voice.reading_ease_min,
     )
 
 
