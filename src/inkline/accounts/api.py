@@ -187,11 +187,12 @@ class SiteOut(serializers.ModelSerializer[Site]):
 # --- brand voice ------------------------------------------------------------------------------
 def _words(what: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=voices.WORD_MAX),
+        # Blank items are dropped (`voices.clean_words`), not refused.
+        child=serializers.CharField(max_length=voices.WORD_MAX, allow_blank=True),
         max_length=voices.WORDS_MAX,
         required=False,
         help_text=f"{what} At most {voices.WORDS_MAX} words or phrases of at most "
-        f"{voices.WORD_MAX} characters; repeats (ignoring case) are dropped.",
+        f"{voices.WORD_MAX} characters; blanks and repeats (ignoring case) are dropped.",
     )
 
 

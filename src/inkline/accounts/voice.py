@@ -77,9 +77,6 @@ def word_list_errors(words: Sequence[str]) -> list[str]:
     too_long = [w for w in words if len(w) > WORD_MAX]
     if too_long:
         return [f"'{too_long[0][:WORD_MAX]}…' is longer than {WORD_MAX} characters."]
-    wordless = [w for w in words if not any(c.isalnum() for c in w)]
-    if wordless:
-        return [f"'{wordless[0]}' has no letter or digit."]
     return []
 
 
