@@ -84,7 +84,7 @@ def test_lists_are_cleaned_and_every_setting_is_bounded() -> None:
             "voice": "x" * 1001,
             "audience": "x" * 301,
             "example": "x" * 2001,
-            "words_to_use": ["w"] * (WORDS_MAX + 1),
+            "words_to_use": [f"w{i}" for i in range(WORDS_MAX + 1)],
             "words_to_avoid": ["x" * (WORD_MAX + 1)],
             "reading_ease": 101,
             "point_of_view": "I",

@@ -31,6 +31,7 @@ class BrandVoiceAdmin(admin.ModelAdmin):
     list_filter = ("point_of_view",)
     search_fields = ("site__name",)
     raw_id_fields = ("site",)
+    fields = ("site", *FIELDS)
 
     def save_model(self, request: Any, obj: BrandVoice, form: Any, change: bool) -> None:
         """Saved by the service, so the admin keeps the API's rules (bounds, cleaned lists)."""
