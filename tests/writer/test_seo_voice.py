@@ -8,12 +8,19 @@ import pytest
 from inkline.accounts.models import Site
 from inkline.accounts.services import brand_voice_update
 from inkline.writer.models import Content, SeoSettings
-from inkline.writer.seo import WEIGHTS, held_reason, reading_ease, seo_check, text_segments
+from inkline.writer.seo import (
+    WEIGHTS,
+    SeoReport,
+    held_reason,
+    reading_ease,
+    seo_check,
+    text_segments,
+)
 from inkline.writer.services.review import content_approval_decide
 from tests.writer.test_seo import HARD, KEYWORD, META, PLAIN, TITLE, body
 
 
-def report(**overrides: object):  # type: ignore[no-untyped-def]
+def report(**overrides: object) -> SeoReport:
     fields: dict[str, object] = {
         "title": TITLE,
         "html": body(),
