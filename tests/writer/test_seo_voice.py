@@ -8,6 +8,7 @@ import pytest
 from inkline.accounts.models import Site
 from inkline.accounts.services import brand_voice_update
 from inkline.writer.models import Content, SeoSettings
+from inkline.writer.quality import brand_voice_change
 from inkline.writer.seo import (
     WEIGHTS,
     SeoReport,
@@ -93,3 +94,33 @@ def test_the_gate_holds_an_article_using_an_avoided_word_whatever_its_score(site
     assert content.held_reason.startswith("SEO score")
     failed = [r for r in content.seo_report if not r["passed"]]
     assert [r["check"] for r in failed] == ["avoided_words"]
+
+
+@pytest.mark.django_db
+def test_new_words_to_avoid_or_target_send_held_articles_back_to_stage_7(site: Site) -> None:
+    brand_voice_change(site=site, words_to_avoid=["Steeping time"])
+    held = Content.objects.create(
+        site=site, title=TITLE, html=body(), meta_description=META, slug="c",
+        primary_keyword=KEYWORD, status="review", prompts_extracted=True,
+        held_reason="SEO score 100 meets 70, but: …",
+    )  # fmt: skip
+    version = Site.objects.get(pk=site.pk).pipeline_version
+
+    brand_voice_change(site=site, voice="Calm.", point_of_view="we")  # not what the gate checks
+    held.refresh_from_db()
+    assert held.held_reason
+
+    brand_voice_change(site=site, words_to_avoid=[])
+    held.refresh_from_db()
+    assert held.held_reason == ""  # judged again by the next run's stage 7
+    assert Site.objects.get(pk=site.pk).pipeline_version == version + 1
+    decision = content_approval_decide(site_id=site.pk, content_id=held.pk)
+    assert decision.approved
+
+    held = Content.objects.create(
+        site=site, title="T", html="<p>x</p>", slug="d", status="review",
+        prompts_extracted=True, held_reason="SEO score 30 is below 70.",
+    )  # fmt: skip
+    brand_voice_change(site=site, reading_ease=40)
+    held.refresh_from_db()
+    assert held.held_reason == ""

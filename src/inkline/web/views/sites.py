@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from inkline.accounts.api import SiteIn
 from inkline.accounts.selectors import site_voice
-from inkline.accounts.services import brand_voice_update
 from inkline.automation import selectors as automation
 from inkline.automation.services import ai_check_run
 from inkline.automation.sites import site_create, site_update
@@ -31,6 +30,7 @@ from inkline.web.access import (
     sites_of,
 )
 from inkline.web.forms import BrandVoiceForm, SiteForm, SiteSettingsForm
+from inkline.writer.quality import brand_voice_change
 
 _QUOTED_KEY = re.compile(r"^'([^']+)'")
 
@@ -131,7 +131,7 @@ def brand_voice(request: HttpRequest, site_id: int) -> HttpResponse:
     form = BrandVoiceForm(request.POST)
     if form.is_valid():
         try:
-            brand_voice_update(site=site, **form.cleaned_data)
+            brand_voice_change(site=site, **form.cleaned_data)
         except ValidationFailed as exc:
             form_errors_from(form, exc)
         else:
