@@ -90,7 +90,7 @@ def test_a_full_run_stores_provenance_and_charges_the_reported_tokens(
     assert content is not None
     assert content.provenance["provider"] == "openai"
     assert content.provenance["model"] == CHAT_MODEL
-    assert content.provenance["prompt_version"] == "article-v2"
+    assert content.provenance["prompt_version"] == "article-v3"
     assert content.provenance["prompt_tokens"] > 0 and content.provenance["completion_tokens"] > 0
     for model in (Cluster, ContentIdea, Image):
         assert all(

@@ -1,5 +1,6 @@
 """Memberships and sites. Accounts are registered by billing's admin, which owns their
-balance (changed only through the ledger)."""
+balance (changed only through the ledger); brand voices by writer's, whose service has held
+articles judged again when what the SEO gate checks changes."""
 
 from django.contrib import admin
 

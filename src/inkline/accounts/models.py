@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from inkline.accounts import voice as voices
 from inkline.core import crypto
 from inkline.core.models import TimeStampedModel
 
@@ -137,3 +138,61 @@ class Site(TimeStampedModel):
         for key in self.secrets():
             shown[f"{key}_set"] = True
         return shown
+
+
+class PointOfView(models.TextChoices):
+    NONE = "", "No preference"
+    WE = "we", "We (first person)"
+    YOU = "you", "You (second person)"
+    THEY = "they", "They (third person)"
+
+
+class BrandVoice(TimeStampedModel):
+    """How a site's articles are written (`accounts.voice`): sent with every writing prompt,
+    kept in each article's provenance, and checked by the SEO gate (words to avoid, reading
+    ease). No row: no preference."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="brand_voice")
+    voice = models.TextField(max_length=voices.VOICE_MAX, blank=True, default="")
+    audience = models.CharField(max_length=voices.AUDIENCE_MAX, blank=True, default="")
+    words_to_use = models.JSONField(default=list, blank=True)
+    words_to_avoid = models.JSONField(default=list, blank=True)
+    # The Flesch reading ease the SEO gate asks for (0–100); null: the default, 50.
+    reading_ease = models.PositiveSmallIntegerField(null=True, blank=True)
+    point_of_view = models.CharField(
+        max_length=4, choices=PointOfView.choices, blank=True, default=PointOfView.NONE
+    )
+    example = models.TextField(max_length=voices.EXAMPLE_MAX, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reading_ease__isnull=True) | Q(reading_ease__lte=100),
+                name="brand_voice_reading_ease_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(point_of_view__in=["", *voices.POINTS_OF_VIEW]),
+                name="brand_voice_point_of_view_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Brand voice of {self.site}"
+
+    def clean(self) -> None:
+        errors = voices.settings_errors(
+            voices.cleaned({name: getattr(self, name) for name in voices.FIELDS})
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def as_voice(self) -> voices.Voice:
+        return voices.Voice(
+            voice=self.voice,
+            audience=self.audience,
+            words_to_use=tuple(self.words_to_use),
+            words_to_avoid=tuple(self.words_to_avoid),
+            reading_ease=self.reading_ease,
+            point_of_view=self.point_of_view,
+            example=self.example,
+        )

@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from inkline.accounts.models import Site
+from inkline.accounts.models import BrandVoice, Site
+from inkline.accounts.voice import Voice
 
 _SITE_SQL = "SELECT * FROM accounts_site WHERE id = %s AND account_id = %s"
 _SITE_NAMES_SQL = "SELECT id, name FROM accounts_site WHERE account_id = %s ORDER BY name, id"
@@ -40,3 +41,9 @@ def site_names(account_id: int) -> list[SiteName]:
     with connection.cursor() as cursor:
         cursor.execute(_SITE_NAMES_SQL, [account_id])
         return [SiteName(pk, name) for pk, name in cursor.fetchall()]
+
+
+def site_voice(site_id: int) -> Voice:
+    """A site's brand voice (no preference at all when it has set none)."""
+    row = BrandVoice.objects.filter(site_id=site_id).first()
+    return row.as_voice() if row is not None else Voice()

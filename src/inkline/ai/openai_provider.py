@@ -435,6 +435,8 @@ class OpenAIProvider:
         }
         if brief.min_words > 0:
             payload["min_words"] = brief.min_words
+        if brief.voice.is_set:
+            payload["brand_voice"] = brief.voice.as_dict()
         article, usage, served = self._structured(
             prompts.ARTICLE,
             payload,

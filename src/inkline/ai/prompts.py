@@ -256,16 +256,23 @@ IDEAS = PromptSpec(
 
 ARTICLE = PromptSpec(
     name="article",
-    version="article-v2",
+    version="article-v3",
     system=(
         "You write helpful, accurate web articles. The user message is JSON with the "
         "`title`, `primary_keyword`, `target_keywords`, `content_type`, `outline` (H2 "
-        "headings, in order) and, when the site sets one, `min_words`. Write the body as HTML "
-        "using only p, h2, h3, ul, ol, li, strong, em, a, blockquote and table elements: no "
-        "h1, no scripts, no styles, no images. Follow the outline with one h2 per heading, "
-        "use the primary keyword naturally, and aim for 900 to 1500 words (never fewer than "
-        "`min_words`). Also give a `meta_description` of at most 155 characters and a "
-        "lowercase, hyphenated `slug`."
+        "headings, in order) and, when the site sets them, `min_words` and `brand_voice`. "
+        "Write the body as HTML using only p, h2, h3, ul, ol, li, strong, em, a, blockquote "
+        "and table elements: no h1, no scripts, no styles, no images. Follow the outline with "
+        "one h2 per heading, use the primary keyword naturally, and aim for 900 to 1500 words "
+        "(never fewer than `min_words`). Also give a `meta_description` of at most 155 "
+        "characters and a lowercase, hyphenated `slug`. The site's `brand_voice`, when given, "
+        "is binding: write in its `voice` for its `audience`; work its `words_to_use` in "
+        "where they fit; never use any of its `words_to_avoid` (whole words or phrases, in "
+        "any case) in the title, the body or the meta description; keep to its "
+        '`point_of_view` ("we": speak as the site, first person plural; "you": address the '
+        'reader; "they": third person, neither "we" nor "you"); write plainly enough for a '
+        "Flesch reading ease of at least its `reading_ease`; match the style of its "
+        "`example` paragraph without copying it."
     ),
     schema=_object(
         {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from inkline.accounts.voice import Voice
+
 Operation = Literal[
     "clustering",
     "idea_generation",
@@ -157,6 +159,9 @@ class ArticleIn:
     outline: tuple[str, ...]
     # The site's minimum length: a shorter answer is asked again once, then the item fails.
     min_words: int = 0
+    # The site's brand voice (`accounts.voice`): sent with the prompt when set; the local
+    # provider leaves the words to avoid out and writes in the point of view.
+    voice: Voice = field(default_factory=Voice)
 
 
 @dataclass(frozen=True)

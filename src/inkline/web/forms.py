@@ -10,7 +10,8 @@ from typing import Any
 
 from django import forms
 
-from inkline.accounts.models import Publisher, Site
+from inkline.accounts import voice as voices
+from inkline.accounts.models import PointOfView, Publisher, Site
 from inkline.automation.models import AutomationConfig
 from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
 from inkline.notices.models import EventKind
@@ -145,6 +146,60 @@ class SiteSettingsForm(SiteForm):
                 if config_key == key:
                     return field
         return None
+
+
+class WordListField(forms.CharField):
+    """Words or phrases, one a line (commas separate them too); the service bounds them."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return [w for line in text.splitlines() for w in line.split(",") if w.strip()]
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+
+class BrandVoiceForm(forms.Form):
+    """A site's brand voice (`accounts.services.brand_voice_update` applies the rules)."""
+
+    voice = forms.CharField(
+        required=False,
+        max_length=voices.VOICE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="How the articles should sound, e.g. 'Warm, practical, no hype'.",
+    )
+    audience = forms.CharField(
+        required=False, max_length=voices.AUDIENCE_MAX, help_text="Who reads the site."
+    )
+    words_to_use = WordListField(
+        required=False,
+        help_text=f"One a line (at most {voices.WORDS_MAX}). Asked for in the writing prompt; "
+        "not checked.",
+    )
+    words_to_avoid = WordListField(
+        required=False,
+        help_text=f"One a line (at most {voices.WORDS_MAX}). Never written by the local "
+        "provider; an article using one (whole words, any case) is held in review, naming it.",
+    )
+    reading_ease = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Target reading ease",
+        widget=forms.NumberInput(attrs={"class": "num"}),
+        help_text="Flesch reading ease the SEO check asks for (0–100). Blank: "
+        f"{voices.DEFAULT_READING_EASE}.",
+    )
+    point_of_view = forms.ChoiceField(choices=PointOfView.choices, required=False)
+    example = forms.CharField(
+        required=False,
+        max_length=voices.EXAMPLE_MAX,
+        label="Example paragraph",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A paragraph in the site's voice, for the model to match.",
+    )
 
 
 class AutomationConfigForm(forms.ModelForm):

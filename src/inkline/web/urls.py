@@ -9,6 +9,7 @@ urlpatterns = [
     path("sites/<id:site_id>/", automation.dashboard, name="dashboard"),
     path("sites/<id:site_id>/settings/", sites.site_settings, name="site_settings"),
     path("sites/<id:site_id>/settings/ai-check/", sites.ai_check, name="ai_check"),
+    path("sites/<id:site_id>/settings/voice/", sites.brand_voice, name="brand_voice"),
     path(
         "sites/<id:site_id>/settings/publisher-check/",
         sites.publisher_check,

@@ -1,13 +1,16 @@
-"""Writing tasks, images and SEO settings. Articles are registered by publishing's admin:
-deleting one goes through publishing (links of published articles are decided again)."""
+"""Writing tasks, images, SEO settings and sites' brand voices. Articles are registered by
+publishing's admin: deleting one goes through publishing (links of published articles are
+decided again)."""
 
 from typing import Any
 
 from django.contrib import admin
 
+from inkline.accounts.models import BrandVoice
+from inkline.accounts.voice import FIELDS
 from inkline.planner.admin import retry_items
 from inkline.writer.models import Image, SeoSettings, WritingTask
-from inkline.writer.quality import seo_settings_update
+from inkline.writer.quality import brand_voice_change, seo_settings_update
 
 
 @admin.register(WritingTask)
@@ -38,3 +41,21 @@ class SeoSettingsAdmin(admin.ModelAdmin):
         obj.pk = seo_settings_update(
             site=obj.site, approval_threshold=obj.approval_threshold, min_words=obj.min_words
         ).pk
+
+
+@admin.register(BrandVoice)
+class BrandVoiceAdmin(admin.ModelAdmin):
+    list_display = ("site", "point_of_view", "reading_ease", "updated_at")
+    list_filter = ("point_of_view",)
+    search_fields = ("site__name",)
+    raw_id_fields = ("site",)
+    fields = ("site", *FIELDS)
+
+    def get_readonly_fields(self, request: Any, obj: BrandVoice | None = None) -> tuple[str, ...]:
+        return ("site",) if obj is not None else ()  # a voice stays with its site
+
+    def save_model(self, request: Any, obj: BrandVoice, form: Any, change: bool) -> None:
+        # Through the service: the API's rules (the model's `clean` checked them), and held
+        # articles judged again when the words to avoid or the reading-ease target change.
+        changes = {name: getattr(obj, name) for name in FIELDS}
+        obj.pk = brand_voice_change(site=obj.site, **changes).pk

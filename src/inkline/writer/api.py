@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inkline.accounts import voice as voices
 from inkline.accounts.scoping import SiteListView, account_objects, site_for
+from inkline.accounts.selectors import site_voice
 from inkline.core.api import is_id
 from inkline.core.inputs import IdField, Input
 from inkline.writer import quality
@@ -237,8 +239,106 @@ class SeoSettingsView(APIView):
         return _seo_settings(site.pk)
 
 
+def _words(what: str) -> serializers.ListField:
+    return serializers.ListField(
+        # Blank items are dropped (`voices.clean_words`), not refused.
+        child=serializers.CharField(max_length=voices.WORD_MAX, allow_blank=True),
+        max_length=voices.WORDS_MAX,
+        required=False,
+        help_text=f"{what} At most {voices.WORDS_MAX} words or phrases of at most "
+        f"{voices.WORD_MAX} characters; blanks and repeats (ignoring case) are dropped.",
+    )
+
+
+class BrandVoiceSerializer(Input):
+    voice = serializers.CharField(
+        max_length=voices.VOICE_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="How the site's articles sound, in the site's own words (free text).",
+    )
+    audience = serializers.CharField(
+        max_length=voices.AUDIENCE_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="Who reads the site.",
+    )
+    words_to_use = _words("Words and phrases the writing prompt asks for (not checked).")
+    words_to_avoid = _words(
+        "Words and phrases never to use: the writing prompt forbids them, the local provider "
+        "leaves them out, and an article containing one (whole words, ignoring case; title, "
+        "meta description or body) fails the SEO gate's `avoided_words` check, which holds it "
+        "in review whatever its score."
+    )
+    reading_ease = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        allow_null=True,
+        required=False,
+        help_text="The Flesch reading ease the SEO check `reading_level` asks for (0–100); "
+        f"null: the default, {voices.DEFAULT_READING_EASE}.",
+    )
+    point_of_view = serializers.ChoiceField(
+        choices=["", *voices.POINTS_OF_VIEW],
+        allow_blank=True,
+        required=False,
+        help_text="we (first person), you (second person), they (third person), or empty: "
+        "no preference.",
+    )
+    example = serializers.CharField(
+        max_length=voices.EXAMPLE_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="A paragraph written in the site's voice, for the model to match.",
+    )
+
+
+def _voice_answer(site_id: int) -> Response:
+    return Response(BrandVoiceSerializer(site_voice(site_id).as_dict(every=True)).data)
+
+
+class BrandVoiceView(APIView):
+    @extend_schema(
+        operation_id="brand_voice_retrieve",
+        responses=BrandVoiceSerializer,
+        summary="A site's brand voice",
+    )
+    def get(self, request: Request, site_id: int) -> Response:
+        return _voice_answer(site_for(request, site_id).pk)
+
+    @extend_schema(
+        operation_id="brand_voice_replace",
+        request=BrandVoiceSerializer,
+        responses=BrandVoiceSerializer,
+        summary="Replace a site's brand voice (owners and editors); fields left out are reset",
+    )
+    def put(self, request: Request, site_id: int) -> Response:
+        return self._change(request, site_id, partial=False)
+
+    @extend_schema(
+        operation_id="brand_voice_update",
+        request=BrandVoiceSerializer(partial=True),
+        responses=BrandVoiceSerializer,
+        summary="Change a site's brand voice (owners and editors); only the fields sent",
+    )
+    def patch(self, request: Request, site_id: int) -> Response:
+        return self._change(request, site_id, partial=True)
+
+    def _change(self, request: Request, site_id: int, *, partial: bool) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = BrandVoiceSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if not partial:
+            changes = {**voices.Voice().as_dict(every=True), **changes}
+        if changes:
+            quality.brand_voice_change(site=site, **changes)
+        return _voice_answer(site.pk)
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/<id:site_id>/seo-settings/", SeoSettingsView.as_view(), name="seo-settings"),
+    path("sites/<id:site_id>/voice/", BrandVoiceView.as_view(), name="brand-voice"),
     path("sites/<id:site_id>/tasks/", TaskListView.as_view(), name="task-list"),
     path("sites/<id:site_id>/content/", ContentListView.as_view(), name="content-list"),
     path("sites/<id:site_id>/images/", ImageListView.as_view(), name="image-list"),

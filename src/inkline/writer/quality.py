@@ -1,5 +1,6 @@
 """Content quality writes: storing SEO reports and the per-site SEO settings (approval
-threshold, minimum words per article).
+threshold, minimum words per article). The brand voice (`accounts`) adds the words to avoid
+and the reading-ease target to the checks.
 
 The checks themselves are pure (`writer.seo`); these functions feed them the stored article and
 its images, and store the result on the content row.
@@ -7,10 +8,13 @@ its images, and store the result on the content row.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
-from inkline.accounts.models import Site
-from inkline.accounts.services import site_pipeline_changed
+from inkline.accounts.models import BrandVoice, Site
+from inkline.accounts.selectors import site_voice
+from inkline.accounts.services import brand_voice_update, site_pipeline_changed
 from inkline.core.errors import ValidationFailed
 from inkline.writer.models import Content, Image, SeoSettings
 from inkline.writer.seo import SeoReport, seo_check
@@ -39,12 +43,15 @@ def content_seo_report(*, content: Content, images: bool = True) -> SeoReport:
     if not images:
         rows = rows.filter(status=Image.Status.DONE)
     alts = list(rows.values_list("alt_text", flat=True))
+    voice = site_voice(content.site_id)
     return seo_check(
         title=content.title,
         html=content.html,
         meta_description=content.meta_description,
         primary_keyword=content.primary_keyword,
         image_alts=alts,
+        words_to_avoid=voice.words_to_avoid,
+        reading_ease_min=voice.reading_ease_min,
     )
 
 
@@ -81,10 +88,34 @@ def seo_settings_update(
         # Only the fields given are written (`update_fields`): concurrent changes of
         # different settings all take effect.
         row, _ = SeoSettings.objects.update_or_create(site=site, defaults=changes)
-        if approval_threshold is not None and (
-            Content.objects.filter(site=site, status=Content.Status.REVIEW)
-            .exclude(held_reason="")
-            .update(held_reason="")
-        ):
-            site_pipeline_changed(site_id=site.pk)  # stage 7's pending count grew
+        if approval_threshold is not None:
+            _held_released(site_id=site.pk)
+    return row
+
+
+def _held_released(*, site_id: int) -> None:
+    """Articles held in review go back to stage 7's pending set, to be judged again."""
+    if (
+        Content.objects.filter(site_id=site_id, status=Content.Status.REVIEW)
+        .exclude(held_reason="")
+        .update(held_reason="")
+    ):
+        site_pipeline_changed(site_id=site_id)  # stage 7's pending count grew
+
+
+# Brand voice settings the SEO gate checks: changing one has held articles judged again.
+_JUDGED = ("words_to_avoid", "reading_ease")
+
+
+def brand_voice_change(*, site: Site, **changes: Any) -> BrandVoice:
+    """Change a site's brand voice (`accounts.services.brand_voice_update`: only the settings
+    given, bounded). When the words to avoid or the reading-ease target change, articles held
+    in review go back to stage 7's pending set, so the next run judges them by the new ones
+    (as a new approval threshold does)."""
+    with transaction.atomic():
+        before = site_voice(site.pk)
+        row = brand_voice_update(site=site, **changes)
+        after = row.as_voice()
+        if any(getattr(before, name) != getattr(after, name) for name in _JUDGED):
+            _held_released(site_id=site.pk)
     return row

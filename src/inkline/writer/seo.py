@@ -17,12 +17,15 @@ from typing import Any
 
 import textstat
 
+from inkline.accounts.voice import DEFAULT_READING_EASE, find_avoided
+
 TITLE_MAX = 60
 META_MIN, META_MAX = 120, 160
 WORDS_PER_H2 = 300
 # Flesch reading ease: 60–70 is plain English, 50–60 "fairly difficult" (high school);
-# below 50 reads like academic prose, which web readers abandon.
-READING_EASE_MIN = 50.0
+# below 50 reads like academic prose, which web readers abandon. A site's brand voice may set
+# its own target (`accounts.voice`).
+READING_EASE_MIN = float(DEFAULT_READING_EASE)
 
 # Weight of each check in the 0–100 score, in the order the checks are reported.
 WEIGHTS: dict[str, int] = {
@@ -37,6 +40,9 @@ WEIGHTS: dict[str, int] = {
     "reading_level": 15,
 }
 assert sum(WEIGHTS.values()) == 100
+# Checks that weigh nothing in the score but hold an article in review whatever its score,
+# made only when the site sets what they check: words of the brand voice's avoid list.
+GATE_CHECKS = ("avoided_words",)
 
 _WORD = re.compile(r"\w+")
 _HEADINGS = {"h2": 2, "h3": 3, "h4": 4}
@@ -61,6 +67,11 @@ class SeoReport:
     @property
     def failed(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if not c.passed)
+
+    @property
+    def blocked(self) -> tuple[CheckResult, ...]:
+        """The failed checks that hold the article whatever its score (GATE_CHECKS)."""
+        return tuple(c for c in self.failed if c.check in GATE_CHECKS)
 
     def as_list(self) -> list[dict[str, Any]]:
         return [c.as_dict() for c in self.checks]
@@ -273,17 +284,72 @@ def _structure_checks(outline: _Outline, image_alts: Sequence[str]) -> list[Chec
     ]
 
 
-def _reading_check(outline: _Outline) -> CheckResult:
+def _reading_check(outline: _Outline, minimum: float) -> CheckResult:
     prose = " ".join(outline.prose)
     if not (outline.words and prose):
         return CheckResult("reading_level", False, "The article has no text to read.")
     ease = round(reading_ease(prose), 1)
     return _check(
         "reading_level",
-        ease >= READING_EASE_MIN,
-        f"Flesch reading ease {ease} (at least {READING_EASE_MIN:g}).",
+        ease >= minimum,
+        f"Flesch reading ease {ease} (at least {minimum:g}).",
         f"Flesch reading ease {ease} is hard to read; aim for at least "
-        f"{READING_EASE_MIN:g} with shorter sentences and plainer words.",
+        f"{minimum:g} with shorter sentences and plainer words.",
+    )
+
+
+class _Segments(HTMLParser):
+    """The text of an HTML body as a reader sees it, cut at every block: inline elements
+    (links, emphasis) do not cut a sentence, headings, paragraphs, items and cells do."""
+
+    INLINE = frozenset({"a", "abbr", "b", "code", "em", "i", "mark", "s", "small", "span"})
+    INLINE |= {"strong", "sub", "sup", "u"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.segments: list[str] = []
+        self._parts: list[str] = []
+
+    def _cut(self) -> None:
+        text = _collapse("".join(self._parts))
+        if text:
+            self.segments.append(text)
+        self._parts = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.INLINE:
+            self._cut()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.INLINE:
+            self._cut()
+
+    def handle_data(self, data: str) -> None:
+        self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._cut()
+
+
+def text_segments(html: str) -> list[str]:
+    """The blocks of text of an article body (see `_Segments`)."""
+    parser = _Segments()
+    parser.feed(html)
+    parser.close()
+    return parser.segments
+
+
+def _avoided_check(texts: Sequence[str], words: Sequence[str]) -> CheckResult:
+    found = find_avoided(texts, words)
+    return _check(
+        "avoided_words",
+        not found,
+        f"None of the site's {len(words)} words to avoid is used.",
+        "The article uses words the site avoids: "
+        + ", ".join(f"'{w}'" for w in found[:10])
+        + ("" if len(found) <= 10 else f" and {len(found) - 10} more")
+        + ".",
     )
 
 
@@ -294,22 +360,34 @@ def seo_check(
     meta_description: str,
     primary_keyword: str,
     image_alts: Sequence[str] = (),
+    words_to_avoid: Sequence[str] = (),
+    reading_ease_min: float = READING_EASE_MIN,
 ) -> SeoReport:
     """Run every check on an article. `html` is the sanitized body (no <h1>: the title is the
     page heading); `image_alts` are the alt texts of its stored images (featured and
-    in-article), to which the body's own <img> tags are added."""
+    in-article), to which the body's own <img> tags are added. `words_to_avoid` and
+    `reading_ease_min` come from the site's brand voice: with words to avoid, the
+    `avoided_words` check looks for them in the title, the meta description and the body's
+    text (a GATE_CHECKS check)."""
     outline = _outline(html)
     checks = [
         *_keyword_checks(title, outline, _collapse(primary_keyword)),
         *_length_checks(title, meta_description),
         *_structure_checks(outline, image_alts),
-        _reading_check(outline),
+        _reading_check(outline, reading_ease_min),
     ]
-    score = sum(WEIGHTS[c.check] for c in checks if c.passed)
+    if words_to_avoid:
+        texts = [title, meta_description, *text_segments(html)]
+        checks.append(_avoided_check(texts, words_to_avoid))
+    score = sum(WEIGHTS.get(c.check, 0) for c in checks if c.passed)
     return SeoReport(score=score, checks=tuple(checks))
 
 
 def held_reason(report: SeoReport, threshold: int) -> str:
-    """Why an article is held for review: its score, the threshold and the failed checks."""
+    """Why an article is held for review: its score, the threshold and the failed checks; or,
+    when the score meets the threshold, the failed checks that hold it anyway (GATE_CHECKS)."""
+    if report.score >= threshold:
+        blocked = " ".join(c.message for c in report.blocked)
+        return f"SEO score {report.score} meets {threshold}, but: {blocked}".strip()
     failed = "; ".join(c.message for c in report.failed)
     return f"SEO score {report.score} is below {threshold}. {failed}".strip()

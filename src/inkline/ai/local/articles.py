@@ -6,13 +6,15 @@ from __future__ import annotations
 import html
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.text import slugify
 
+from inkline.accounts.voice import Voice, strip_avoided
 from inkline.ai.local.ideas import STRUCTURE_OF, compared_sides, idea_outline, idea_title, intent_of
 from inkline.ai.local.text import as_question, seed_of, word_count
+from inkline.ai.local.voice import in_point_of_view, map_text, without_avoided
 from inkline.ai.types import ArticleIn, ArticleOut
 from inkline.planner.clustering.text import collapse, title_case, trim
 from inkline.writer.html import word_count as stored_word_count
@@ -307,16 +309,19 @@ def _conclusion_heading(keyword: str, content_type: str) -> str:
     return f"Final Thoughts on {title_case(keyword)}"
 
 
-def _meta_description(keyword: str, content_type: str) -> str:
-    """META_MIN to META_MAX characters containing the keyword, padded or cut at word boundaries."""
-    text = _META[content_type].format(kw=keyword)
+def _meta_description(keyword: str, content_type: str, voiced: Callable[[str], str] = str) -> str:
+    """META_MIN to META_MAX characters containing the keyword, padded or cut at word
+    boundaries; `voiced` rewrites each piece into the site's voice (and may drop words)."""
+    text = voiced(_META[content_type].format(kw=keyword))
     if len(text) > META_MAX:
-        return trim(text, META_MAX - 1).rstrip(".,;:") + "."
-    for extra in _META_EXTRAS:  # whole sentences while they fit
-        if len(text) < META_MIN and len(text) + 1 + len(extra) <= META_MAX:
+        return voiced(trim(text, META_MAX - 1).rstrip(".,;:") + ".")
+    for extra in map(voiced, _META_EXTRAS):  # whole sentences while they fit
+        if extra and len(text) < META_MIN and len(text) + 1 + len(extra) <= META_MAX:
             text = f"{text} {extra}"
-    padding = itertools.cycle(_META_PADDING)  # short words: cannot overshoot META_MAX
-    while len(text) < META_MIN:
+    # Short words: cannot overshoot META_MAX.
+    words = [w for w in map(voiced, _META_PADDING) if w.strip()]
+    padding = itertools.cycle(words)
+    while words and len(text) < META_MIN:
         text = f"{text} {next(padding)}"
     return text
 
@@ -332,9 +337,29 @@ def _more_section(keyword: str, content_type: str, index: int, prose: _Prose) ->
     return _Section(heading, [prose.paragraph(content_type, lead=lead)])
 
 
+@dataclass(frozen=True)
+class _Voicing:
+    """The site's brand voice applied to the article's texts: the point of view (the site's
+    keywords, in `keep`, left as they are), then the words to avoid removed."""
+
+    voice: Voice
+    keep: tuple[str, ...]
+
+    def text(self, text: str) -> str:
+        text = in_point_of_view(text, self.voice.point_of_view, self.keep)
+        return strip_avoided(text, self.voice.words_to_avoid) if self.voice.words_to_avoid else text
+
+    def body(self, markup: str) -> str:
+        pov = self.voice.point_of_view
+        if pov:
+            markup = map_text(markup, lambda t: in_point_of_view(t, pov, self.keep))
+        return without_avoided(markup, self.voice.words_to_avoid)
+
+
 def compose_article(brief: ArticleIn) -> ArticleOut:
     """A structured article of at least MIN_ARTICLE_WORDS words and at least the brief's
-    `min_words` (as `inkline.writer.html.word_count` counts them), deterministic per brief."""
+    `min_words` (as `inkline.writer.html.word_count` counts them), deterministic per brief,
+    in the brief's point of view and without any of its words to avoid (`_Voicing`)."""
     keyword = collapse(brief.primary_keyword) or collapse(brief.title) or "this topic"
     content_type = brief.content_type if brief.content_type in STRUCTURE_OF else intent_of(keyword)
     title = _article_title(brief.title, keyword, content_type)
@@ -381,8 +406,11 @@ def compose_article(brief: ArticleIn) -> ArticleOut:
         [f"<p>{' '.join(prose.draw(_CLOSERS) for _ in range(3))}</p>"],
     )
 
+    voiced = _Voicing(brief.voice, keep=(keyword, *secondary))
+
     def render() -> str:
-        return "\n".join([*intro, *(s.render() for s in (*sections, conclusion))])
+        body = "\n".join([*intro, *(s.render() for s in (*sections, conclusion))])
+        return voiced.body(body)
 
     body = render()
     while word_count(body) < MIN_ARTICLE_WORDS:
@@ -400,10 +428,11 @@ def compose_article(brief: ArticleIn) -> ArticleOut:
         else:
             room.blocks.append(prose.paragraph(content_type))
         body = render()
+    title = voiced.text(title)
     slug = trim(slugify(title).replace("-", " "), 80).replace(" ", "-")
     return ArticleOut(
         title=title,
         html=body,
-        meta_description=_meta_description(keyword, content_type),
+        meta_description=_meta_description(keyword, content_type, voiced.text),
         slug=slug or f"article-{seed_of(title) % 10**8}",
     )

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
+from inkline.accounts.selectors import site_voice
 from inkline.ai.types import AIProvider, ArticleIn, ArticleResult, Usage
 from inkline.automation.stages.base import Committed, Stage, WorkItem
 from inkline.writer.models import WritingTask
@@ -49,6 +50,7 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
             content_type=idea.content_type,
             outline=tuple(idea.outline),
             min_words=int(getattr(obj, "min_words", 0) or 0),
+            voice=site_voice(obj.site_id),
         )
         return WorkItem(ids=(obj.pk,), payload=ContentJob(obj, brief), label=f"task '{obj.title}'")
 
@@ -57,6 +59,10 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
 
     def commit(self, site_id: int, item: WorkItem[ContentJob], result: ArticleResult) -> Committed:
         article = result.article
+        provenance = result.provenance.as_dict(result.usage)
+        voice = item.payload.brief.voice
+        if voice.is_set:  # what the article was asked to sound like
+            provenance["brand_voice"] = voice.as_dict()
         content_create_from_draft(
             site_id=site_id,
             task=item.payload.task,
@@ -66,6 +72,6 @@ class ContentStage(Stage[WritingTask, ContentJob, ArticleResult]):
                 meta_description=article.meta_description,
                 slug=article.slug,
             ),
-            provenance=result.provenance.as_dict(result.usage),
+            provenance=provenance,
         )
         return Committed(created=1)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from inkline.accounts.api import SiteIn
+from inkline.accounts.selectors import site_voice
 from inkline.automation import selectors as automation
 from inkline.automation.services import ai_check_run
 from inkline.automation.sites import site_create, site_update
@@ -28,7 +29,8 @@ from inkline.web.access import (
     site_for,
     sites_of,
 )
-from inkline.web.forms import SiteForm, SiteSettingsForm
+from inkline.web.forms import BrandVoiceForm, SiteForm, SiteSettingsForm
+from inkline.writer.quality import brand_voice_change
 
 _QUOTED_KEY = re.compile(r"^'([^']+)'")
 
@@ -103,15 +105,39 @@ def site_settings(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 def _settings_page(
-    request: HttpRequest, site: Any, form: SiteSettingsForm, **extra: Any
+    request: HttpRequest,
+    site: Any,
+    form: SiteSettingsForm,
+    voice_form: BrandVoiceForm | None = None,
+    **extra: Any,
 ) -> HttpResponse:
+    voice = site_voice(site.pk)
     context = {
         "form": form,
+        "voice": voice,
+        "voice_form": voice_form or BrandVoiceForm(initial=voice.as_dict(every=True)),
         "problem": publisher_problem(site),
         **selectors.ai_check_panel(automation.ai_check_last(site.pk)),
         **extra,
     }
     return page(request, "web/site_settings.html", context, site=site, section="site")
+
+
+@action
+def brand_voice(request: HttpRequest, site_id: int) -> HttpResponse:
+    """The brand voice panel of the site settings page: saved by the service the API's
+    `PUT /api/v1/sites/{id}/voice/` uses (every field: a blank one clears its setting)."""
+    site = site_for(request, site_id, write=True)
+    form = BrandVoiceForm(request.POST)
+    if form.is_valid():
+        try:
+            brand_voice_change(site=site, **form.cleaned_data)
+        except ValidationFailed as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, "Brand voice saved.")
+            return redirect("web:site_settings", site_id=site.pk)
+    return _settings_page(request, site, SiteSettingsForm(None, site=site), voice_form=form)
 
 
 @action

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.text import slugify
 
+from inkline.accounts.selectors import site_voice
 from inkline.core.errors import ItemGone
 from inkline.core.text import sanitize_text
 from inkline.writer.html import sanitize_html, word_count
@@ -44,11 +45,14 @@ def content_create_from_draft(
         html = sanitize_html(draft.html)
         title = sanitize_text(draft.title)[:255] or task.title
         meta_description = sanitize_text(draft.meta_description)[:320]
+        voice = site_voice(site_id)
         seo = seo_check(
             title=title,
             html=html,
             meta_description=meta_description,
             primary_keyword=task.primary_keyword,
+            words_to_avoid=voice.words_to_avoid,
+            reading_ease_min=voice.reading_ease_min,
         )
         return Content.objects.create(
             site_id=site_id,

@@ -26,7 +26,8 @@ def content_approval_decide(
     *, site_id: int, content_id: int, no_images: str = ""
 ) -> ApprovalDecision:
     """The approval gate (stage 7): re-check SEO (images included) and approve the article
-    only if it meets the site's threshold; otherwise it stays in review with `held_reason`,
+    only if it meets the site's threshold and uses none of the site's words to avoid
+    (`seo.GATE_CHECKS`); otherwise it stays in review with `held_reason`,
     out of the gate's pending set until a user decides. `no_images` says why the site's
     articles get no images ("" when they do): the article is then judged on its text alone
     (images without a file do not count, see `content_seo_report`), and a held reason says
@@ -38,7 +39,7 @@ def content_approval_decide(
         raise ItemGone
     seo = content_seo_report(content=content, images=not no_images)
     threshold = seo_threshold(site_id=site_id)
-    approved = seo.score >= threshold
+    approved = seo.score >= threshold and not seo.blocked
     reason = "" if approved else held_reason(seo, threshold)
     if reason and no_images:  # kept whole when the reason is cut to the column's length
         note = f" Judged on its text alone (no images: {no_images})."
