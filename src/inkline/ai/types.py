@@ -157,6 +157,8 @@ class ArticleIn:
     outline: tuple[str, ...]
     # The site's minimum length: a shorter answer is asked again once, then the item fails.
     min_words: int = 0
+    # 0: the article's first writing; n: its n-th refresh (a fresh rewrite of the same brief).
+    revision: int = 0
 
 
 @dataclass(frozen=True)

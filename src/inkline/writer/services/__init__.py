@@ -12,9 +12,20 @@ from inkline.writer.services.review import (
     ApprovalDecision,
     content_approval_decide,
 )
+from inkline.writer.services.revisions import (
+    REVISION_CLAIM,
+    revision_approve,
+    revision_claim,
+    revision_reject,
+    revision_retry,
+    revision_store,
+    revision_write_failed,
+    revisions_request,
+)
 from inkline.writer.services.writing_tasks import TaskQueued, task_create_from_idea
 
 __all__ = [
+    "REVISION_CLAIM",
     "ApprovalDecision",
     "ArticleDraft",
     "ImageFile",
@@ -24,5 +35,12 @@ __all__ = [
     "content_create_from_draft",
     "image_file_store",
     "image_prompts_store",
+    "revision_approve",
+    "revision_claim",
+    "revision_reject",
+    "revision_retry",
+    "revision_store",
+    "revision_write_failed",
+    "revisions_request",
     "task_create_from_idea",
 ]
