@@ -49,7 +49,8 @@ def published_site(account: Account, provider: LocalProvider, n: int = 2, **conf
     with time_machine.travel(NOW, tick=False):
         run = run_now(site, provider)
         assert run.status == "completed", run.error_message
-    content_publish_due(now=NOW + dt.timedelta(days=1))  # every slot has come
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        content_publish_due()  # every slot has come
     assert Content.objects.filter(site=site, status="published").count() == n
     return site
 
