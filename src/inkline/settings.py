@@ -259,6 +259,7 @@ SPECTACULAR_SETTINGS = {
         "ContentSiteStatusEnum": "inkline.writer.models.Content.SiteStatus",
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
+        "RevisionStatusEnum": "inkline.writer.models.ContentRevision.Status",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
     },
     # Path parameters (inkline.core.converters): `<id:…>` primary keys, `<key:…>` run ids.

@@ -50,6 +50,7 @@ def path_values(world: World) -> dict[str, Any]:
         "run_id": world.run.run_id,
         "content_id": world.content.pk,
         "job_id": world.import_job.pk,
+        "revision_id": world.revision.pk,
     }
 
 
@@ -228,6 +229,7 @@ def test_a_viewer_changes_nothing_through_the_ui_either(world: World) -> None:
         "run_id": world.run.run_id,
         "content_id": world.content.pk,
         "job_id": world.import_job.pk,
+        "revision_id": world.revision.pk,
     }
     before = _fingerprint()
     refused = []

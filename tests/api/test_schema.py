@@ -55,6 +55,8 @@ VALID_BUT_REFUSED = {
     "stagger_start_time; time-slot mode needs a time slot",
     "PUT /api/v1/billing/sites/{site_id}/ai-budget/": "custom percentages sum to exactly 100",
     "POST /api/v1/sites/{site_id}/keywords/import/": "a CSV file needs a `keyword` column",
+    "POST /api/v1/sites/{site_id}/refresh/": "at least one of older_than_days, seo_below and "
+    "ids says what to refresh",
 }
 # Schema-violating input these operations answer with 200 by contract.
 INVALID_BUT_ANSWERED = {

@@ -58,7 +58,7 @@ def test_a_run_refreshes_the_oldest_articles_up_to_its_maximum_and_bills_its_bud
     revisions = list(ContentRevision.objects.filter(run_pk=run.pk).order_by("content_id"))
     oldest = list(Content.objects.filter(site=site).order_by("published_at", "id"))[:2]
     assert [r.content_id for r in revisions] == [c.pk for c in oldest]
-    assert {(r.status, r.trigger) for r in revisions} == {("review", "scheduled")}
+    assert {(r.status, r.trigger_type) for r in revisions} == {("review", "scheduled")}
     captures = CreditTransaction.objects.filter(run=run, kind="capture")
     assert sorted(c.idempotency_key for c in captures) == sorted(
         f"refresh:{r.pk}" for r in revisions

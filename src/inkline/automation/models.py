@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -65,6 +66,7 @@ class AutomationConfig(TimeStampedModel):
     refresh_enabled = models.BooleanField(default=False)
     refresh_older_than_days = models.PositiveIntegerField(
         default=0,
+        validators=[MaxValueValidator(36_500)],
         help_text="Refresh articles last written more than this many days ago (0 = not by age)",
     )
     refresh_below_threshold = models.BooleanField(

@@ -45,12 +45,14 @@ from inkline.billing.selectors import ledger_key_exists
 from inkline.celery import app as celery_app
 from inkline.core.errors import BudgetExhausted, InsufficientCredits, ItemGone, ValidationFailed
 from inkline.core.text import html_text
+from inkline.publishing.refresh import revision_push_wake
 from inkline.writer.models import ContentRevision, WritingTask
 from inkline.writer.quality import seo_threshold, site_min_words
 from inkline.writer.selectors import min_words_annotation, refresh_candidates
 from inkline.writer.services import (
     ArticleDraft,
     revision_claim,
+    revision_retry,
     revision_store,
     revision_write_failed,
     revisions_request,
@@ -129,6 +131,16 @@ def refresh_request(
             for revision in made:
                 transaction.on_commit(partial(revision_wake, revision.pk), robust=True)
     return made
+
+
+def revision_retry_wake(*, revision: ContentRevision) -> ContentRevision:
+    """A user retries a failed refresh: written again (outside any run) when it never was,
+    else pushed again; a worker is woken once that commits."""
+    with transaction.atomic():
+        revision = revision_retry(revision=revision, now=clock.now())
+        wake = revision_push_wake if revision.status == "approved" else revision_wake
+        transaction.on_commit(partial(wake, revision.pk), robust=True)
+    return revision
 
 
 def refresh_request_for_run(*, run: AutomationRun, now: dt.datetime) -> list[ContentRevision]:

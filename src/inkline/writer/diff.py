@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
+from typing import Protocol
 
 BLOCK_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "blockquote", "pre", "figcaption"}
@@ -120,3 +121,19 @@ def article_diff(before: str, after: str, *, title: tuple[str, str] | None = Non
             out.append(DiffBlock("added", tag, f"<ins>{escape(text)}</ins>"))
             added += len(text.split())
     return ArticleDiff(blocks=tuple(out), added=added, removed=removed)
+
+
+class Versions(Protocol):
+    """A revision's two versions (`ContentRevision`)."""
+
+    base_title: str
+    base_html: str
+    title: str
+    html: str
+
+
+def revision_diff(revision: Versions) -> ArticleDiff:
+    """What a refresh changes: from the live version it was written against to its own."""
+    return article_diff(
+        revision.base_html, revision.html, title=(revision.base_title, revision.title)
+    )

@@ -242,6 +242,7 @@ class ContentRevision(TimeStampedModel):
         SCHEDULED = "scheduled", "Scheduled"
 
     OPEN: ClassVar[tuple[str, ...]] = ("queued", "writing", "review", "approved")
+    MAX_AGE_DAYS: ClassVar[int] = 36_500  # the largest "older than" a refresh takes
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         "queued": frozenset({"writing", "failed"}),
         "writing": frozenset({"queued", "review", "failed"}),
@@ -256,7 +257,7 @@ class ContentRevision(TimeStampedModel):
     site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField(help_text="1 for an article's first refresh, then 2 …")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    trigger_type = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     reason = models.CharField(max_length=255, blank=True, default="")  # why it was picked
     requested_by = models.CharField(max_length=150, blank=True, default="")
     # The automation run whose budget its credits count toward (a scheduled refresh), by id:

@@ -51,7 +51,7 @@ def revisions_request(
                         content=content,
                         site_id=site_id,
                         number=(last["n"] or 0) + 1,
-                        trigger=trigger,
+                        trigger_type=trigger,
                         reason=pick.reason[:255],
                         requested_by=requested_by[:150],
                         run_pk=run_pk,
