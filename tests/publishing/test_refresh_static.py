@@ -4,6 +4,7 @@ through stage 4's path, reviewed beside the live version, approved, replaced in 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import time_machine
 import yaml
 from django.conf import settings
 
+from inkline import cli
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
 from inkline.automation.refresh import refresh_request, refresh_tick, revision_write
@@ -153,3 +155,27 @@ def test_a_rejected_refresh_leaves_the_article_and_stays_in_its_history(
     history = list(content.revisions.values_list("number", "status", "decided_by"))
     assert history == [(2, "queued", ""), (1, "rejected", "editor")]
     assert second.number == 2
+
+
+def test_cli_refresh_queues_or_writes_refreshes_and_refuses_bad_usage(
+    account: Account, provider: LocalProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = published_site(account, provider, n=2)
+    first, second = Content.objects.filter(site=site).order_by("pk")
+    Content.objects.filter(pk=first.pk).update(seo_score=5)
+    assert cli.main(["refresh", site.name]) == 2  # nothing says what to refresh
+    assert "give --older-than, --seo-below or --ids" in capsys.readouterr().err
+    assert cli.main(["refresh", site.name, "--seo-below", "101"]) == 2
+    capsys.readouterr()
+    with time_machine.travel(LATER, tick=False):
+        assert cli.main(["refresh", site.name, "--seo-below", "50", "--wait", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["count"] == 1
+    (row,) = answer["revisions"]
+    assert (row["content_id"], row["outcome"], row["status"]) == (first.pk, "written", "review")
+    assert row["credits"] > 0
+    with time_machine.travel(LATER, tick=False):
+        assert cli.main(["refresh", str(site.pk), "--ids", str(first.pk), str(second.pk)]) == 0
+    out = capsys.readouterr().out
+    assert "1 refresh(es) queued for writing." in out  # the first one is open already
+    assert ContentRevision.objects.get(content=second).status == "queued"
