@@ -84,3 +84,28 @@ def test_the_review_page_asks_for_refreshes_and_shows_them_in_fixed_queries(
     with django_assert_num_queries(single):
         page = owner.get(f"/sites/{site.pk}/review/").content.decode()
     assert page.count('class="review-item" id="revision-') == 3
+
+
+def test_the_automation_settings_page_saves_the_refresh_settings(
+    owner: Client, account: Account
+) -> None:
+    from inkline.automation.models import STAGE_LIMIT_FIELDS, AutomationConfig
+    from inkline.automation.sites import site_create
+
+    site = site_create(account=account, name="cfg")
+    url = f"/sites/{site.pk}/automation/"
+    assert 'id="refresh-settings"' in owner.get(url).content.decode()
+    form = {"frequency": "daily", "scheduled_time": "02:00", "day_of_week": "0",
+            "day_of_month": "1", "max_credits_per_run": "0"}  # fmt: skip
+    form |= dict.fromkeys(STAGE_LIMIT_FIELDS.values(), "0")
+    bad = owner.post(url, form | {"refresh_older_than_days": "99999999"})
+    assert bad.status_code == 200 and "refresh_older_than_days_error" in bad.content.decode()
+    saved = owner.post(
+        url,
+        form
+        | {"refresh_enabled": "on", "refresh_older_than_days": "180", "refresh_max_per_run": ""},
+    )
+    assert saved.status_code == 302
+    config = AutomationConfig.objects.get(site=site)
+    assert (config.refresh_enabled, config.refresh_older_than_days) == (True, 180)
+    assert config.refresh_max_per_run == 5  # left empty: kept

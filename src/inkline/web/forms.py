@@ -196,6 +196,18 @@ class AutomationConfigForm(forms.ModelForm):
             field.widget.attrs.update({"min": 0, "class": "num"})
             field.help_text = ""
         self.fields["refresh_older_than_days"].widget.attrs["max"] = ContentRevision.MAX_AGE_DAYS
+        for name in ("refresh_older_than_days", "refresh_max_per_run"):
+            self.fields[name].required = False  # left empty: kept as they are
+
+    def _kept(self, name: str) -> int:
+        value = self.cleaned_data.get(name)
+        return int(getattr(self.instance, name)) if value is None else int(value)
+
+    def clean_refresh_older_than_days(self) -> int:
+        return self._kept("refresh_older_than_days")
+
+    def clean_refresh_max_per_run(self) -> int:
+        return self._kept("refresh_max_per_run")
         self.fields["scheduled_time"].help_text = "In the site's time zone."
 
 
