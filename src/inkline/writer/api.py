@@ -150,6 +150,7 @@ class ContentOut(serializers.ModelSerializer[Content]):
             "unscheduled_reason",
             "published_at",
             "published_url",
+            "modified_at",
             "publish_error",
             "seo_score",
             "seo_report",
