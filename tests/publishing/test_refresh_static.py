@@ -23,7 +23,7 @@ from inkline.core.errors import InvalidTransition, ValidationFailed
 from inkline.publishing.refresh import revision_approve_push, revision_push
 from inkline.publishing.services import content_publish_due
 from inkline.writer.models import Content, ContentRevision
-from inkline.writer.services import revision_reject
+from inkline.writer.services import revision_claim, revision_reject
 from tests.factories import add_tasks, only_stages, run_now
 from tests.publishing.builders import publishing
 
@@ -132,10 +132,18 @@ def test_picks_by_age_and_by_seo_score_and_refuses_a_request_without_a_criterion
     assert by_score[0].reason == "SEO score 10 below 50"
     # The tick (the reconciler) writes what no worker took.
     with time_machine.travel(NOW, tick=False):
-        outcomes = refresh_tick()
-    assert sorted(outcomes) == sorted([by_age[0].pk, by_score[0].pk])
+        woken = refresh_tick(wake=False)
+        assert sorted(woken) == sorted([by_age[0].pk, by_score[0].pk])
+        assert refresh_tick(wake=False) == []  # woken: not again before the grace is over
+        outcomes = {pk: revision_write(revision_id=pk, provider=provider) for pk in woken}
     assert set(outcomes.values()) == {"written"}
-    assert not ContentRevision.objects.filter(content=third).exists()
+    # A worker that died while writing: its claim expires, the tick wakes it again.
+    (third_revision,) = refresh_request(site=site, by="owner", ids=[third.pk], wake=False)
+    assert revision_claim(revision_id=third_revision.pk, now=NOW) is not None
+    assert refresh_tick(now=NOW + dt.timedelta(minutes=5), wake=False) == []
+    assert refresh_tick(now=NOW + dt.timedelta(minutes=11), wake=False) == [third_revision.pk]
+    third_revision.refresh_from_db()
+    assert third_revision.status == "queued"
 
 
 def test_a_rejected_refresh_leaves_the_article_and_stays_in_its_history(

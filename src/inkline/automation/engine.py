@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -66,6 +67,7 @@ from inkline.core.errors import LeaseLost
 from inkline.publishing.services import content_schedule
 from inkline.writer.models import ContentRevision
 from inkline.writer.quality import seo_threshold
+from inkline.writer.services import revisions_requeue_for_run
 
 __all__ = [
     "Lease",
@@ -95,6 +97,9 @@ class SliceResult:
 
     outcome: str
     status: str = ""
+
+
+T = TypeVar("T")
 
 
 class Slice:
@@ -170,6 +175,7 @@ class Slice:
             on_capture=lambda charged: ctx.write(
                 total_credits_used=ctx.run.total_credits_used + charged
             ),
+            call=lambda fn: self.with_heartbeat(fn, name="inkline-refresh"),
         )
         waiting = mine.filter(status=ContentRevision.Status.QUEUED).order_by("pk")
         for pk, title in waiting.values_list("pk", "content__title"):
@@ -234,6 +240,7 @@ class Slice:
         if ctx.run.lease_epoch > 1 and ctx.run.status == RunStatus.RUNNING:
             # A previous executor held this run: give back whatever it had on hold.
             billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run picked up by a new worker")
+            revisions_requeue_for_run(run_pk=ctx.run.pk)
         if ctx.run.status == RunStatus.QUEUED:
             ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
             ctx.event(f"Run started on {ctx.lease.owner.split(':')[0]}.", code="running")
@@ -316,15 +323,18 @@ class Slice:
 
     def ask_check(self) -> AICheck:
         """`provider.check()` in a thread; the lease is renewed while it takes."""
-        ctx = self.ctx
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkline-check")
+        return self.with_heartbeat(self.ctx.provider.check, name="inkline-check")
+
+    def with_heartbeat(self, call: Callable[[], T], *, name: str) -> T:
+        """`call()` in a thread; the run's lease is renewed while it takes."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         try:
-            future = pool.submit(ctx.provider.check)
+            future = pool.submit(call)
             while True:
                 try:
                     return future.result(timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3)
                 except FutureTimeout:
-                    ctx.write()  # heartbeat
+                    self.ctx.write()  # heartbeat
         finally:
             pool.shutdown(wait=False)
 

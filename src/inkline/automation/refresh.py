@@ -33,7 +33,7 @@ from django.db.models import Q
 from inkline import clock
 from inkline.accounts.models import Site
 from inkline.ai.registry import get_provider
-from inkline.ai.types import AIError, AIProvider, ArticleIn, Usage
+from inkline.ai.types import AIError, AIProvider, ArticleIn, ArticleResult, Usage
 from inkline.automation.events import RunEventAlerts
 from inkline.automation.models import ACTIVE_STATUSES, AutomationRun
 from inkline.automation.stages import ContentStage, WorkItem
@@ -56,6 +56,8 @@ from inkline.writer.services import (
     revision_store,
     revision_write_failed,
     revisions_request,
+    revisions_take_for_wake,
+    revisions_woken,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class RunCharge:
     run_id: str
     cap: int
     on_capture: Callable[[int], None]
+    # How the AI call is made: the run renews its lease while the call takes.
+    call: Callable[[Callable[[], ArticleResult]], ArticleResult] | None = None
 
 
 class RefreshStop(Exception):
@@ -128,6 +132,7 @@ def refresh_request(
             requested_by=by,
         )
         if wake:
+            revisions_woken(ids=[r.pk for r in made], now=now)
             for revision in made:
                 transaction.on_commit(partial(revision_wake, revision.pk), robust=True)
     return made
@@ -250,7 +255,9 @@ def revision_write(
                 raise RefreshStop(f"Refreshing stopped: {exc.message}", end_run=end) from exc
             return "failed"
     try:
-        result = (provider or get_provider()).write_content(refresh_brief(revision))
+        brief = refresh_brief(revision)
+        ask = partial((provider or get_provider()).write_content, brief)
+        result = charge.call(ask) if charge is not None and charge.call else ask()
     except Exception as exc:
         usage = exc.usage if isinstance(exc, AIError) else None
         again = isinstance(exc, AIError) and exc.endpoint
@@ -352,23 +359,28 @@ def _settle_failed(
         pass
 
 
-def refresh_tick(*, now: dt.datetime | None = None, limit: int = 50) -> dict[int, str]:
-    """The beat's refresh tick (the reconciler): write the revisions a lost message or a
-    dead worker left (queued, or claimed longer ago than the claim's lease); fail those of a
-    run that ended before writing them, with the reason (a user may retry them)."""
+def refresh_tick(
+    *, now: dt.datetime | None = None, limit: int = 200, wake: bool = True
+) -> list[int]:
+    """The beat's refresh tick (the reconciler): wake a worker again for each refresh asked
+    for by hand that a lost message or a dead worker left (queued and not taken within
+    `WAKE_GRACE` of its wake, or claimed longer ago than a claim lasts); fail those of a run
+    that ended before writing them, with the reason (a user may retry them). Returns the ids
+    woken (with `wake=False`, the caller writes them)."""
     now = now or clock.now()
     waiting = Q(status=ContentRevision.Status.QUEUED) | Q(
         status=ContentRevision.Status.WRITING, claimed_until__lt=now
     )
     active_runs = AutomationRun.objects.filter(status__in=ACTIVE_STATUSES).values("pk")
-    orphaned = ContentRevision.objects.filter(waiting, run_pk__isnull=False).exclude(
+    ContentRevision.objects.filter(waiting, run_pk__isnull=False).exclude(
         run_pk__in=active_runs
-    )
-    orphaned.update(
+    ).update(
         status=ContentRevision.Status.FAILED,
         claimed_until=None,
         last_error="Its automation run ended before it was written; refresh it again.",
     )
-    due = ContentRevision.objects.filter(waiting, run_pk__isnull=True).order_by("pk")
-    ids = list(due.values_list("pk", flat=True)[:limit])
-    return {pk: revision_write(revision_id=pk, now=now) for pk in ids}
+    ids = revisions_take_for_wake(now=now, limit=limit)
+    if wake:
+        for pk in ids:
+            transaction.on_commit(partial(revision_wake, pk), robust=True)
+    return ids

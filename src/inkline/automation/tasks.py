@@ -38,5 +38,6 @@ def write_revision(revision_id: int) -> str:
 
 @shared_task(name="inkline.automation.refresh_tick", ignore_result=True)
 def refresh_tick() -> int:
-    """The beat's refresh tick: write the refreshes a lost message or a dead worker left."""
+    """The beat's refresh tick: wake workers again for the refreshes a lost message or a
+    dead worker left."""
     return len(refresh.refresh_tick())

@@ -198,6 +198,7 @@ class AutomationConfigForm(forms.ModelForm):
         self.fields["refresh_older_than_days"].widget.attrs["max"] = ContentRevision.MAX_AGE_DAYS
         for name in ("refresh_older_than_days", "refresh_max_per_run"):
             self.fields[name].required = False  # left empty: kept as they are
+        self.fields["scheduled_time"].help_text = "In the site's time zone."
 
     def _kept(self, name: str) -> int:
         value = self.cleaned_data.get(name)
@@ -208,7 +209,6 @@ class AutomationConfigForm(forms.ModelForm):
 
     def clean_refresh_max_per_run(self) -> int:
         return self._kept("refresh_max_per_run")
-        self.fields["scheduled_time"].help_text = "In the site's time zone."
 
 
 class KeywordImportForm(forms.Form):

@@ -21,6 +21,9 @@ from inkline.writer.services.revisions import (
     revision_store,
     revision_write_failed,
     revisions_request,
+    revisions_requeue_for_run,
+    revisions_take_for_wake,
+    revisions_woken,
 )
 from inkline.writer.services.writing_tasks import TaskQueued, task_create_from_idea
 
@@ -42,5 +45,8 @@ __all__ = [
     "revision_store",
     "revision_write_failed",
     "revisions_request",
+    "revisions_requeue_for_run",
+    "revisions_take_for_wake",
+    "revisions_woken",
     "task_create_from_idea",
 ]

@@ -23,6 +23,9 @@ from inkline.writer.services.content import ArticleDraft
 
 # A claim (writing or pushing) older than this is presumed dead and is taken again.
 REVISION_CLAIM = dt.timedelta(minutes=10)
+# A queued revision whose worker was woken this long ago and has not taken it is woken again
+# (its message was lost); `claimed_until` of a queued revision is when that is due.
+WAKE_GRACE = dt.timedelta(minutes=5)
 
 
 def revisions_request(
@@ -63,6 +66,36 @@ def revisions_request(
         except IntegrityError:
             continue  # a refresh of it is open already (or was just asked for)
     return made
+
+
+def revisions_take_for_wake(*, now: dt.datetime, limit: int) -> list[int]:
+    """Revisions asked for by hand that no worker has (queued and not woken lately, or
+    claimed longer ago than a claim lasts): queued again, due for another wake in
+    `WAKE_GRACE`. Returns their ids, for the caller to wake a worker for each."""
+    due = (
+        Q(status=ContentRevision.Status.QUEUED)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    ) | Q(status=ContentRevision.Status.WRITING, claimed_until__lt=now)
+    rows = ContentRevision.objects.filter(due, run_pk__isnull=True)
+    ids = list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
+    taken = rows.filter(pk__in=ids)
+    taken.update(status=ContentRevision.Status.QUEUED, claimed_until=now + WAKE_GRACE)
+    return ids
+
+
+def revisions_woken(*, ids: Sequence[int], now: dt.datetime) -> None:
+    """Workers were woken for these queued revisions: not woken again before `WAKE_GRACE`."""
+    ContentRevision.objects.filter(pk__in=list(ids), status=ContentRevision.Status.QUEUED).update(
+        claimed_until=now + WAKE_GRACE
+    )
+
+
+def revisions_requeue_for_run(*, run_pk: int) -> int:
+    """A run was picked up by a new worker: the refreshes its previous worker was writing are
+    queued again (that worker's late store is refused: the claim's attempts moved on)."""
+    return ContentRevision.objects.filter(
+        run_pk=run_pk, status=ContentRevision.Status.WRITING
+    ).update(status=ContentRevision.Status.QUEUED, claimed_until=None)
 
 
 def revision_claim(*, revision_id: int, now: dt.datetime) -> ContentRevision | None:
