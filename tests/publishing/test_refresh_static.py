@@ -16,6 +16,7 @@ from django.conf import settings
 from inkline import cli
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
+from inkline.ai.types import AIError, ArticleIn, ArticleResult, Usage
 from inkline.automation.refresh import refresh_request, refresh_tick, revision_write
 from inkline.automation.sites import site_create
 from inkline.billing.models import CreditTransaction
@@ -187,3 +188,40 @@ def test_cli_refresh_queues_or_writes_refreshes_and_refuses_bad_usage(
     out = capsys.readouterr().out
     assert "1 refresh(es) queued for writing." in out  # the first one is open already
     assert ContentRevision.objects.get(content=second).status == "queued"
+
+
+class Failing(LocalProvider):
+    """The local provider whose article calls fail as `error` says."""
+
+    def __init__(self, error: AIError) -> None:
+        super().__init__()
+        self.error = error
+
+    def write_content(self, brief: ArticleIn) -> ArticleResult:
+        raise self.error
+
+
+def test_failed_calls_give_their_hold_back_or_charge_what_was_billed(
+    account: Account, provider: LocalProvider
+) -> None:
+    site = published_site(account, provider, n=2)
+    first, second = Content.objects.filter(site=site).order_by("pk")
+    (revision,) = refresh_request(site=site, by="owner", ids=[first.pk], wake=False)
+    down = Failing(AIError("endpoint down", endpoint=True))
+    outcomes = [revision_write(revision_id=revision.pk, provider=down) for _ in range(3)]
+    assert outcomes == ["retry", "retry", "failed"]  # 3 attempts, then visible
+    revision.refresh_from_db()
+    assert revision.status == "failed" and revision.last_error == "endpoint down"
+    account.refresh_from_db()
+    assert account.credits_held == 0
+    assert not CreditTransaction.objects.filter(kind="capture").filter(
+        idempotency_key__startswith="refresh:"
+    )
+    # An unusable answer the provider billed: charged once, for its usage, and the item fails.
+    (billed,) = refresh_request(site=site, by="owner", ids=[second.pk], wake=False)
+    bad = Failing(AIError("unusable", usage=Usage(calls=2, prompt_tokens=900, words=2000)))
+    assert revision_write(revision_id=billed.pk, provider=bad) == "failed"
+    charges = CreditTransaction.objects.filter(idempotency_key__startswith=f"refresh:{billed.pk}:")
+    assert [c.kind for c in charges] == ["capture"] and charges[0].amount < 0
+    account.refresh_from_db()
+    assert account.credits_held == 0

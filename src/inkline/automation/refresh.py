@@ -19,6 +19,7 @@ place are `publishing.refresh`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import cast
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 
 from inkline import clock
@@ -43,7 +44,13 @@ from inkline.billing.costs import cost_of
 from inkline.billing.models import CreditCostConfig
 from inkline.billing.selectors import ledger_key_exists
 from inkline.celery import app as celery_app
-from inkline.core.errors import BudgetExhausted, InsufficientCredits, ItemGone, ValidationFailed
+from inkline.core.errors import (
+    BudgetExhausted,
+    InsufficientCredits,
+    ItemGone,
+    LeaseLost,
+    ValidationFailed,
+)
 from inkline.core.text import html_text
 from inkline.publishing.refresh import revision_push_wake
 from inkline.writer.models import ContentRevision, WritingTask
@@ -258,6 +265,13 @@ def revision_write(
         brief = refresh_brief(revision)
         ask = partial((provider or get_provider()).write_content, brief)
         result = charge.call(ask) if charge is not None and charge.call else ask()
+    except (LeaseLost, DatabaseError):
+        # The slice ends (the run's lease was taken over, or the database failed): nothing of
+        # this attempt is kept; the run's next worker, or the tick once the claim expires,
+        # queues the revision again.
+        with contextlib.suppress(DatabaseError):  # else the sweeper releases it
+            _give_back(hold, f"{label}: its worker stopped")
+        raise
     except Exception as exc:
         usage = exc.usage if isinstance(exc, AIError) else None
         again = isinstance(exc, AIError) and exc.endpoint
