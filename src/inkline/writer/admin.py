@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import admin
 
 from inkline.planner.admin import retry_items
-from inkline.writer.models import Image, SeoSettings, WritingTask
+from inkline.writer.models import ContentRevision, Image, SeoSettings, WritingTask
 from inkline.writer.quality import seo_settings_update
 
 
@@ -38,3 +38,19 @@ class SeoSettingsAdmin(admin.ModelAdmin):
         obj.pk = seo_settings_update(
             site=obj.site, approval_threshold=obj.approval_threshold, min_words=obj.min_words
         ).pk
+
+
+@admin.register(ContentRevision)
+class ContentRevisionAdmin(admin.ModelAdmin):
+    """Refreshes of published articles: read here; decided on the review page or the API
+    (approval pushes the article to its publisher)."""
+
+    list_display = ("content", "number", "status", "trigger_type", "decided_by", "created_at")
+    list_filter = ("status", "trigger_type")
+    raw_id_fields = ("content", "site")
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
