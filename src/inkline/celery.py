@@ -19,6 +19,7 @@ app.autodiscover_tasks()
 # own "schedule"; add one entry per app tick.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "automation-tick": {"task": "inkline.automation.tick"},
+    "automation-refresh": {"task": "inkline.automation.refresh_tick"},
     "publishing-schedule": {"task": "inkline.publishing.schedule_approved"},
     "publishing-publish": {"task": "inkline.publishing.publish_due"},
     "billing-sweep-holds": {"task": "inkline.billing.sweep_holds"},

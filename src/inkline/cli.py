@@ -74,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what is due, publish nothing")
     p.add_argument("--json", action="store_true")
 
+    p = add(
+        "refresh",
+        "refresh published articles of SITE: rewritten with the current prompt and voice, "
+        "each waits for review as a revision beside the live one",
+    )
+    p.add_argument("site", metavar="SITE", help="the site (id or name)")
+    p.add_argument(
+        "--older-than", type=int, metavar="DAYS", help="last published or refreshed before"
+    )
+    p.add_argument("--seo-below", type=int, metavar="N", help="SEO score below N (0-100)")
+    p.add_argument("--ids", type=int, nargs="+", metavar="ID", help="these articles")
+    p.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    p.add_argument("--wait", action="store_true", help="write the refreshes here, now")
+    p.add_argument("--json", action="store_true")
+
     p = add("serve", "web + worker + beat on the embedded default")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")

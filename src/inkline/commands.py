@@ -29,7 +29,7 @@ from inkline import clock
 from inkline.accounts.models import Site
 from inkline.ai.checking import connection_check
 from inkline.ai.registry import import_provider
-from inkline.automation import engine
+from inkline.automation import engine, refresh
 from inkline.automation.api import RunSerializer, ai_check_out
 from inkline.automation.models import AutomationRun
 from inkline.automation.selectors import pipeline_summary
@@ -53,6 +53,7 @@ from inkline.planner.services import (
 from inkline.publishing import selectors, services
 from inkline.publishing.api import publisher_check_out
 from inkline.publishing.checking import publisher_check
+from inkline.writer.models import ContentRevision
 from inkline.writer.seo import reading_ease
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -410,6 +411,58 @@ def cmd_publish(args: argparse.Namespace) -> int:
             for k in ("published", "retry", "failed", "skipped")
         )))  # fmt: skip
     return EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    site = _find_site(args.site)
+    older, below, ids = args.older_than or 0, args.seo_below or 0, args.ids or []
+    if not 0 <= older <= ContentRevision.MAX_AGE_DAYS:
+        raise UsageError(f"--older-than must be 0 to {ContentRevision.MAX_AGE_DAYS} days")
+    if not 0 <= below <= 100:
+        raise UsageError("--seo-below must be 0 to 100")
+    if args.limit < 0 or any(i < 1 for i in ids):
+        raise UsageError("--limit and --ids must be positive")
+    try:
+        made = refresh.refresh_request(
+            site=site,
+            by="cli",
+            older_than_days=older,
+            seo_below=below,
+            ids=ids,
+            limit=args.limit,
+            wake=not args.wait,  # with --wait this process writes them
+        )
+    except ValidationFailed as exc:
+        raise UsageError("give --older-than, --seo-below or --ids: what to refresh") from exc
+    outcomes = {r.pk: refresh.revision_write(revision_id=r.pk) for r in made} if args.wait else {}
+    rows = [
+        {
+            "revision": row.pk,
+            "content_id": row.content_id,
+            "title": row.content.title,
+            "reason": row.reason,
+            "status": row.status,
+            "outcome": outcomes.get(row.pk, "queued"),
+            "credits": row.credits_used,
+        }
+        for row in ContentRevision.objects.filter(pk__in=[r.pk for r in made])
+        .select_related("content")
+        .order_by("pk")
+    ]
+    if args.json:
+        _print_json({"count": len(rows), "revisions": rows})
+    else:
+        for row in rows:
+            print(
+                f"{row['revision']:>6}  content {row['content_id']:<6} {row['outcome']:<8} "
+                f"{row['title']} ({row['reason']})"
+            )
+        print(
+            f"{len(rows)} refresh(es) "
+            + ("written; they wait for review." if args.wait else "queued for writing.")
+        )
+    failed = any(row["outcome"] == "failed" for row in rows)
+    return EXIT_REFUSED if failed else EXIT_OK
 
 
 # --- the long-running processes -------------------------------------------------------------

@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "ContentSiteStatusEnum": "inkline.writer.models.Content.SiteStatus",
         "ImageStatusEnum": "inkline.writer.models.Image.Status",
         "ImageKindEnum": "inkline.writer.models.Image.Kind",
+        "RevisionStatusEnum": "inkline.writer.models.ContentRevision.Status",
         "TransactionKindEnum": "inkline.billing.models.CreditTransaction.Kind",
         "WebhookEventEnum": "inkline.notices.models.EventKind",
     },

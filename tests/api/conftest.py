@@ -20,7 +20,7 @@ from inkline.automation.sites import account_create, site_create
 from inkline.notices.models import Delivery, EventKind, WebhookEndpoint
 from inkline.planner.models import KeywordImportJob
 from inkline.planner.services import import_job_create
-from inkline.writer.models import Content
+from inkline.writer.models import Content, ContentRevision
 from tests.factories import COFFEE, add_keywords, run_now
 
 WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"  # the shape of a WordPress application password
@@ -55,6 +55,7 @@ class World:
     import_job: KeywordImportJob
     webhook: WebhookEndpoint
     delivery: Delivery
+    revision: ContentRevision  # a refresh of `content`, in review
     markers: list[str] = field(default_factory=list)
 
     def foreign(self, body: Any) -> list[str]:
@@ -107,6 +108,17 @@ def build_world() -> World:
     add_keywords(other_site, ["green tea benefits", "matcha latte recipe"])
     # A keyword import job of A, queued (no worker runs here).
     import_job = import_job_create(site=site, rows=[{"keyword": "a queued one"}], wake=False)
+    # A refresh of A's article waiting for review (no worker writes it here).
+    revision = ContentRevision.objects.create(
+        content=content,
+        site=site,
+        number=1,
+        status=ContentRevision.Status.REVIEW,
+        base_title=content.title,
+        base_html=content.html,
+        title=content.title,
+        html=content.html + "<p>Refreshed.</p>",
+    )
     markers = [
         "alpha-site",
         "Alpha Corp",
@@ -129,5 +141,6 @@ def build_world() -> World:
         import_job=import_job,
         webhook=webhook,
         delivery=delivery,
+        revision=revision,
         markers=markers,
     )

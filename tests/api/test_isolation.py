@@ -52,6 +52,7 @@ def path_values(world: World) -> dict[str, Any]:
         "job_id": world.import_job.pk,
         "webhook_id": world.webhook.pk,
         "delivery_id": world.delivery.pk,
+        "revision_id": world.revision.pk,
     }
 
 
@@ -232,6 +233,7 @@ def test_a_viewer_changes_nothing_through_the_ui_either(world: World) -> None:
         "job_id": world.import_job.pk,
         "webhook_id": world.webhook.pk,
         "delivery_id": world.delivery.pk,
+        "revision_id": world.revision.pk,
     }
     before = _fingerprint()
     refused = []

@@ -57,6 +57,8 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/sites/{site_id}/keywords/import/": "a CSV file needs a `keyword` column",
     "POST /api/v1/webhooks/": "the webhook URL must resolve to a public address (SSRF guard)",
     "PATCH /api/v1/webhooks/{webhook_id}/": "the same: a public webhook URL",
+    "POST /api/v1/sites/{site_id}/refresh/": "at least one of older_than_days, seo_below and "
+    "ids says what to refresh",
 }
 # Schema-violating input these operations answer with 200 by contract.
 INVALID_BUT_ANSWERED = {

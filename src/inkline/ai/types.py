@@ -162,6 +162,8 @@ class ArticleIn:
     # The site's brand voice (`accounts.voice`): sent with the prompt when set; the local
     # provider leaves the words to avoid out and writes in the point of view.
     voice: Voice = field(default_factory=Voice)
+    # 0: the article's first writing; n: its n-th refresh (a fresh rewrite of the same brief).
+    revision: int = 0
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from inkline.accounts.scoping import (
     site_for,
 )
 from inkline.ai.types import STRUCTURED_MODES
-from inkline.automation import selectors, services, sites
+from inkline.automation import refresh, selectors, services, sites
 from inkline.automation.models import AutomationConfig, AutomationRun, RunEvent
 from inkline.automation.stages import STAGE_CLASSES, STAGE_LIMIT_FIELDS
 from inkline.billing import budget
@@ -33,9 +33,17 @@ from inkline.billing import services as billing_services
 from inkline.billing.api import AIBudgetIn, AIBudgetOut
 from inkline.billing.models import SiteAIBudgetAllocation
 from inkline.core.api import MAX_INT
-from inkline.core.errors import NotFound
-from inkline.core.inputs import Input, StrictInputMixin
+from inkline.core.errors import Conflict, NotFound
+from inkline.core.inputs import IdField, Input, StrictInputMixin, UniqueListField
 from inkline.core.openapi import ERROR
+from inkline.writer.api import (
+    RevisionDetailOut,
+    RevisionOut,
+    content_of,
+    revision_answer,
+    revision_of,
+)
+from inkline.writer.models import ContentRevision
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -167,6 +175,14 @@ class PipelineOut(serializers.Serializer[Any]):
 
 
 # --- config -----------------------------------------------------------------------------------
+REFRESH_FIELDS = (
+    "refresh_enabled",
+    "refresh_older_than_days",
+    "refresh_below_threshold",
+    "refresh_max_per_run",
+)
+
+
 class ConfigSerializer(StrictInputMixin, serializers.ModelSerializer[AutomationConfig]):
     scheduled_time = serializers.TimeField(
         format="%H:%M", input_formats=["%H:%M"], help_text="Local time in the site's timezone"
@@ -185,14 +201,19 @@ class ConfigSerializer(StrictInputMixin, serializers.ModelSerializer[AutomationC
             *(s.enabled_field for s in STAGE_CLASSES.values()),
             *STAGE_LIMIT_FIELDS.values(),
             "max_credits_per_run",
+            *REFRESH_FIELDS,
             "next_run_at",
         ]
         read_only_fields = ["next_run_at"]
         # The columns are 32-bit on PostgreSQL: a bigger number is bad input, not a crash.
         extra_kwargs = {
             field: {"min_value": 0, "max_value": MAX_INT}
-            for field in (*STAGE_LIMIT_FIELDS.values(), "max_credits_per_run")
-        }
+            for field in (
+                *STAGE_LIMIT_FIELDS.values(),
+                "max_credits_per_run",
+                "refresh_max_per_run",
+            )
+        } | {"refresh_older_than_days": {"min_value": 0, "max_value": ContentRevision.MAX_AGE_DAYS}}
 
 
 class ConfigView(APIView):
@@ -315,6 +336,89 @@ class RunCancelView(_RunActionView):
     @_action_schema("cancel", "the run has already ended")
     def post(self, request: Request, run_id: str) -> Response:
         return super().post(request, run_id)
+
+
+# --- refreshing published articles ------------------------------------------------------------
+class RefreshIn(Input):
+    older_than_days = serializers.IntegerField(
+        min_value=0,
+        max_value=ContentRevision.MAX_AGE_DAYS,
+        required=False,
+        help_text="Refresh articles last published or refreshed more than this many days ago",
+    )
+    seo_below = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text="Refresh articles whose SEO score is below this (0–100)",
+    )
+    ids = UniqueListField(
+        child=IdField(),
+        required=False,
+        max_length=refresh.MAX_IDS,
+        help_text="Refresh these published articles of the site",
+    )
+    limit = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, required=False, help_text="At most this many (0 = all)"
+    )
+
+
+class RefreshOut(serializers.Serializer[Any]):
+    count = serializers.IntegerField(help_text="Refreshes queued")
+    revisions = RevisionOut(many=True)
+
+
+class SiteRefreshView(APIView):
+    @extend_schema(
+        request=RefreshIn,
+        responses={201: RefreshOut},
+        summary="Refresh published articles of a site (by age, SEO score or ids)",
+        description="Each criterion adds articles; at least one is needed (else 400). "
+        "Articles with a refresh already open are left out. Each refresh is written in the "
+        "background and waits for review as a revision.",
+    )
+    def post(self, request: Request, site_id: int) -> Response:
+        site = site_for(request, site_id, write=True)
+        data = RefreshIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = refresh.refresh_request(
+            site=site, by=request.user.get_username(), **data.validated_data
+        )
+        body = {"count": len(made), "revisions": made}
+        return Response(RefreshOut(body).data, status=status.HTTP_201_CREATED)
+
+
+class ContentRefreshView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            201: RevisionOut,
+            409: OpenApiResponse(ERROR, description="Not published, or a refresh is open"),
+        },
+        summary="Refresh one published article",
+    )
+    def post(self, request: Request, content_id: int) -> Response:
+        content = content_of(request, content_id)
+        site = site_for(request, content.site_id, write=True)
+        made = refresh.refresh_request(site=site, by=request.user.get_username(), ids=[content.pk])
+        if not made:
+            raise Conflict(
+                "Only a published article without a refresh open can be refreshed.",
+                code="refresh_refused",
+            )
+        return Response(RevisionOut(made[0]).data, status=status.HTTP_201_CREATED)
+
+
+class RevisionRetryView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RevisionDetailOut, 409: ERROR},
+        summary="Retry a failed refresh (written again, or pushed again once approved)",
+    )
+    def post(self, request: Request, revision_id: int) -> Response:
+        revision = revision_of(request, revision_id)
+        require_editor(request)
+        return revision_answer(request, refresh.revision_retry_wake(revision=revision))
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -522,6 +626,9 @@ urlpatterns: list[URLPattern] = [
     path("sites/<id:site_id>/automation/runs/", SiteRunsView.as_view()),
     path("sites/<id:site_id>/automation/events/", SiteEventsView.as_view()),
     path("sites/<id:site_id>/ai/check/", AICheckView.as_view(), name="ai-check"),
+    path("sites/<id:site_id>/refresh/", SiteRefreshView.as_view(), name="site-refresh"),
+    path("content/<id:content_id>/refresh/", ContentRefreshView.as_view(), name="content-refresh"),
+    path("revisions/<id:revision_id>/retry/", RevisionRetryView.as_view()),
     path("automation/runs/<key:run_id>/", RunDetailView.as_view()),
     path("automation/runs/<key:run_id>/pause/", RunPauseView.as_view()),
     path("automation/runs/<key:run_id>/resume/", RunResumeView.as_view()),

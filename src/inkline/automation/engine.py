@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -49,6 +50,12 @@ from inkline.automation.models import (
     RunEvent,
     RunStatus,
 )
+from inkline.automation.refresh import (
+    RefreshStop,
+    RunCharge,
+    refresh_request_for_run,
+    revision_write,
+)
 from inkline.automation.runcontext import RunContext, StageStop
 from inkline.automation.services import ai_check_record, stage_left_message
 from inkline.automation.shutdown import shutdown_requested
@@ -59,7 +66,9 @@ from inkline.billing.models import CreditCostConfig
 from inkline.core.errors import LeaseLost
 from inkline.notices.models import EventKind
 from inkline.publishing.services import content_schedule
+from inkline.writer.models import ContentRevision
 from inkline.writer.quality import seo_threshold
+from inkline.writer.services import revisions_requeue_for_run
 
 __all__ = [
     "Lease",
@@ -89,6 +98,9 @@ class SliceResult:
 
     outcome: str
     status: str = ""
+
+
+T = TypeVar("T")
 
 
 class Slice:
@@ -129,7 +141,7 @@ class Slice:
                 ctx.note(stop.reason)
                 if stop.end_run:
                     ctx.run.current_stage = 8
-                    break
+                    return self.complete()
                 finished = True
             if not finished:
                 status = ctx.status()
@@ -137,7 +149,64 @@ class Slice:
                     return self.leave_stage(status)
                 return self.hand_back(status)
             self.end_stage(stage)
-        return self.complete()
+        stopped = self.refresh()
+        return stopped or self.complete()
+
+    def refresh(self) -> SliceResult | None:
+        """After the stages: the published articles the site's automation settings pick are
+        refreshed (`automation.refresh`), picked once per run and written one at a time,
+        their credits counted toward the run's budget. Pause, cancel and the slice's time act
+        between articles, as between items; None once there is nothing left to write."""
+        ctx = self.ctx
+        if not ctx.config.refresh_enabled:
+            return None
+        mine = ContentRevision.objects.filter(run_pk=ctx.run.pk)
+        if not mine.exists():
+            made = refresh_request_for_run(run=ctx.run, now=clock.now())
+            if made:
+                ctx.event(
+                    f"Refresh: {len(made)} published article(s) picked to be rewritten; "
+                    "each waits for review beside the live one.",
+                    code="refresh",
+                )
+        charge = RunCharge(
+            run_pk=ctx.run.pk,
+            run_id=ctx.run.run_id,
+            cap=int(ctx.config.max_credits_per_run),
+            on_capture=lambda charged: ctx.write(
+                total_credits_used=ctx.run.total_credits_used + charged
+            ),
+            call=lambda fn: self.with_heartbeat(fn, name="inkline-refresh"),
+        )
+        waiting = mine.filter(status=ContentRevision.Status.QUEUED).order_by("pk")
+        for pk, title in waiting.values_list("pk", "content__title"):
+            status = ctx.status()
+            if status != RunStatus.RUNNING:
+                return self.leave_stage(status)
+            if ctx.time_up():
+                return self.hand_back(status)
+            try:
+                outcome = revision_write(revision_id=pk, provider=ctx.provider, charge=charge)
+            except RefreshStop as stop:
+                ctx.note(stop.reason)
+                mine.filter(status=ContentRevision.Status.QUEUED).update(
+                    status=ContentRevision.Status.FAILED, last_error=stop.reason
+                )
+                ctx.event(stop.reason, level=RunEvent.Level.WARNING, code="refresh")
+                break
+            if outcome != "skipped":
+                row = mine.values("status", "last_error", "credits_used").get(pk=pk)
+                ctx.event(
+                    f"Refresh of '{title}': "
+                    + (
+                        f"written ({row['credits_used']} credits), waits for review."
+                        if outcome == "written"
+                        else f"failed: {row['last_error']}"
+                    ),
+                    level=RunEvent.Level.INFO if outcome == "written" else RunEvent.Level.WARNING,
+                    code="refresh",
+                )
+        return None
 
     def leave_stage(self, status: str) -> SliceResult:
         """The run was paused or cancelled and the calls that were in flight are settled
@@ -172,6 +241,7 @@ class Slice:
         if ctx.run.lease_epoch > 1 and ctx.run.status == RunStatus.RUNNING:
             # A previous executor held this run: give back whatever it had on hold.
             billing.holds_release_for_run(run_pk=ctx.run.pk, reason="run picked up by a new worker")
+            revisions_requeue_for_run(run_pk=ctx.run.pk)
         if ctx.run.status == RunStatus.QUEUED:
             ctx.write(status=RunStatus.RUNNING, started_at=clock.now())
             ctx.event(f"Run started on {ctx.lease.owner.split(':')[0]}.", code="running")
@@ -250,15 +320,18 @@ class Slice:
 
     def ask_check(self) -> AICheck:
         """`provider.check()` in a thread; the lease is renewed while it takes."""
-        ctx = self.ctx
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkline-check")
+        return self.with_heartbeat(self.ctx.provider.check, name="inkline-check")
+
+    def with_heartbeat(self, call: Callable[[], T], *, name: str) -> T:
+        """`call()` in a thread; the run's lease is renewed while it takes."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         try:
-            future = pool.submit(ctx.provider.check)
+            future = pool.submit(call)
             while True:
                 try:
                     return future.result(timeout=settings.INKLINE_RUN_LEASE_SECONDS / 3)
                 except FutureTimeout:
-                    ctx.write()  # heartbeat
+                    self.ctx.write()  # heartbeat
         finally:
             pool.shutdown(wait=False)
 

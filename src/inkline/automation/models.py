@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -56,6 +57,24 @@ class AutomationConfig(TimeStampedModel):
     max_images_per_run = _limit("Max images to generate per run")
     max_approvals_per_run = _limit("Max content to auto-approve per run")
     max_credits_per_run = _limit("Max credits one run may spend")
+
+    # Refreshing published articles (`automation.refresh`): a run also rewrites published
+    # articles last written more than `refresh_older_than_days` ago (0: not by age) or whose
+    # SEO score is below the site's approval threshold, at most `refresh_max_per_run`; each
+    # waits for review as a revision beside the live article. Its credits count toward the
+    # run's budget.
+    refresh_enabled = models.BooleanField(default=False)
+    refresh_older_than_days = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(36_500)],
+        help_text="Refresh articles last written more than this many days ago (0 = not by age)",
+    )
+    refresh_below_threshold = models.BooleanField(
+        default=False, help_text="Refresh articles whose SEO score is below the approval threshold"
+    )
+    refresh_max_per_run = models.PositiveIntegerField(
+        default=5, help_text="Max published articles one run refreshes (0 = unlimited)"
+    )
 
     # The AI endpoint's last connection check for this site (`AICheck.as_dict()` and
     # "checked_at"), taken before a run's first call and on demand: it says what the endpoint

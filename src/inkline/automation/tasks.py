@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from inkline.automation import engine, scheduler
+from inkline.automation import engine, refresh, scheduler
 from inkline.automation.services import EXECUTE_RUN
 from inkline.automation.shutdown import shutdown_requested
 
@@ -27,3 +27,17 @@ def execute_run(run_id: str) -> str:
 def tick() -> dict[str, list[str] | list[int]]:
     """The beat's automation tick: recover lost runs, start due scheduled runs."""
     return scheduler.automation_tick().as_dict()
+
+
+@shared_task(name=refresh.WRITE_REVISION, ignore_result=True)
+def write_revision(revision_id: int) -> str:
+    """Write one requested refresh of a published article (the refresh tick writes it
+    anyway when this message is lost)."""
+    return refresh.revision_write(revision_id=revision_id)
+
+
+@shared_task(name="inkline.automation.refresh_tick", ignore_result=True)
+def refresh_tick() -> int:
+    """The beat's refresh tick: wake workers again for the refreshes a lost message or a
+    dead worker left."""
+    return len(refresh.refresh_tick())

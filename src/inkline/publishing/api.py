@@ -13,16 +13,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inkline import clock
 from inkline.accounts.scoping import account_id_of, require_editor, site_for
 from inkline.core.api import MAX_INT, is_id
 from inkline.core.inputs import Input, InstantField, StrictInputMixin, UniqueListField
 from inkline.core.openapi import ERROR, HOUR_MINUTE
-from inkline.publishing import links, selectors, services
+from inkline.publishing import links, refresh, selectors, services
 from inkline.publishing.checking import publisher_check
 from inkline.publishing.models import INTERNAL_LINKS_MAX_LIMIT, SETTINGS_FIELDS, PublishingSettings
 from inkline.publishing.slots import DAY_NAMES
-from inkline.writer.api import ContentOut, content_answer, content_of
+from inkline.writer.api import (
+    ContentOut,
+    RevisionDetailOut,
+    content_answer,
+    content_of,
+    revision_answer,
+    revision_of,
+)
 from inkline.writer.models import Content
+from inkline.writer.services import revision_reject
 
 
 class PublishingSettingsSerializer(
@@ -364,6 +373,40 @@ class ContentRejectView(APIView):
         return content_answer(request, services.content_reject(content=content, reason=reason))
 
 
+# --- refreshes: approval pushes the revision to the publisher in place --------------------------
+class RevisionApproveView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RevisionDetailOut, 409: TRANSITION_REFUSED},
+        summary="Approve a refresh in review: the published article is updated in place",
+    )
+    def post(self, request: Request, revision_id: int) -> Response:
+        revision = revision_of(request, revision_id)
+        require_editor(request)
+        by = request.user.get_username()
+        return revision_answer(request, refresh.revision_approve_push(revision=revision, by=by))
+
+
+class RevisionRejectView(APIView):
+    @extend_schema(
+        request=RejectIn,
+        responses={200: RevisionDetailOut, 409: TRANSITION_REFUSED},
+        summary="Reject a refresh in review: the published article stays as it is",
+    )
+    def post(self, request: Request, revision_id: int) -> Response:
+        revision = revision_of(request, revision_id)
+        require_editor(request)
+        data = RejectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        rejected = revision_reject(
+            revision=revision,
+            by=request.user.get_username(),
+            now=clock.now(),
+            reason=data.validated_data.get("reason", ""),
+        )
+        return revision_answer(request, rejected)
+
+
 # --- the publisher's connection check ---------------------------------------------------------
 class PublisherCheckProblemOut(serializers.Serializer[Any]):
     code = serializers.CharField(
@@ -452,4 +495,6 @@ urlpatterns: list[URLPattern] = [
     path("content/<id:content_id>/unschedule/", UnscheduleView.as_view()),
     path("content/<id:content_id>/publish-retry/", PublishRetryView.as_view()),
     path("content/<id:content_id>/internal-links/", InternalLinksView.as_view()),
+    path("revisions/<id:revision_id>/approve/", RevisionApproveView.as_view()),
+    path("revisions/<id:revision_id>/reject/", RevisionRejectView.as_view()),
 ]

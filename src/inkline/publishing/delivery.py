@@ -40,7 +40,7 @@ def article_of(
 
     featured = next((i for i in images if i.kind == Image.Kind.FEATURED and i.file), None)
     inline = [i for i in images if i.kind == Image.Kind.IN_ARTICLE and i.file]
-    date = date or content.scheduled_publish_at
+    date = date or content.scheduled_publish_at or content.published_at
     assert date is not None
     return Article(
         content_id=content.pk,
@@ -54,4 +54,5 @@ def article_of(
         featured_image=as_image(featured, f"{content.slug}-featured") if featured else None,
         images=tuple(as_image(img, f"{content.slug}-{n}") for n, img in enumerate(inline, 1)),
         related=related,
+        modified=content.modified_at,
     )

@@ -25,7 +25,7 @@ from inkline.accounts.services import site_pipeline_changed
 from inkline.core.errors import InvalidTransition, ValidationFailed
 from inkline.notices.models import EventKind
 from inkline.notices.services import event_emit
-from inkline.publishing import links, schedule_sync, selectors
+from inkline.publishing import links, refresh, schedule_sync, selectors
 from inkline.publishing.delivery import CLAIM_TIMEOUT, article_of, backoff
 from inkline.publishing.models import (
     INTERNAL_LINKS_MAX_LIMIT,
@@ -410,6 +410,8 @@ class PublishReport:
     link_updates: dict[int, str] = field(default_factory=dict)
     # content id → outcome of syncing its post handed to WordPress (`schedule_sync`)
     schedule_syncs: dict[int, str] = field(default_factory=dict)
+    # revision id → outcome of pushing an approved refresh in place (`refresh`)
+    revision_pushes: dict[int, str] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -420,8 +422,8 @@ def content_publish_due(
 ) -> PublishReport:
     """The beat's publish tick: publish every due item (overdue ones after downtime too),
     oldest slot first, one claim per item; then push the internal links that changed (those
-    publications' siblings, and earlier pushes due again). What `limit` leaves is due on the
-    next tick."""
+    publications' siblings, and earlier pushes due again) and the approved refreshes. What
+    `limit` leaves is due on the next tick."""
     now = now or clock.now()
     report = PublishReport()
     # First what WordPress should hold (new slots, moved or withdrawn posts).
@@ -429,6 +431,7 @@ def content_publish_due(
     for content_id in selectors.due_ids(now, limit=limit, site_id=site_id):
         report.outcomes[content_id] = content_publish(content_id=content_id, now=now)
     report.link_updates = links.link_syncs_due(now=now, limit=limit, site_id=site_id)
+    report.revision_pushes = refresh.revision_pushes_due(now=now, limit=limit, site_id=site_id)
     return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from inkline.publishing import schedule_sync, services
+from inkline.publishing import refresh, schedule_sync, services
 
 
 @shared_task(name="inkline.publishing.publish_due", ignore_result=True)
@@ -24,3 +24,10 @@ def sync_schedules(site_id: int) -> int:
     """Bring the posts a site's WordPress holds as scheduled in line now (woken by a change;
     the publish tick does it anyway)."""
     return len(schedule_sync.schedule_syncs_due(site_id=site_id))
+
+
+@shared_task(name=refresh.PUSH_REVISION, ignore_result=True)
+def push_revision(revision_id: int) -> str:
+    """Push one approved refresh to the publisher in place (woken by the approval; the
+    publish tick pushes it anyway when this message is lost)."""
+    return refresh.revision_push(revision_id=revision_id)

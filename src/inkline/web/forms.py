@@ -23,7 +23,7 @@ from inkline.publishing.models import (
     PublishingSettings,
 )
 from inkline.publishing.slots import parse_hhmm
-from inkline.writer.models import SeoSettings
+from inkline.writer.models import ContentRevision, SeoSettings
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
@@ -221,11 +221,19 @@ class AutomationConfigForm(forms.ModelForm):
             *(s.enabled_field for s in STAGE_CLASSES.values()),
             *STAGE_LIMIT_FIELDS.values(),
             "max_credits_per_run",
+            "refresh_enabled",
+            "refresh_older_than_days",
+            "refresh_below_threshold",
+            "refresh_max_per_run",
         ]
         labels = {
             "is_enabled": "Run automatically on a schedule",
             "scheduled_time": "Time of day",
             "max_credits_per_run": "Credits per run",
+            "refresh_enabled": "Runs also refresh published articles",
+            "refresh_older_than_days": "Older than (days)",
+            "refresh_below_threshold": "SEO score below the approval threshold",
+            "refresh_max_per_run": "Articles per run",
         }
         widgets = {
             "frequency": forms.RadioSelect,
@@ -234,11 +242,29 @@ class AutomationConfigForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in [*STAGE_LIMIT_FIELDS.values(), "max_credits_per_run"]:
+        for name in [
+            *STAGE_LIMIT_FIELDS.values(),
+            "max_credits_per_run",
+            "refresh_older_than_days",
+            "refresh_max_per_run",
+        ]:
             field = self.fields[name]
             field.widget.attrs.update({"min": 0, "class": "num"})
             field.help_text = ""
+        self.fields["refresh_older_than_days"].widget.attrs["max"] = ContentRevision.MAX_AGE_DAYS
+        for name in ("refresh_older_than_days", "refresh_max_per_run"):
+            self.fields[name].required = False  # left empty: kept as they are
         self.fields["scheduled_time"].help_text = "In the site's time zone."
+
+    def _kept(self, name: str) -> int:
+        value = self.cleaned_data.get(name)
+        return int(getattr(self.instance, name)) if value is None else int(value)
+
+    def clean_refresh_older_than_days(self) -> int:
+        return self._kept("refresh_older_than_days")
+
+    def clean_refresh_max_per_run(self) -> int:
+        return self._kept("refresh_max_per_run")
 
 
 class KeywordImportForm(forms.Form):
@@ -307,6 +333,29 @@ class SeoSettingsForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False, label="Reason (optional)")
+
+
+class RefreshForm(forms.Form):
+    """Refresh published articles of a site: by age, by SEO score (each adds articles)."""
+
+    older_than_days = forms.IntegerField(
+        label="Last written more than (days) ago",
+        required=False,
+        min_value=1,
+        max_value=ContentRevision.MAX_AGE_DAYS,
+    )
+    seo_below = forms.IntegerField(
+        label="SEO score below", required=False, min_value=1, max_value=100
+    )
+    limit = forms.IntegerField(
+        label="At most", required=False, min_value=1, max_value=1000, initial=10
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("older_than_days") and not data.get("seo_below"):
+            raise forms.ValidationError("Give an age, an SEO score, or both.")
+        return data
 
 
 class SlotsWidget(forms.Widget):

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
+from django.utils.safestring import mark_safe
 
 from inkline import clock
 from inkline.accounts.models import Site
@@ -27,7 +28,8 @@ from inkline.publishing import selectors as publishing
 from inkline.publishing.models import PublishingSettings
 from inkline.publishing.slots import NoSlots, SlotRules, next_slots
 from inkline.web.charts import OPERATION_COLOURS, pie, stacked_bars
-from inkline.writer.models import Content
+from inkline.writer.diff import revision_diff
+from inkline.writer.models import Content, ContentRevision
 
 RECENT_RUNS = 10
 
@@ -481,3 +483,27 @@ def queue_week(site: Site, day: dt.date) -> dict[str, Any]:
         "today": today,
         "week_count": len(rows),
     }
+
+
+# --- refreshes ------------------------------------------------------------------------------
+REVISIONS_SHOWN = 20  # refreshes in review shown on the review page
+
+
+def diff_of(revision: ContentRevision) -> dict[str, Any]:
+    """A revision's diff for a template: its blocks' HTML is escaped text with <ins>/<del>
+    (`writer.diff`), safe to show as it is."""
+    diff = revision_diff(revision)
+    return {
+        "added": diff.added,
+        "removed": diff.removed,
+        "blocks": [(b.kind, b.tag, mark_safe(b.html)) for b in diff.blocks],  # noqa: S308
+    }
+
+
+def revisions_in_review(site_id: int) -> list[tuple[ContentRevision, dict[str, Any]]]:
+    rows = (
+        ContentRevision.objects.filter(site_id=site_id, status=ContentRevision.Status.REVIEW)
+        .select_related("content")
+        .order_by("pk")[:REVISIONS_SHOWN]
+    )
+    return [(r, diff_of(r)) for r in rows]

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from inkline.web.views import automation, billing, notices, planner, publishing, review, sites
+from inkline.web.views import (
+    automation,
+    billing,
+    notices,
+    planner,
+    publishing,
+    refresh,
+    review,
+    sites,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -44,6 +53,12 @@ urlpatterns = [
     ),
     path("content/<id:content_id>/approve/", review.content_approve, name="content_approve"),
     path("content/<id:content_id>/reject/", review.content_reject, name="content_reject"),
+    path("content/<id:content_id>/refresh/", refresh.content_refresh, name="content_refresh"),
+    path("sites/<id:site_id>/refresh/", refresh.site_refresh, name="site_refresh"),
+    path("revisions/<id:revision_id>/", refresh.revision, name="revision"),
+    path("revisions/<id:revision_id>/approve/", refresh.revision_approve, name="revision_approve"),
+    path("revisions/<id:revision_id>/reject/", refresh.revision_reject, name="revision_reject"),
+    path("revisions/<id:revision_id>/retry/", refresh.revision_retry, name="revision_retry"),
     path("runs/<key:run_id>/", automation.run_detail, name="run_detail"),
     path("runs/<key:run_id>/live/", automation.run_detail_live, name="run_detail_live"),
     path("runs/<key:run_id>/log/", automation.run_log, name="run_log"),

@@ -9,7 +9,7 @@ from django.contrib import admin
 from inkline.accounts.models import BrandVoice
 from inkline.accounts.voice import FIELDS
 from inkline.planner.admin import retry_items
-from inkline.writer.models import Image, SeoSettings, WritingTask
+from inkline.writer.models import ContentRevision, Image, SeoSettings, WritingTask
 from inkline.writer.quality import brand_voice_change, seo_settings_update
 
 
@@ -59,3 +59,19 @@ class BrandVoiceAdmin(admin.ModelAdmin):
         # articles judged again when the words to avoid or the reading-ease target change.
         changes = {name: getattr(obj, name) for name in FIELDS}
         obj.pk = brand_voice_change(site=obj.site, **changes).pk
+
+
+@admin.register(ContentRevision)
+class ContentRevisionAdmin(admin.ModelAdmin):
+    """Refreshes of published articles: read here; decided on the review page or the API
+    (approval pushes the article to its publisher)."""
+
+    list_display = ("content", "number", "status", "trigger_type", "decided_by", "created_at")
+    list_filter = ("status", "trigger_type")
+    raw_id_fields = ("content", "site")
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

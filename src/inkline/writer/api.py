@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -18,8 +18,9 @@ from inkline.accounts.scoping import SiteListView, account_objects, site_for
 from inkline.accounts.selectors import site_voice
 from inkline.core.api import is_id
 from inkline.core.inputs import IdField, Input
-from inkline.writer import quality
-from inkline.writer.models import Content, Image, SeoSettings, WritingTask
+from inkline.writer import quality, selectors
+from inkline.writer.diff import revision_diff
+from inkline.writer.models import Content, ContentRevision, Image, SeoSettings, WritingTask
 
 
 class TaskOut(serializers.ModelSerializer[WritingTask]):
@@ -151,6 +152,7 @@ class ContentOut(serializers.ModelSerializer[Content]):
             "unscheduled_reason",
             "published_at",
             "published_url",
+            "modified_at",
             "publish_error",
             "seo_score",
             "seo_report",
@@ -336,6 +338,108 @@ class BrandVoiceView(APIView):
         return _voice_answer(site.pk)
 
 
+# --- refreshes of published articles (revisions) ---------------------------------------------
+class RevisionOut(serializers.ModelSerializer[ContentRevision]):
+    """One refresh of a published article: a row of its revision history."""
+
+    content = serializers.IntegerField(source="content_id")
+    site = serializers.IntegerField(source="site_id")
+    run = serializers.IntegerField(source="run_pk", allow_null=True)
+
+    class Meta:
+        model = ContentRevision
+        fields = [
+            "id",
+            "content",
+            "site",
+            "number",
+            "status",
+            "trigger_type",
+            "reason",
+            "requested_by",
+            "run",
+            "title",
+            "word_count",
+            "seo_score",
+            "credits_used",
+            "attempts",
+            "last_error",
+            "written_at",
+            "decided_by",
+            "decided_at",
+            "rejected_reason",
+            "published_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DiffBlockOut(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["same", "added", "removed", "changed"])
+    tag = serializers.CharField(help_text='The block\'s element: "p", "h2", "li" …')
+    html = serializers.CharField(help_text="Its text, escaped; changed words in <ins>/<del>")
+
+
+class DiffOut(serializers.Serializer[Any]):
+    added = serializers.IntegerField(help_text="Words added")
+    removed = serializers.IntegerField(help_text="Words removed")
+    blocks = DiffBlockOut(many=True)
+
+
+class RevisionDetailOut(RevisionOut):
+    seo_report = SeoCheckOut(many=True, read_only=True)
+    diff = serializers.SerializerMethodField()
+
+    class Meta(RevisionOut.Meta):
+        fields = [
+            *RevisionOut.Meta.fields,
+            "html",
+            "meta_description",
+            "seo_report",
+            "base_title",
+            "base_html",
+            "base_meta_description",
+            "diff",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DiffOut)
+    def get_diff(self, revision: ContentRevision) -> dict[str, Any]:
+        """From the live version it was written against to the revision."""
+        diff = revision_diff(revision)
+        return DiffOut(diff).data
+
+
+def revision_of(request: Request, revision_id: int) -> ContentRevision:
+    if not is_id(revision_id):
+        raise NotFound("No such revision.")
+    return get_object_or_404(account_objects(request, ContentRevision), pk=revision_id)
+
+
+def revision_answer(request: Request, revision: ContentRevision) -> Response:
+    return Response(RevisionDetailOut(revision_of(request, revision.pk)).data)
+
+
+class RevisionDetailView(APIView):
+    @extend_schema(
+        responses={200: RevisionDetailOut},
+        summary="A refresh of a published article, with its diff from the live version",
+    )
+    def get(self, request: Request, revision_id: int) -> Response:
+        return revision_answer(request, revision_of(request, revision_id))
+
+
+class ContentRevisionsView(APIView):
+    @extend_schema(
+        responses={200: RevisionOut(many=True)},
+        summary="An article's refreshes, newest first: its revision history",
+    )
+    def get(self, request: Request, content_id: int) -> Response:
+        content = content_of(request, content_id)
+        rows = selectors.revisions_of(content_id=content.pk)
+        return Response(RevisionOut(rows, many=True).data)
+
+
 urlpatterns: list[URLPattern] = [
     path("sites/<id:site_id>/seo-settings/", SeoSettingsView.as_view(), name="seo-settings"),
     path("sites/<id:site_id>/voice/", BrandVoiceView.as_view(), name="brand-voice"),
@@ -343,4 +447,10 @@ urlpatterns: list[URLPattern] = [
     path("sites/<id:site_id>/content/", ContentListView.as_view(), name="content-list"),
     path("sites/<id:site_id>/images/", ImageListView.as_view(), name="image-list"),
     path("content/<id:content_id>/", ContentDetailView.as_view(), name="content-detail"),
+    path(
+        "content/<id:content_id>/revisions/",
+        ContentRevisionsView.as_view(),
+        name="content-revisions",
+    ),
+    path("revisions/<id:revision_id>/", RevisionDetailView.as_view(), name="revision-detail"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -137,6 +139,8 @@ class Content(TimeStampedModel, PipelineItem):
     next_publish_attempt_at = models.DateTimeField(null=True, blank=True)
     lateness_seconds = models.IntegerField(null=True, blank=True)
     remote_id = models.CharField(max_length=255, blank=True, default="")
+    # When a refresh (`ContentRevision`) last replaced the published article in place.
+    modified_at = models.DateTimeField(null=True, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
     # SEO checks (writer.seo): the 0–100 score, null until first checked, and every check as
     # {"check", "passed", "message"}. Computed when the article is written and again when its
@@ -210,3 +214,99 @@ class Image(TimeStampedModel, PipelineItem):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.position} of {self.content_id}"
+
+
+class ContentRevision(TimeStampedModel):
+    """A refresh of a published article: the job (picked by age, SEO score or by hand, then
+    written by the AI), the new version waiting for review beside the live one, and once
+    approved, its push to the publisher in place. The rows of an article are its revision
+    history (who asked, who approved what and when); `base_*` keep the live version the
+    revision was written against, so its diff stays readable after it went live.
+
+    The table is the queue of record: a row is claimed with a conditional UPDATE (`status`
+    and `claimed_until`) and a claim older than its lease is taken again by the refresh tick.
+    At most one open revision per article (a partial unique constraint): asking again for an
+    article being refreshed is refused, never a second job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be written"
+        WRITING = "writing", "Being written"
+        REVIEW = "review", "In review"
+        APPROVED = "approved", "Approved, being pushed"
+        PUBLISHED = "published", "Live"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        SCHEDULED = "scheduled", "Scheduled"
+
+    OPEN: ClassVar[tuple[str, ...]] = ("queued", "writing", "review", "approved")
+    MAX_AGE_DAYS: ClassVar[int] = 36_500  # the largest "older than" a refresh takes
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "queued": frozenset({"writing", "failed"}),
+        "writing": frozenset({"queued", "review", "failed"}),
+        "review": frozenset({"approved", "rejected"}),
+        "approved": frozenset({"published", "failed"}),
+        "failed": frozenset({"queued"}),
+        "published": frozenset(),
+        "rejected": frozenset(),
+    }
+
+    content = models.ForeignKey(Content, on_delete=models.CASCADE, related_name="revisions")
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(help_text="1 for an article's first refresh, then 2 …")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger_type = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    reason = models.CharField(max_length=255, blank=True, default="")  # why it was picked
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+    # The automation run whose budget its credits count toward (a scheduled refresh), by id:
+    # the writer app sits below automation.
+    run_pk = models.PositiveBigIntegerField(null=True, blank=True)
+    # The live version it was written against.
+    base_title = models.CharField(max_length=255, blank=True, default="")
+    base_html = models.TextField(blank=True, default="")
+    base_meta_description = models.CharField(max_length=320, blank=True, default="")
+    # The new version (sanitized), once written.
+    title = models.CharField(max_length=255, blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    meta_description = models.CharField(max_length=320, blank=True, default="")
+    word_count = models.PositiveIntegerField(default=0)
+    seo_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    seo_report = models.JSONField(default=list, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    credits_used = models.PositiveIntegerField(default=0)
+    written_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # writing or pushing
+    last_error = models.TextField(blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a claim's lease
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a push retried later
+    decided_by = models.CharField(max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejected_reason = models.CharField(max_length=500, blank=True, default="")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["content_id", "-number"]
+        indexes = [models.Index(fields=["status", "claimed_until"], name="revision_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["content", "number"], name="revision_unique_number"),
+            models.UniqueConstraint(
+                fields=["content"],
+                condition=Q(status__in=("queued", "writing", "review", "approved")),
+                name="revision_one_open_per_content",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of {self.content_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    def check_transition(self, to: str) -> None:
+        if to not in self.TRANSITIONS.get(self.status, frozenset()):
+            raise InvalidTransition(
+                f"Revision {self.pk} cannot go from {self.status} to {to}.", status=self.status
+            )

@@ -7,12 +7,16 @@ write a stage's output are conditional on the same condition.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 
 from inkline.core.models import attempts_left
-from inkline.writer.models import Content, Image, SeoSettings, WritingTask
+from inkline.writer.models import Content, ContentRevision, Image, SeoSettings, WritingTask
 
 # Stage 4: tasks waiting for their article.
 TASKS_OPEN = Q(status=WritingTask.Status.QUEUED)
@@ -74,3 +78,70 @@ def min_words_annotation(*, site_id: int) -> Coalesce:
     return Coalesce(
         Subquery(SeoSettings.objects.filter(site_id=site_id).values("min_words")[:1]), Value(0)
     )
+
+
+# --- refreshing published articles -------------------------------------------------------
+@dataclass(frozen=True)
+class RefreshPick:
+    """A published article picked for a refresh, and why."""
+
+    content_id: int
+    reason: str
+
+
+def refresh_candidates(
+    *,
+    site_id: int,
+    now: dt.datetime,
+    older_than_days: int = 0,
+    seo_below: int = 0,
+    ids: Sequence[int] = (),
+    limit: int = 0,
+) -> list[RefreshPick]:
+    """Published articles of a site to refresh, oldest (last written or refreshed) first: those
+    listed in `ids`, those last published or refreshed more than `older_than_days` days ago,
+    and those whose SEO score is below `seo_below` (each criterion adds articles; 0 or empty
+    leaves it out). An article with a refresh already open is never picked. `limit` bounds
+    how many (0: no bound)."""
+    criteria = Q(pk__in=list(ids)) if ids else Q(pk__in=[])
+    if older_than_days:
+        criteria |= Q(last_written__lt=now - dt.timedelta(days=older_than_days))
+    if seo_below:
+        criteria |= Q(seo_score__lt=seo_below)
+    rows = (
+        Content.objects.filter(site_id=site_id, status=Content.Status.PUBLISHED)
+        .exclude(
+            Exists(
+                ContentRevision.objects.filter(
+                    content=OuterRef("pk"), status__in=ContentRevision.OPEN
+                )
+            )
+        )
+        .annotate(last_written=Coalesce("modified_at", "published_at"))
+        .filter(criteria)
+        .order_by(F("last_written").asc(nulls_first=True), "id")
+        .values_list("pk", "last_written", "seo_score")
+    )
+    listed = set(ids)
+    picks = []
+    for pk, last_written, score in rows[:limit] if limit else rows:
+        if pk in listed:
+            reason = "listed"
+        elif seo_below and score is not None and score < seo_below:
+            reason = f"SEO score {score} below {seo_below}"
+        else:
+            age = (now - last_written).days if last_written else 0
+            reason = f"last written {age} days ago (older than {older_than_days})"
+        picks.append(RefreshPick(content_id=pk, reason=reason))
+    return picks
+
+
+def revisions_of(*, content_id: int) -> QuerySet[ContentRevision]:
+    """An article's refreshes, newest first: its revision history."""
+    return ContentRevision.objects.filter(content_id=content_id).order_by("-number")
+
+
+def revision_open_of(*, content_id: int) -> ContentRevision | None:
+    return ContentRevision.objects.filter(
+        content_id=content_id, status__in=ContentRevision.OPEN
+    ).first()

@@ -364,13 +364,15 @@ def compose_article(brief: ArticleIn) -> ArticleOut:
     content_type = brief.content_type if brief.content_type in STRUCTURE_OF else intent_of(keyword)
     title = _article_title(brief.title, keyword, content_type)
     outline = _complete_outline(brief, keyword, content_type)
+    refresh = (brief.revision,) if brief.revision else ()  # a refresh reads differently
     secondary = [
         s
         for s in dict.fromkeys(collapse(t) for t in brief.target_keywords)
         if s and s.lower() != keyword.lower()
     ]
     prose = _Prose(
-        random.Random(seed_of(title, keyword, secondary, content_type, outline)), keyword
+        random.Random(seed_of(title, keyword, secondary, content_type, outline, *refresh)),
+        keyword,
     )
     rng = prose.rng
 

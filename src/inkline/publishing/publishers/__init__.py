@@ -3,7 +3,8 @@
 A publisher gets an `Article` (plain data, read before any network call) and returns where it
 went (`Published`). It must be idempotent: publishing the same article again (a retry after a
 timeout, a worker that died after the remote side accepted) must not create a second post.
-`refresh_related` updates an article already published when its internal links change.
+`refresh_related` updates an article already published when its internal links change, and
+`update` replaces one in place with its refreshed version (`inkline.publishing.refresh`).
 A site's publisher is built by `inkline.publishing.publishers.factory`.
 """
 
@@ -48,6 +49,7 @@ class Article:
     featured_image: ArticleImage | None = None
     images: tuple[ArticleImage, ...] = field(default_factory=tuple)  # in-article, in order
     related: tuple[RelatedLink, ...] = ()  # its internal links, rendered after the body
+    modified: dt.datetime | None = None  # when a refresh last replaced it (UTC), if ever
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,11 @@ class PublishError(Exception):
 
 class Publisher(Protocol):
     def publish(self, article: Article) -> Published: ...
+
+    def update(self, article: Article, *, remote_id: str) -> Published:
+        """Replace the published article in place with `article` (a refresh): the same post
+        or file, at the same address; never a second one. Its modified date is set."""
+        ...
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         """Bring the published article's "Related reading" block up to `article.related`

@@ -8,7 +8,8 @@ Both get `/posts/<slug>/` as the page's address (Hugo from the section and slug,
 `permalink`). Files are written atomically at a path fixed by the article, so publishing again
 replaces the same file: never a second copy. Internal links ("Related reading") point to the
 other posts' addresses as paths of the site (under the path of the site's URL, if it has one),
-and a change of them rewrites the whole file.
+and a change of them rewrites the whole file. A refreshed article (`update`) replaces its file
+in place, with `lastmod` (Hugo) or `last_modified_at` (Jekyll) in its front matter.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class StaticPublisher:
             }
             if featured:
                 front["image"] = featured
+            if article.modified is not None:  # refreshed: Hugo's and Jekyll's modified date
+                key = "last_modified_at" if self.layout == "jekyll" else "lastmod"
+                front[key] = article.modified.isoformat()
             if self.layout == "jekyll":
                 front["layout"] = "post"
                 front["permalink"] = address
@@ -131,6 +135,11 @@ class StaticPublisher:
 
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         self.publish(article)  # the whole file again, atomically, at the same path
+
+    def update(self, article: Article, *, remote_id: str) -> Published:
+        """A refresh: the file replaced atomically at the same path (same date, same slug),
+        its front matter saying when (`lastmod`, or `last_modified_at` for Jekyll)."""
+        return self.publish(article)
 
     def check(self) -> PublisherCheck:
         """Can articles be written here: the output directory exists (or can be made) and

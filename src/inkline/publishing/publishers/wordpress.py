@@ -548,6 +548,50 @@ class WordPressPublisher:
             url=str(post.get("link", "")), remote_id=str(post["id"]), notes=tuple(self.notes)
         )
 
+    def update(self, article: Article, *, remote_id: str) -> Published:
+        """A refresh: the post this installation wrote for the article (by id, else by its
+        slug and marker) gets the new title, body, excerpt and images in place; its slug,
+        date and status stay, and WordPress sets its `modified` date. Edits made in WordPress
+        to the post's body are replaced by the refreshed article."""
+        self.notes = []
+        post = self._own_post(article, remote_id)
+        if post is None:
+            raise PublishError(
+                f"WordPress has no post for '{article.slug}' to update (was it deleted?).",
+                retryable=False,
+            )
+        raw = self._raw(post)
+        legacy = f"<!-- inkline:{article.content_id} -->"
+        if self._marker(article) not in raw and not (remote_id.isdigit() and legacy in raw):
+            raise PublishError(
+                f"The WordPress post {post.get('id')} was not written by this Inkline for "
+                "this article; it is left alone.",
+                retryable=False,
+            )
+        media: list[dict[str, Any]] = []
+        featured = None
+        if article.featured_image is not None:
+            featured = self._media(article.featured_image, article)
+            media.append(featured)
+        inline = []
+        for image in article.images:
+            inline.append((image, self._media(image, article)))
+            media.append(inline[-1][1])
+        body: dict[str, Any] = {
+            "title": article.title,
+            "content": self._content(article, inline),
+            "excerpt": article.description,
+        }
+        if featured is not None:
+            body["featured_media"] = int(featured["id"])
+        updated = self._call("POST", f"posts/{post['id']}", json=body)
+        self._attach(int(post["id"]), media)
+        return Published(
+            url=str(updated.get("link", "") or post.get("link", "")),
+            remote_id=str(post["id"]),
+            notes=tuple(self.notes),
+        )
+
     def refresh_related(self, article: Article, *, remote_id: str) -> None:
         if remote_id.isdigit():
             post = self._call("GET", f"posts/{remote_id}", params={"context": "edit"})

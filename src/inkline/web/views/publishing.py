@@ -29,6 +29,7 @@ from inkline.web.access import (
 from inkline.web.forms import PublishingSettingsForm
 from inkline.web.preview import article_html
 from inkline.writer.models import Content
+from inkline.writer.selectors import revisions_of
 
 
 @login_required
@@ -115,6 +116,8 @@ def article(request: HttpRequest, content_id: int) -> HttpResponse:
     context = {
         "content": content,
         "body": article_html(content.html, list(content.images.all())),
+        # Its refreshes, newest first: the revision history (who approved what, when).
+        "revisions": list(revisions_of(content_id=content.pk)),
     }
     return page(request, "web/article.html", context, site=content.site, section="publishing")
 

@@ -14,8 +14,9 @@ from inkline.core.errors import ValidationFailed
 from inkline.publishing import services
 from inkline.publishing.selectors import settings_of
 from inkline.web.access import action, back, form_errors_from, membership_of, page, site_for
-from inkline.web.forms import RejectForm, SeoSettingsForm
+from inkline.web.forms import RefreshForm, RejectForm, SeoSettingsForm
 from inkline.web.preview import article_html
+from inkline.web.selectors import revisions_in_review
 from inkline.writer import quality
 from inkline.writer.models import Content, Image
 
@@ -69,6 +70,8 @@ def review(request: HttpRequest, site_id: int) -> HttpResponse:
         "threshold": threshold,
         "auto_approval": settings_of(site).auto_approval_enabled,
         "query": "",
+        "revisions": revisions_in_review(site.pk),
+        "refresh_form": RefreshForm(),
     }
     return page(request, "web/review.html", context, site=site, section="review")
 

@@ -12,9 +12,23 @@ from inkline.writer.services.review import (
     ApprovalDecision,
     content_approval_decide,
 )
+from inkline.writer.services.revisions import (
+    REVISION_CLAIM,
+    revision_approve,
+    revision_claim,
+    revision_reject,
+    revision_retry,
+    revision_store,
+    revision_write_failed,
+    revisions_request,
+    revisions_requeue_for_run,
+    revisions_take_for_wake,
+    revisions_woken,
+)
 from inkline.writer.services.writing_tasks import TaskQueued, task_create_from_idea
 
 __all__ = [
+    "REVISION_CLAIM",
     "ApprovalDecision",
     "ArticleDraft",
     "ImageFile",
@@ -24,5 +38,15 @@ __all__ = [
     "content_create_from_draft",
     "image_file_store",
     "image_prompts_store",
+    "revision_approve",
+    "revision_claim",
+    "revision_reject",
+    "revision_retry",
+    "revision_store",
+    "revision_write_failed",
+    "revisions_request",
+    "revisions_requeue_for_run",
+    "revisions_take_for_wake",
+    "revisions_woken",
     "task_create_from_idea",
 ]
