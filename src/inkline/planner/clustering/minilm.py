@@ -252,53 +252,66 @@ def cpu_threads() -> int:
 
 
 # erf(x) for float32 as a rational function of x (Eigen's `generic_fast_erf_float`, accurate
-# to a few float32 ulps on [-4, 4], ±1 beyond): odd numerator, even denominator, in x².
-_ERF_P = tuple(
-    np.float32(c)
-    for c in (
-        -2.72614225801306e-10,
-        2.77068142495902e-08,
-        -2.10102402082508e-06,
-        -5.69250639462346e-05,
-        -7.34990630326855e-04,
-        -2.95459980854025e-03,
-        -1.60960333262415e-02,
-    )
+# to a few float32 ulps on [-4, 4], ±1 beyond): odd numerator, even denominator, in x², highest
+# power first.
+_ERF_P = (
+    -2.72614225801306e-10,
+    2.77068142495902e-08,
+    -2.10102402082508e-06,
+    -5.69250639462346e-05,
+    -7.34990630326855e-04,
+    -2.95459980854025e-03,
+    -1.60960333262415e-02,
 )
-_ERF_Q = tuple(
-    np.float32(c)
-    for c in (
-        -1.45660718464996e-05,
-        -2.13374055278905e-04,
-        -1.68282697438203e-03,
-        -7.37332916720468e-03,
-        -1.42647390514189e-02,
-    )
+_ERF_Q = (
+    -1.45660718464996e-05,
+    -2.13374055278905e-04,
+    -1.68282697438203e-03,
+    -7.37332916720468e-03,
+    -1.42647390514189e-02,
 )
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function of a float32 array (numpy has none; scipy's works in float64, at
-    several times the cost)."""
-    z = np.clip(x, np.float32(-4.0), np.float32(4.0))
-    z2 = z * z
-    p = np.full_like(z, _ERF_P[0])
-    for c in _ERF_P[1:]:
-        p *= z2
-        p += c
-    p *= z
-    q = np.full_like(z, _ERF_Q[0])
-    for c in _ERF_Q[1:]:
-        q *= z2
-        q += c
-    p /= q
-    return p
+# GELU needs ½ erf(x/√2): the same functions of x itself, with 1/√2 and ½ folded into the
+# coefficients (z = x/√2, so z^(2i) = x^(2i)/2^i), which saves two passes over the array.
+_ROOT_HALF = 0.5**0.5
+_GELU_P = tuple(
+    np.float32(c * 0.5 * _ROOT_HALF * 0.5 ** (len(_ERF_P) - 1 - i)) for i, c in enumerate(_ERF_P)
+)
+_GELU_Q = tuple(np.float32(c * 0.5 ** (len(_ERF_Q) - 1 - i)) for i, c in enumerate(_ERF_Q))
+_GELU_LIMIT = np.float32(4.0 / _ROOT_HALF)
+# Elements of the GELU's input worked on at a time: its five arrays of this size (1.25 MB) stay
+# in a core's cache through the twenty-odd passes, where whole (3 MB for 512 tokens) each pass
+# would go out to memory: 4-5 times faster.
+GELU_CHUNK = 65_536
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's GELU, the exact one: x/2 x (1 + erf(x/√2)), in place."""
-    e = erf(x * np.float32(0.5**0.5))
-    e += np.float32(1.0)
-    e *= np.float32(0.5)
-    x *= e
+    """BERT's GELU, the exact one: x/2 x (1 + erf(x/√2)), in place on a contiguous float32
+    array, a chunk at a time (numpy has no erf; scipy's works in float64, at several times the
+    cost)."""
+    if not x.flags.c_contiguous or x.dtype != np.float32:
+        raise ValueError("GELU works in place on a contiguous float32 array")
+    flat = x.reshape(-1)
+    size = min(GELU_CHUNK, flat.size)
+    z, z2, p, q = (np.empty(size, dtype=np.float32) for _ in range(4))
+    for start in range(0, flat.size, size):
+        part = flat[start : start + size]
+        n = part.size
+        zn, z2n, pn, qn = z[:n], z2[:n], p[:n], q[:n]
+        np.clip(part, -_GELU_LIMIT, _GELU_LIMIT, out=zn)
+        np.multiply(zn, zn, out=z2n)
+        _horner(_GELU_P, z2n, pn)
+        pn *= zn
+        _horner(_GELU_Q, z2n, qn)
+        pn /= qn  # ½ erf(x/√2)
+        pn += np.float32(0.5)
+        part *= pn
     return x
+
+
+def _horner(coefficients: tuple[np.float32, ...], x: np.ndarray, out: np.ndarray) -> None:
+    """out = the polynomial in x (coefficients from the highest power), in place."""
+    np.multiply(x, coefficients[0], out=out)
+    out += coefficients[1]
+    for c in coefficients[2:]:
+        out *= x
+        out += c
