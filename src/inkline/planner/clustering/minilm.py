@@ -145,14 +145,20 @@ class Encoder:
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
 
     def encode(self, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
-        """Unit-length embeddings, one float32 row per text. Texts are sorted by length and
-        cut into batches of about BATCH_TOKENS tokens (whose intermediate arrays stay in the
-        CPU cache), encoded by `threads` threads (default: the CPUs this process may use, at
-        most MAX_THREADS), each with a single-threaded BLAS."""
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        """Unit-length embeddings, one float32 row per text. Texts of the same tokens ("V60
+        recipe", "v60  recipe") are encoded once. Texts are sorted by length and cut into
+        batches of about BATCH_TOKENS tokens (whose intermediate arrays stay in the CPU
+        cache), encoded by `threads` threads (default: the CPUs this process may use, at most
+        MAX_THREADS), each with a single-threaded BLAS."""
         if not texts:
-            return out
-        ids = self.tokens(texts)
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        first: dict[tuple[int, ...], int] = {}
+        which = np.array(
+            [first.setdefault(tuple(ids), len(first)) for ids in self.tokens(texts)],
+            dtype=np.intp,
+        )
+        ids = list(first)
+        out = np.zeros((len(ids), self.dimensions), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         batches: list[list[int]] = []
         for index in order:
@@ -172,9 +178,9 @@ class Encoder:
             else:
                 with ThreadPoolExecutor(workers, thread_name_prefix="minilm") as pool:
                     list(pool.map(run, batches))
-        return out
+        return out if len(ids) == len(texts) else out[which]
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+    def _forward(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         length = max(len(ids) for ids in batch)
         n = len(batch)
         tokens = np.zeros((n, length), dtype=np.int64)
@@ -182,26 +188,48 @@ class Encoder:
         for row, ids in enumerate(batch):
             tokens[row, : len(ids)] = ids
             mask[row, : len(ids)] = 1.0
-        x = self.words[tokens].reshape(n * length, self.dimensions)
-        x += np.tile(self.positions[:length], (n, 1)) + self.token_type
+        # The first layer's input depends only on the token and its position ([CLS] first,
+        # [SEP] last, words the batch's texts share): it and its query/key/value projection
+        # are computed once per distinct (token, position), then spread over the rows.
+        keys = (tokens * length + np.arange(length)).ravel()
+        distinct, spread = np.unique(keys, return_inverse=True)
+        x = self.words[distinct // length]
+        x += self.positions[distinct % length]
+        x += self.token_type
         x = _layer_norm(x, *self.norm0, self.eps)
+        first_qkv = x @ self.layers[0].qkv
+        first_qkv += self.layers[0].qkv_bias
+        x = x[spread]
         # Padding is never attended to: its score is the lowest float32, as transformers does.
         bias = ((1.0 - mask) * _NEGATIVE)[:, None, None, :]
         heads, width = self.heads, self.dimensions // self.heads
         scale = np.float32(1.0 / math.sqrt(width))
-        for layer in self.layers:
+        for number, layer in enumerate(self.layers):
             # Rows are the batch's tokens, (n x length, hidden): every projection is one GEMM.
-            qkv = (x @ layer.qkv + layer.qkv_bias).reshape(n, length, 3, heads, width)
-            qkv = qkv.transpose(2, 0, 3, 1, 4)
+            if number == 0:
+                qkv = first_qkv[spread]
+            else:
+                qkv = x @ layer.qkv
+                qkv += layer.qkv_bias
+            qkv = qkv.reshape(n, length, 3, heads, width).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]  # (n, heads, length, width)
-            scores = np.matmul(q, k.transpose(0, 1, 3, 2)) * scale + bias
+            scores = np.matmul(q, k.transpose(0, 1, 3, 2))
+            scores *= scale
+            scores += bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             context = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(n * length, -1)
-            x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.norm1, self.eps)
-            hidden = _gelu(x @ layer.up + layer.up_bias)
-            x = _layer_norm(hidden @ layer.down + layer.down_bias + x, *layer.norm2, self.eps)
+            y = context @ layer.out
+            y += layer.out_bias
+            y += x
+            x = _layer_norm(y, *layer.norm1, self.eps)
+            hidden = x @ layer.up
+            _gelu(hidden, layer.up_bias)
+            y = hidden @ layer.down
+            y += layer.down_bias
+            y += x
+            x = _layer_norm(y, *layer.norm2, self.eps)
         states = x.reshape(n, length, self.dimensions)
         pooled = (states * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[
             :, None
@@ -211,10 +239,17 @@ class Encoder:
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centered = x - mean
-    variance = (centered * centered).mean(axis=-1, keepdims=True)
-    return np.asarray(centered / np.sqrt(variance + np.float32(eps)) * weight + bias)
+    """Layer normalization of the rows of a (rows, hidden) float32 array, in place."""
+    x -= x.mean(axis=-1, keepdims=True)
+    scale = np.einsum("ij,ij->i", x, x)  # the rows' squared norms, SIMD without temporaries
+    scale *= np.float32(1.0 / x.shape[-1])
+    scale += np.float32(eps)
+    np.sqrt(scale, out=scale)
+    np.divide(np.float32(1.0), scale, out=scale)
+    x *= scale[:, None]
+    x *= weight
+    x += bias
+    return x
 
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, "I32": np.int32}
@@ -278,25 +313,26 @@ _GELU_P = tuple(
 )
 _GELU_Q = tuple(np.float32(c * 0.5 ** (len(_ERF_Q) - 1 - i)) for i, c in enumerate(_ERF_Q))
 _GELU_LIMIT = np.float32(4.0 / _ROOT_HALF)
-# Elements of the GELU's input worked on at a time: its five arrays of this size (1.25 MB) stay
-# in a core's cache through the twenty-odd passes, where whole (3 MB for 512 tokens) each pass
-# would go out to memory: 4-5 times faster.
+# Elements of the GELU's input worked on at a time (in whole rows): its five arrays of this size
+# (1.25 MB) stay in a core's cache through the twenty-odd passes, where whole (3 MB for 512
+# tokens) each pass would go out to memory: 4-5 times faster.
 GELU_CHUNK = 65_536
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's GELU, the exact one: x/2 x (1 + erf(x/√2)), in place on a contiguous float32
-    array, a chunk at a time (numpy has no erf; scipy's works in float64, at several times the
-    cost)."""
-    if not x.flags.c_contiguous or x.dtype != np.float32:
-        raise ValueError("GELU works in place on a contiguous float32 array")
-    flat = x.reshape(-1)
-    size = min(GELU_CHUNK, flat.size)
-    z, z2, p, q = (np.empty(size, dtype=np.float32) for _ in range(4))
-    for start in range(0, flat.size, size):
-        part = flat[start : start + size]
-        n = part.size
+def _gelu(x: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """BERT's GELU, the exact one, of x + bias: y/2 x (1 + erf(y/√2)), in place on a
+    contiguous (rows, width) float32 array, a few rows at a time (numpy has no erf; scipy's
+    works in float64, at several times the cost)."""
+    if x.ndim != 2 or not x.flags.c_contiguous or x.dtype != np.float32:
+        raise ValueError("GELU works in place on a contiguous 2-d float32 array")
+    rows = max(1, min(GELU_CHUNK // x.shape[1], x.shape[0]))
+    z, z2, p, q = (np.empty((rows, x.shape[1]), dtype=np.float32) for _ in range(4))
+    for start in range(0, x.shape[0], rows):
+        part = x[start : start + rows]
+        n = part.shape[0]
         zn, z2n, pn, qn = z[:n], z2[:n], p[:n], q[:n]
+        if bias is not None:
+            part += bias
         np.clip(part, -_GELU_LIMIT, _GELU_LIMIT, out=zn)
         np.multiply(zn, zn, out=z2n)
         _horner(_GELU_P, z2n, pn)
