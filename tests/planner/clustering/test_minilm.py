@@ -42,6 +42,17 @@ def test_one_thread_and_several_give_the_same_vectors(
     assert np.array_equal(encoder.encode(texts, threads=1), encoder.encode(texts, threads=2))
 
 
+def test_texts_of_the_same_tokens_are_encoded_once_and_keep_their_rows() -> None:
+    encoder = semantic.load()
+    texts = ["V60 Recipe", "chemex", "v60  recipe", "chemex", "hario v60"]
+    got = encoder.encode(texts)
+    assert got.shape == (5, minilm.DIMENSIONS)
+    assert np.array_equal(got[0], got[2]) and np.array_equal(got[1], got[3])
+    alone = encoder.encode(["hario v60", "chemex"])
+    assert np.allclose(got[[4, 1]], alone, atol=1e-6)
+    assert float(got[0] @ got[4]) < 0.99
+
+
 def test_a_text_longer_than_the_model_takes_is_cut_to_256_tokens() -> None:
     encoder = semantic.load()
     long = " ".join(["espresso grinder"] * 400)
@@ -49,6 +60,12 @@ def test_a_text_longer_than_the_model_takes_is_cut_to_256_tokens() -> None:
     assert encoder.encode([]).shape == (0, minilm.DIMENSIONS)
 
 
-def test_erf_matches_scipy_to_float32_precision() -> None:
-    x = np.linspace(-6, 6, 100_001, dtype=np.float32)
-    assert float(np.abs(minilm.erf(x) - scipy_erf(x.astype(np.float64))).max()) < 1e-6
+def test_gelu_matches_the_exact_one_to_float32_precision() -> None:
+    x = np.linspace(-12, 12, 300_000, dtype=np.float32).reshape(3, -1)
+    exact = x.astype(np.float64) / 2 * (1 + scipy_erf(x.astype(np.float64) / np.sqrt(2)))
+    got = minilm._gelu(x.copy())
+    assert got.dtype == np.float32
+    # A few float32 ulps of the result (its 1 + erf part to 1e-6), chunk edges included.
+    assert float((np.abs(got - exact) / np.maximum(np.abs(x), 1)).max()) < 1e-6
+    with pytest.raises(ValueError):
+        minilm._gelu(x.T)
