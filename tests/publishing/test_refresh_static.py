@@ -3,6 +3,7 @@ through stage 4's path, reviewed beside the live version, approved, replaced in 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -17,13 +18,19 @@ from inkline import cli
 from inkline.accounts.models import Account, Site
 from inkline.ai.local import LocalProvider
 from inkline.ai.types import AIError, ArticleIn, ArticleResult, Usage
-from inkline.automation.refresh import refresh_request, refresh_tick, revision_write
+from inkline.automation.refresh import (
+    refresh_brief,
+    refresh_request,
+    refresh_tick,
+    revision_write,
+)
 from inkline.automation.sites import site_create
 from inkline.billing.models import CreditTransaction
 from inkline.core.errors import InvalidTransition, ValidationFailed
 from inkline.publishing.refresh import revision_approve_push, revision_push
 from inkline.publishing.services import content_publish_due
 from inkline.writer.models import Content, ContentRevision
+from inkline.writer.quality import brand_voice_change
 from inkline.writer.services import revision_claim, revision_reject
 from tests.factories import add_tasks, only_stages, run_now
 from tests.publishing.builders import publishing
@@ -225,3 +232,36 @@ def test_failed_calls_give_their_hold_back_or_charge_what_was_billed(
     assert [c.kind for c in charges] == ["capture"] and charges[0].amount < 0
     account.refresh_from_db()
     assert account.credits_held == 0
+
+
+class Blurting(LocalProvider):
+    """The local provider, but its articles end with a sentence using `word` (as a model that
+    ignores the prompt's avoid list would write)."""
+
+    def __init__(self, word: str) -> None:
+        super().__init__()
+        self.word = word
+
+    def write_content(self, brief: ArticleIn) -> ArticleResult:
+        result = super().write_content(brief)
+        html = result.article.html + f"<p>We {self.word} into the details here.</p>"
+        article = dataclasses.replace(result.article, html=html)
+        return dataclasses.replace(result, article=article)
+
+
+def test_a_refresh_is_judged_by_the_brand_voice_like_a_new_article(
+    account: Account, provider: LocalProvider
+) -> None:
+    """The refresh is written with the site's voice (its brief carries it) and its SEO report
+    fails the `avoided_words` check by name when the answer uses a word the site avoids."""
+    site = published_site(account, provider, n=1)
+    brand_voice_change(site=site, words_to_avoid=["delve"], point_of_view="we")
+    content = Content.objects.get(site=site)
+    with time_machine.travel(LATER, tick=False):
+        [revision] = refresh_request(site=site, by="owner", ids=[content.pk], wake=False)
+        assert refresh_brief(revision).voice.words_to_avoid == ("delve",)
+        assert revision_write(revision_id=revision.pk, provider=Blurting("delve")) == "written"
+    revision.refresh_from_db()
+    checks = {c["check"]: c for c in revision.seo_report}
+    assert checks["avoided_words"]["passed"] is False
+    assert "delve" in checks["avoided_words"]["message"]

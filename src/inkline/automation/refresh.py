@@ -33,6 +33,7 @@ from django.db.models import Q
 
 from inkline import clock
 from inkline.accounts.models import Site
+from inkline.accounts.selectors import site_voice
 from inkline.ai.registry import get_provider
 from inkline.ai.types import AIError, AIProvider, ArticleIn, ArticleResult, Usage
 from inkline.automation.events import RunEventAlerts
@@ -210,6 +211,7 @@ def refresh_brief(revision: ContentRevision) -> ArticleIn:
             content_type="",
             outline=headings,
             min_words=site_min_words(site_id=content.site_id),
+            voice=site_voice(content.site_id),
         )
     return dataclasses.replace(brief, revision=revision.number)
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, QuerySet
 
+from inkline.accounts.selectors import site_voice
 from inkline.core.errors import InvalidTransition, ItemGone
 from inkline.writer.html import sanitize_html, sanitize_text, word_count
 from inkline.writer.models import Content, ContentRevision, Image
@@ -135,12 +136,15 @@ def revision_store(
     title = sanitize_text(draft.title)[:255] or content.title
     meta_description = sanitize_text(draft.meta_description)[:320]
     alts = Image.objects.filter(content_id=content.pk).values_list("alt_text", flat=True)
+    voice = site_voice(content.site_id)  # judged as a new article is: the same brand voice
     seo = seo_check(
         title=title,
         html=html,
         meta_description=meta_description,
         primary_keyword=content.primary_keyword,
         image_alts=list(alts),
+        words_to_avoid=voice.words_to_avoid,
+        reading_ease_min=voice.reading_ease_min,
     )
     fields = {
         "status": ContentRevision.Status.REVIEW,
