@@ -248,3 +248,34 @@ def test_run_wait_exits_1_for_a_cancelled_run(
     monkeypatch.setattr(commands.engine, "run_to_end", cancelled_first)
     code, run = run_wait(site, capsys)
     assert (code, run["status"], run["outcome"]) == (1, "cancelled", "cancelled")
+
+
+def test_create_account_takes_the_owners_email_for_notices(tmp_path: Path) -> None:
+    """`--email` is where the owner's email notices go; a malformed one is a usage error."""
+    assert inkline(tmp_path, "init").returncode == 0
+    bad = inkline(
+        tmp_path, "create-account", "Mail", "--username", "m0", "--password", "pw",
+        "--email", "not-an-address",
+    )  # fmt: skip
+    assert bad.returncode == 2 and "usage:" in bad.stderr and "--email" in bad.stderr
+    refused = inkline(
+        tmp_path, "create-account", "Mail", "--username", "m0", "--password", "pw",
+        "--email", "a@b@c",
+    )  # fmt: skip
+    assert refused.returncode == 1 and "valid email" in refused.stderr
+    made = inkline(
+        tmp_path, "create-account", "Mail", "--username", "m1", "--password", "pw",
+        "--email", "owner@example.com", "--json",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    script = (
+        "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','inkline.settings');"
+        "django.setup();from django.contrib.auth import get_user_model;"
+        "print(get_user_model().objects.get(username='m1').email)"
+    )
+    env = {**os.environ, "INKLINE_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=True, timeout=120, capture_output=True
+    )
+    assert out.stdout.decode().strip() == "owner@example.com"

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--credits", type=int, default=0)
+    p.add_argument("--email", default="", help="the owner's address, for email notices")
     p.add_argument("--json", action="store_true")
 
     p = add("run", "start a manual run of SITE (id or name)")

@@ -106,9 +106,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_create_account(args: argparse.Namespace) -> int:
     if args.credits < 0:
         raise UsageError("--credits must be 0 or more")
+    if args.email and "@" not in args.email:
+        raise UsageError("--email must be an email address")
     try:
         account, token = account_create(
-            name=args.name, username=args.username, password=args.password, credits=args.credits
+            name=args.name,
+            username=args.username,
+            password=args.password,
+            credits=args.credits,
+            email=args.email,
         )
     except ApplicationError as exc:
         print(f"inkline: {exc.message}", file=sys.stderr)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
@@ -28,15 +30,21 @@ from inkline.publishing.publishers.factory import publisher_target, target_error
 
 
 def account_create(
-    *, name: str, username: str, password: str, credits: int = 0
+    *, name: str, username: str, password: str, credits: int = 0, email: str = ""
 ) -> tuple[Account, Token]:
-    """A new account with its owner user; returns the account and the owner's API token."""
+    """A new account with its owner user; returns the account and the owner's API token.
+    `email`: the owner's address, where email notices go (none without it)."""
     user_model = get_user_model()
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValidationFailed({"email": ["Enter a valid email address."]}) from None
     if user_model.objects.filter(username=username).exists():
         raise Conflict(f"The username '{username}' is taken.", code="username_taken")
     with transaction.atomic():
         account = Account.objects.create(name=name)
-        user = user_model.objects.create_user(username=username, password=password)
+        user = user_model.objects.create_user(username=username, password=password, email=email)
         Membership.objects.create(user=user, account=account, role=Role.OWNER)
         token, _ = Token.objects.get_or_create(user=user)
         if credits:
