@@ -233,7 +233,7 @@ class AutomationConfigForm(forms.ModelForm):
             "refresh_enabled": "Runs also refresh published articles",
             "refresh_older_than_days": "Older than (days)",
             "refresh_below_threshold": "SEO score below the approval threshold",
-            "refresh_max_per_run": "Articles per run",
+            "refresh_max_per_run": "Articles to refresh per run",
         }
         widgets = {
             "frequency": forms.RadioSelect,
