@@ -44,6 +44,9 @@ def test_content_detail_has_the_api_md_fields_and_its_images(world: World) -> No
         assert item["url"].endswith(image.file.name)
     served = client(world.viewer).get(body["images"][0]["url"].removeprefix("http://testserver"))
     assert served.status_code == 200
+    # How it was written: the provenance stage 4 stored, the model as the provider named it
+    assert body["provenance"] == world.content.provenance
+    assert body["provenance"]["provider"] == "local" and body["provenance"]["prompt_version"]
 
 
 def test_approve_and_reject_follow_the_review_state_machine(world: World) -> None:

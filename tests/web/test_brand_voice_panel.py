@@ -11,6 +11,8 @@ from django.test import Client
 
 from inkline.accounts.models import Account, BrandVoice, Role, Site
 from inkline.accounts.services import brand_voice_update
+from inkline.writer.models import Content
+from tests.factories import add_tasks, only_stages, run_now
 from tests.web.builders import member
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,29 @@ def test_a_viewer_reads_the_voice_and_cannot_post_it(
     response = client.post(f"/sites/{site.pk}/settings/voice/", voice_form())
     assert response.status_code == 403
     assert BrandVoice.objects.get(site=site).words_to_avoid == ["synergy", "hype"]
+
+
+def test_the_article_page_shows_how_it_was_written_and_in_which_voice(
+    owner: Client, site: Site
+) -> None:
+    """Stage 4 stores the provider, model, prompt and the voice sent; the article page shows
+    them ("How it was written"), words escaped, and says when no voice was set."""
+    add_tasks(site, 2)
+    only_stages(site, 4, max_tasks_per_run=1)
+    assert run_now(site).status == "completed"
+    brand_voice_update(
+        site=site, voice="Warm & plain", words_to_avoid=["synergy", "<b>leverage</b>"]
+    )
+    assert run_now(site).status == "completed"
+    plain, voiced = Content.objects.filter(site=site).order_by("pk")
+    assert "brand_voice" not in plain.provenance
+    assert voiced.provenance["brand_voice"]["voice"] == "Warm & plain"
+
+    page = owner.get(f"/content/{voiced.pk}/").content.decode()
+    section = page[page.index('id="provenance"') :]
+    assert "How it was written" in section
+    assert voiced.provenance["prompt_version"] in section
+    assert "Warm &amp; plain" in section
+    assert "synergy, &lt;b&gt;leverage&lt;/b&gt;" in section
+    plain_page = owner.get(f"/content/{plain.pk}/").content.decode()
+    assert "none set when it was written" in plain_page

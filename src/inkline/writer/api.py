@@ -133,6 +133,12 @@ class ContentOut(serializers.ModelSerializer[Content]):
     site = serializers.IntegerField(source="site_id")
     images = ContentImageOut(many=True)
     seo_report = SeoCheckOut(many=True, read_only=True)
+    provenance = serializers.DictField(
+        read_only=True,
+        help_text="How it was written: `provider`, `model` (as the endpoint answered), "
+        "`prompt_version`, `prompt_tokens`, `completion_tokens`, and `brand_voice` (the "
+        "site's voice settings sent with the prompt) when the site had one set.",
+    )
 
     class Meta:
         model = Content
@@ -158,6 +164,7 @@ class ContentOut(serializers.ModelSerializer[Content]):
             "seo_report",
             "held_reason",
             "images",
+            "provenance",
             "created_at",
         ]
         read_only_fields = fields
