@@ -19,28 +19,22 @@ from inkline.accounts.voice import find_avoided, strip_avoided
 from inkline.writer.seo import text_segments
 
 # Phrases whose verb changes with the pronoun, then single pronouns, per point of view.
-_PHRASES: dict[str, tuple[tuple[str, str], ...]] = {
-    "you": (
-        ("we also cover", "this guide also covers"),
-        (
-            "we cover the fundamentals first, then move on",
-            "this guide covers the fundamentals first, then moves on",
-        ),
-        ("we cover", "this guide covers"),
-        ("we compare", "this guide compares"),
-        ("how we chose", "how the picks were chosen"),
-        ("our top picks", "the top picks"),
+# Leaving "we" behind rewrites the same phrases for "you" and for "they".
+_NOT_WE = (
+    ("we also cover", "this guide also covers"),
+    (
+        "we cover the fundamentals first, then move on",
+        "this guide covers the fundamentals first, then moves on",
     ),
+    ("we cover", "this guide covers"),
+    ("we compare", "this guide compares"),
+    ("how we chose", "how the picks were chosen"),
+    ("our top picks", "the top picks"),
+)
+_PHRASES: dict[str, tuple[tuple[str, str], ...]] = {
+    "you": _NOT_WE,
     "they": (
-        ("we also cover", "this guide also covers"),
-        (
-            "we cover the fundamentals first, then move on",
-            "this guide covers the fundamentals first, then moves on",
-        ),
-        ("we cover", "this guide covers"),
-        ("we compare", "this guide compares"),
-        ("how we chose", "how the picks were chosen"),
-        ("our top picks", "the top picks"),
+        *_NOT_WE,
         ("you are in the right place", "this guide is the right place"),
         ("you have been searching", "readers have been searching"),
     ),
