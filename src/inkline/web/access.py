@@ -23,6 +23,7 @@ from inkline.accounts.models import Membership, Site
 from inkline.accounts.selectors import SiteName, account_site, site_names
 from inkline.core.api import is_id
 from inkline.core.errors import ApplicationError, ValidationFailed
+from inkline.writer.models import Content
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -58,6 +59,18 @@ def site_for(request: HttpRequest, site_id: int, *, write: bool = False) -> Site
     if write:
         require_editor(request)
     return site
+
+
+def content_for(request: HttpRequest, content_id: int) -> Content:
+    """The article `content_id` with its site, if it belongs to the user's account (else 404)."""
+    content = (
+        Content.objects.filter(pk=content_id, site__account_id=membership_of(request).account_id)
+        .select_related("site")
+        .first()
+    )
+    if content is None:
+        raise Http404("No such article.")
+    return content
 
 
 def back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:

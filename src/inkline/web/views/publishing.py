@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -20,15 +20,14 @@ from inkline.web import selectors
 from inkline.web.access import (
     action,
     back,
+    content_for,
     form_errors_from,
-    membership_of,
     page,
     require_editor,
     site_for,
 )
 from inkline.web.forms import PublishingSettingsForm
 from inkline.web.preview import article_html
-from inkline.writer.models import Content
 from inkline.writer.selectors import revisions_of
 
 
@@ -98,21 +97,10 @@ def queue_week(request: HttpRequest, site_id: int) -> HttpResponse:
     return page(request, "web/queue_week.html", context, site=site, section="publishing")
 
 
-def _content_for(request: HttpRequest, content_id: int) -> Content:
-    content = (
-        Content.objects.filter(pk=content_id, site__account_id=membership_of(request).account_id)
-        .select_related("site")
-        .first()
-    )
-    if content is None:
-        raise Http404("No such article.")
-    return content
-
-
 @login_required
 def article(request: HttpRequest, content_id: int) -> HttpResponse:
     """One article as readers will see it, with where it stands in the queue."""
-    content = _content_for(request, content_id)
+    content = content_for(request, content_id)
     context = {
         "content": content,
         "body": article_html(content.html, list(content.images.all())),
@@ -124,6 +112,6 @@ def article(request: HttpRequest, content_id: int) -> HttpResponse:
 
 @action
 def content_unschedule(request: HttpRequest, content_id: int) -> HttpResponse:
-    content = services.content_unschedule(content=_content_for(request, content_id))
+    content = services.content_unschedule(content=content_for(request, content_id))
     messages.success(request, f"“{content.title}” is out of the schedule, back in review.")
     return back(request, reverse("web:queue_week", args=[content.site_id]))

@@ -12,10 +12,9 @@ from django.urls import reverse
 from inkline import clock
 from inkline.automation.refresh import refresh_request, revision_retry_wake
 from inkline.publishing.refresh import revision_approve_push
-from inkline.web.access import action, back, membership_of, page, site_for
+from inkline.web.access import action, back, content_for, membership_of, page, site_for
 from inkline.web.forms import RefreshForm, RejectForm
 from inkline.web.selectors import diff_of
-from inkline.web.views.review import _content_for
 from inkline.writer import services as writer
 from inkline.writer.models import ContentRevision
 
@@ -65,7 +64,7 @@ def site_refresh(request: HttpRequest, site_id: int) -> HttpResponse:
 
 @action
 def content_refresh(request: HttpRequest, content_id: int) -> HttpResponse:
-    content = _content_for(request, content_id)
+    content = content_for(request, content_id)
     made = refresh_request(site=content.site, by=request.user.get_username(), ids=[content.pk])
     if made:
         messages.success(request, f"“{content.title}” is being refreshed; review it when written.")

@@ -6,14 +6,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from inkline.core.errors import ValidationFailed
 from inkline.publishing import services
 from inkline.publishing.selectors import settings_of
-from inkline.web.access import action, back, form_errors_from, membership_of, page, site_for
+from inkline.web.access import (
+    action,
+    back,
+    content_for,
+    form_errors_from,
+    page,
+    site_for,
+)
 from inkline.web.forms import RefreshForm, RejectForm, SeoSettingsForm
 from inkline.web.preview import article_html
 from inkline.web.selectors import revisions_in_review
@@ -76,19 +83,10 @@ def review(request: HttpRequest, site_id: int) -> HttpResponse:
     return page(request, "web/review.html", context, site=site, section="review")
 
 
-def _content_for(request: HttpRequest, content_id: int) -> Content:
-    content = Content.objects.filter(
-        pk=content_id, site__account_id=membership_of(request).account_id
-    ).first()
-    if content is None:
-        raise Http404("No such article.")
-    return content
-
-
 @action
 def content_approve(request: HttpRequest, content_id: int) -> HttpResponse:
     content = services.content_approve(
-        content=_content_for(request, content_id), by=request.user.get_username()
+        content=content_for(request, content_id), by=request.user.get_username()
     )
     messages.success(request, f"Approved “{content.title}”; it will be scheduled into a slot.")
     return back(request, reverse("web:review", args=[content.site_id]))
@@ -96,7 +94,7 @@ def content_approve(request: HttpRequest, content_id: int) -> HttpResponse:
 
 @action
 def content_reject(request: HttpRequest, content_id: int) -> HttpResponse:
-    content = _content_for(request, content_id)
+    content = content_for(request, content_id)
     form = RejectForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     content = services.content_reject(
